@@ -1,0 +1,1 @@
+"""The cluster-branded catalog: brands, categories, products, SKUs and harvest lots."""

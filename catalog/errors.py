@@ -1,0 +1,65 @@
+from marketplace.errors import Conflict, DomainError, InvalidInput, InvalidState, NotFound
+
+
+class BrandNotFound(NotFound):
+    pass
+
+
+class CategoryNotFound(NotFound):
+    pass
+
+
+class ProductNotFound(NotFound):
+    pass
+
+
+class SkuNotFound(NotFound):
+    pass
+
+
+class LotNotFound(NotFound):
+    pass
+
+
+class LogoNotFound(NotFound):
+    pass
+
+
+class DuplicateSlug(Conflict):
+    pass
+
+
+class GtinTaken(Conflict):
+    pass
+
+
+class LotCodeTaken(Conflict):
+    pass
+
+
+class InvalidGtin(InvalidInput):
+    pass
+
+
+class GrowerRequired(InvalidInput):
+    pass
+
+
+class HarvestInFuture(InvalidInput):
+    pass
+
+
+class InvalidLotTransition(InvalidState):
+    pass
+
+
+class LotNotEditable(InvalidState):
+    pass
+
+
+class LogoTooLarge(DomainError):
+    status = 413
+
+
+class UnsupportedLogo(DomainError):
+    status = 415

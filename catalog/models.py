@@ -1,0 +1,139 @@
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+from decimal import Decimal
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from marketplace.db import Base
+from marketplace.models import Timestamped, enum_column
+from marketplace.parties.models import Cluster, Organisation, Village
+
+
+class Brand(Timestamped, Base):
+    """区域公用品牌: a cluster's umbrella brand."""
+
+    __tablename__ = "brands"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    cluster_id: Mapped[int] = mapped_column(sa.ForeignKey("clusters.id"), index=True)
+    name_zh: Mapped[str] = mapped_column(sa.String(100))
+    name_en: Mapped[str] = mapped_column(sa.String(100))
+    slogan_zh: Mapped[str] = mapped_column(sa.String(200), default="")
+    slogan_en: Mapped[str] = mapped_column(sa.String(200), default="")
+    story_zh: Mapped[str] = mapped_column(sa.Text, default="")
+    story_en: Mapped[str] = mapped_column(sa.Text, default="")
+    # The logo lives in the database so that every stateless app server can serve it.
+    logo_png: Mapped[bytes | None] = mapped_column(sa.LargeBinary, deferred=True)
+    logo_sha256: Mapped[str | None] = mapped_column(sa.String(64))
+
+    cluster: Mapped[Cluster] = relationship()
+
+
+class Category(Base):
+    __tablename__ = "categories"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    name_zh: Mapped[str] = mapped_column(sa.String(100))
+    name_en: Mapped[str] = mapped_column(sa.String(100))
+
+
+class Product(Timestamped, Base):
+    __tablename__ = "products"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    brand_id: Mapped[int] = mapped_column(sa.ForeignKey("brands.id"), index=True)
+    category_id: Mapped[int] = mapped_column(sa.ForeignKey("categories.id"), index=True)
+    village_id: Mapped[int] = mapped_column(sa.ForeignKey("villages.id"), index=True)
+    cooperative_id: Mapped[int] = mapped_column(sa.ForeignKey("organisations.id"), index=True)
+    name_zh: Mapped[str] = mapped_column(sa.String(200))
+    name_en: Mapped[str] = mapped_column(sa.String(200))
+    description_zh: Mapped[str] = mapped_column(sa.Text, default="")
+    description_en: Mapped[str] = mapped_column(sa.Text, default="")
+
+    brand: Mapped[Brand] = relationship()
+    category: Mapped[Category] = relationship()
+    village: Mapped[Village] = relationship()
+    cooperative: Mapped[Organisation] = relationship()
+
+
+class Sku(Timestamped, Base):
+    __tablename__ = "skus"
+    __table_args__ = (
+        sa.CheckConstraint("price_fen >= 0", name="price_not_negative"),
+        sa.CheckConstraint("pack_size > 0", name="pack_size_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    product_id: Mapped[int] = mapped_column(sa.ForeignKey("products.id"), index=True)
+    name_zh: Mapped[str] = mapped_column(sa.String(200))
+    name_en: Mapped[str] = mapped_column(sa.String(200))
+    pack_size: Mapped[Decimal]
+    pack_unit: Mapped[str] = mapped_column(sa.String(16))
+    price_fen: Mapped[int] = mapped_column(sa.BigInteger)
+    currency: Mapped[str] = mapped_column(sa.String(3))
+    gtin: Mapped[str] = mapped_column(sa.String(14), unique=True)
+    is_active: Mapped[bool] = mapped_column(default=True)
+
+    product: Mapped[Product] = relationship()
+
+
+class LotStatus(enum.StrEnum):
+    REGISTERED = "registered"
+    INSPECTED = "inspected"
+    GRADED = "graded"
+    REJECTED = "rejected"
+    ON_SALE = "on_sale"
+    SOLD_OUT = "sold_out"
+    RECALLED = "recalled"
+
+
+LOT_TRANSITIONS: dict[LotStatus, frozenset[LotStatus]] = {
+    LotStatus.REGISTERED: frozenset({LotStatus.INSPECTED, LotStatus.RECALLED}),
+    LotStatus.INSPECTED: frozenset({LotStatus.GRADED, LotStatus.REJECTED, LotStatus.RECALLED}),
+    # A graded or rejected lot may be inspected again; the newest inspection governs.
+    LotStatus.GRADED: frozenset({LotStatus.INSPECTED, LotStatus.ON_SALE, LotStatus.RECALLED}),
+    LotStatus.REJECTED: frozenset({LotStatus.INSPECTED, LotStatus.RECALLED}),
+    LotStatus.ON_SALE: frozenset({LotStatus.GRADED, LotStatus.SOLD_OUT, LotStatus.RECALLED}),
+    # Released reservations can bring stock back to a sold-out lot.
+    LotStatus.SOLD_OUT: frozenset({LotStatus.ON_SALE, LotStatus.RECALLED}),
+    LotStatus.RECALLED: frozenset(),
+}
+
+
+class Lot(Timestamped, Base):
+    """批次: one harvest of one product from one village and cooperative; stock lives here."""
+
+    __tablename__ = "lots"
+    __table_args__ = (
+        sa.UniqueConstraint("product_id", "lot_code"),
+        sa.CheckConstraint("quantity > 0", name="quantity_positive"),
+        sa.CheckConstraint("stock_on_hand >= 0", name="stock_not_negative"),
+        sa.CheckConstraint("stock_on_hand <= quantity", name="stock_within_quantity"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    product_id: Mapped[int] = mapped_column(sa.ForeignKey("products.id"), index=True)
+    village_id: Mapped[int] = mapped_column(sa.ForeignKey("villages.id"), index=True)
+    cooperative_id: Mapped[int] = mapped_column(sa.ForeignKey("organisations.id"), index=True)
+    lot_code: Mapped[str] = mapped_column(sa.String(20))
+    harvested_on: Mapped[date]
+    quantity: Mapped[Decimal]
+    unit: Mapped[str] = mapped_column(sa.String(16))
+    stock_on_hand: Mapped[Decimal]
+    inputs_used: Mapped[str] = mapped_column(sa.Text, default="")
+    status: Mapped[LotStatus] = mapped_column(enum_column(LotStatus, "lot_status"), index=True,
+                                              default=LotStatus.REGISTERED)
+    status_changed_at: Mapped[datetime | None]
+    recall_reason: Mapped[str | None] = mapped_column(sa.Text)
+
+    product: Mapped[Product] = relationship()
+    village: Mapped[Village] = relationship()
+    cooperative: Mapped[Organisation] = relationship()
+
+    def can_move_to(self, status: LotStatus) -> bool:
+        return status in LOT_TRANSITIONS[self.status]

@@ -1,0 +1,124 @@
+"""The application factory: the one place that wires settings, database, API and commands."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import swagger_ui_bundle
+from flask import Flask, current_app, request, send_from_directory
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+from werkzeug.exceptions import HTTPException
+
+from marketplace import cli, db
+from marketplace.config import Settings
+from marketplace.errors import (
+    DomainError,
+    UnsupportedMediaType,
+    render_domain_error,
+    render_http_exception,
+    render_unexpected,
+)
+from marketplace.http import Api
+
+
+@dataclass
+class Runtime:
+    """What a request needs from the app: its settings and where sessions come from."""
+
+    settings: Settings
+    engine: Engine
+    session_factory: sessionmaker[Session]
+
+
+def create_app(settings: Settings | None = None, *,
+               session_factory: sessionmaker[Session] | None = None) -> Flask:
+    settings = settings or Settings.from_env()
+    app = Flask(__name__, static_folder="../static", static_url_path="/static")
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        TESTING=settings.testing,
+        MAX_CONTENT_LENGTH=settings.max_content_length,
+        API_TITLE="Shanhai 山海",
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/api",
+        OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_SWAGGER_UI_PATH="docs",
+        OPENAPI_SWAGGER_UI_URL="/api/docs/assets/",
+        API_SPEC_OPTIONS={
+            "info": {"description": "Regional farm-produce brand and marketplace. Every error is "
+                                    "an RFC 9457 problem (application/problem+json). Lists are "
+                                    "paged with ?page=&page_size= and report their total in the "
+                                    "X-Pagination header."},
+            "servers": [{"url": settings.public_base_url}],
+        },
+    )
+    app.json.ensure_ascii = False
+    app.json.sort_keys = False
+
+    if session_factory is None:
+        engine = db.make_engine(settings.database_url)
+        session_factory = db.make_session_factory(engine)
+    app.extensions["shanhai"] = Runtime(settings=settings, engine=session_factory.kw["bind"],
+                                        session_factory=session_factory)
+    app.teardown_appcontext(db.close_session)
+
+    api = Api(app)
+    api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
+    _register_blueprints(api)
+    _register_error_handlers(app, settings)
+    app.before_request(_require_declared_media_type)
+    _register_pages(app)
+    cli.register(app)
+    return app
+
+
+def _register_blueprints(api: Api) -> None:
+    from catalog.api import blp as catalog_blp
+    from marketplace.auth.api import blp as auth_blp
+    from marketplace.parties.api import blp as parties_blp
+
+    for blueprint in (auth_blp, parties_blp, catalog_blp):
+        api.register_blueprint(blueprint)
+
+
+def _register_error_handlers(app: Flask, settings: Settings) -> None:
+    app.register_error_handler(DomainError, render_domain_error)
+    app.register_error_handler(HTTPException, render_http_exception)
+    if not settings.testing:
+        # Under test an unexpected exception re-raises, so that it fails loudly.
+        app.register_error_handler(Exception, render_unexpected)
+
+
+def _require_declared_media_type() -> None:
+    """Answer 415 when a write's body is not of the type its endpoint reads."""
+    if request.method not in {"POST", "PUT", "PATCH"} or not request.url_rule:
+        return
+    if not (request.content_length or request.headers.get("Transfer-Encoding")):
+        return
+    view_class = getattr(current_app.view_functions.get(request.endpoint), "view_class", None)
+    method = getattr(view_class, request.method.lower(), None)
+    parameters = getattr(method, "_apidoc", {}).get("arguments", {}).get("parameters", [])
+    locations = {parameter.get("location") for parameter in parameters}
+    if "json" in locations and not request.is_json:
+        raise UnsupportedMediaType(
+            f"send this body as application/json, not {request.mimetype or 'untyped'}")
+    if locations & {"files", "form"} and request.mimetype != "multipart/form-data":
+        raise UnsupportedMediaType(
+            f"send this body as multipart/form-data, not {request.mimetype or 'untyped'}")
+
+
+def _register_pages(app: Flask) -> None:
+    @app.get("/api/docs/assets/<path:filename>")
+    def swagger_assets(filename: str):
+        return send_from_directory(swagger_ui_bundle.swagger_ui_path, filename)
+
+    @app.get("/")
+    def index():
+        return {
+            "name": "Shanhai 山海",
+            "api": "/api/v1",
+            "openapi": "/api/openapi.json",
+            "docs": "/api/docs",
+        }

@@ -1,0 +1,64 @@
+"""Flask commands: `flask --app wsgi shanhai …`."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+
+from marketplace import db, schema
+
+shanhai = AppGroup("shanhai", help="Shanhai administration.")
+
+
+def register(app: Flask) -> None:
+    app.cli.add_command(shanhai)
+
+
+def _runtime():
+    return current_app.extensions["shanhai"]
+
+
+@shanhai.command("migrate")
+def migrate_command() -> None:
+    """Upgrade the database to the latest migration."""
+    schema.upgrade(_runtime().engine)
+    click.echo(f"database at revision {schema.head_revision()}")
+
+
+@shanhai.command("demo")
+def demo_command() -> None:
+    """Load the demo region from the seeds (does nothing when it is already loaded)."""
+    from marketplace.demo.loader import load_demo
+
+    with db.unit_of_work() as session:
+        loaded = load_demo(session, currency=_runtime().settings.currency)
+    click.echo("demo region loaded" if loaded else "demo region already present")
+
+
+@shanhai.command("setup")
+def setup_command() -> None:
+    """Migrate, then load the demo region unless SHANHAI_LOAD_DEMO=0."""
+    migrate_command.callback()
+    if _runtime().settings.load_demo:
+        demo_command.callback()
+
+
+@shanhai.command("create-user")
+@click.option("--email", required=True)
+@click.option("--role", required=True, type=click.Choice(["operator", "cooperative", "enterprise",
+                                                           "inspector"]))
+@click.option("--organisation-id", required=True, type=int)
+@click.option("--name", "display_name", required=True)
+@click.password_option()
+def create_user_command(email: str, role: str, organisation_id: int, display_name: str,
+                        password: str) -> None:
+    """Create an account."""
+    from marketplace.auth import service as auth_service
+    from marketplace.auth.models import Role
+
+    with db.unit_of_work() as session:
+        user = auth_service.create_user(session, email=email, password=password,
+                                        display_name=display_name, role=Role(role),
+                                        organisation_id=organisation_id)
+        click.echo(f"user {user.id} <{user.email}> created")

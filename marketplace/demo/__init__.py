@@ -1,0 +1,1 @@
+"""The demo region built from the seed documents, loaded on first run."""

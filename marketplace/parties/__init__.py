@@ -1,0 +1,1 @@
+"""Parties: clusters, villages, organisations and village–enterprise pairings."""

@@ -1,0 +1,101 @@
+from __future__ import annotations
+
+import marshmallow as ma
+from marshmallow import validate
+
+from marketplace.parties.models import OrganisationKind
+from marketplace.schemas import (
+    ObjectSchema,
+    QuerySchema,
+    Schema,
+    fen_field,
+    id_field,
+    name_field,
+    sort_field,
+    text_field,
+)
+
+SLUG = validate.Regexp(r"^[a-z0-9]+(?:-[a-z0-9]+)*$", error="lower-case letters, digits and dashes")
+
+
+class VillageSchema(ObjectSchema):
+    name_zh = name_field(100, required=True)
+    name_en = name_field(100, required=True)
+    township_zh = name_field(100, required=True)
+    township_en = name_field(100, required=True)
+    county_zh = name_field(100, required=True)
+    county_en = name_field(100, required=True)
+    latitude = ma.fields.Decimal(as_string=True, places=6, required=True, allow_nan=False,
+                                 validate=validate.Range(min=-90, max=90))
+    longitude = ma.fields.Decimal(as_string=True, places=6, required=True, allow_nan=False,
+                                  validate=validate.Range(min=-180, max=180))
+    baseline_income_fen = fen_field(required=True)
+    baseline_year = ma.fields.Integer(strict=True, required=True,
+                                      validate=validate.Range(min=1949, max=2100))
+    cluster_id = ma.fields.Integer(dump_only=True, allow_none=True)
+
+
+class VillageUpdateSchema(VillageSchema):
+    class Meta:
+        partial = True
+
+
+class VillageQuerySchema(QuerySchema):
+    cluster_id = id_field()
+    county = ma.fields.String()
+    township = ma.fields.String()
+    sort = sort_field("name", "baseline_income_fen")
+
+
+class OrganisationSchema(ObjectSchema):
+    kind = ma.fields.Enum(OrganisationKind, by_value=True, required=True)
+    name_zh = name_field(required=True)
+    name_en = name_field(required=True)
+    village_id = id_field(allow_none=True)
+    contact_phone = ma.fields.String(allow_none=True, validate=validate.Regexp(
+        r"^\+?[0-9][0-9 ()-]{4,38}$", error="a phone number of digits, spaces and dashes"))
+
+
+class OrganisationUpdateSchema(OrganisationSchema):
+    kind = ma.fields.Enum(OrganisationKind, by_value=True, dump_only=True)
+
+    class Meta:
+        partial = True
+
+
+class OrganisationQuerySchema(QuerySchema):
+    kind = ma.fields.Enum(OrganisationKind, by_value=True)
+    village_id = id_field()
+    sort = sort_field("name")
+
+
+class ClusterSchema(ObjectSchema):
+    slug = ma.fields.String(required=True, validate=[validate.Length(min=2, max=64), SLUG])
+    name_zh = name_field(required=True)
+    name_en = name_field(required=True)
+    description_zh = text_field()
+    description_en = text_field()
+    key_village_id = id_field(required=True)
+    village_ids = ma.fields.List(id_field(), required=True, validate=validate.Length(min=1, max=200))
+    operator_id = id_field(required=True)
+
+
+class ClusterUpdateSchema(ClusterSchema):
+    class Meta:
+        partial = True
+
+
+class ClusterQuerySchema(QuerySchema):
+    sort = sort_field("name", "slug")
+
+
+class PairingSchema(ObjectSchema):
+    village_id = id_field(required=True)
+    enterprise_id = id_field(required=True)
+    since = ma.fields.Date(required=True)
+    note_zh = text_field(2000)
+
+
+class PairingQuerySchema(QuerySchema):
+    village_id = id_field()
+    enterprise_id = id_field()

@@ -1,0 +1,183 @@
+"""Builders of test data: each test shows what it builds."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from functools import cache
+from itertools import count
+
+from sqlalchemy.orm import Session
+
+from catalog import gtin as gtin_rules
+from catalog.models import Brand, Category, Lot, LotStatus, Product, Sku
+from marketplace.auth import service as auth_service
+from marketplace.auth.models import AccessToken, Role, User
+from marketplace.db import utcnow
+from marketplace.parties.models import Cluster, ClusterVillage, Organisation, OrganisationKind, Village
+
+PASSWORD = "correct horse battery"
+_sequence = count(1)
+
+
+def _n() -> int:
+    return next(_sequence)
+
+
+@cache
+def _password_hash() -> str:
+    # Argon2 is deliberately slow; hash the shared test password once.
+    return auth_service.hash_password(PASSWORD)
+
+
+def make_village(session: Session, **fields) -> Village:
+    n = _n()
+    village = Village(**{"name_zh": f"测试村{n}", "name_en": f"Test Village {n}", "township_zh": "测试镇",
+                         "township_en": "Test Town", "county_zh": "萧山区", "county_en": "Xiaoshan",
+                         "latitude": Decimal("30.2"), "longitude": Decimal("120.3"),
+                         "baseline_income_fen": 80_000_000, "baseline_year": 2024, **fields})
+    session.add(village)
+    session.flush()
+    return village
+
+
+def make_organisation(session: Session, kind: OrganisationKind = OrganisationKind.COOPERATIVE,
+                      **fields) -> Organisation:
+    n = _n()
+    organisation = Organisation(kind=kind, name_zh=f"测试组织{n}", name_en=f"Test Organisation {n}",
+                                **fields)
+    session.add(organisation)
+    session.flush()
+    return organisation
+
+
+def make_cluster(session: Session, *, villages: list[Village] | None = None,
+                 operator: Organisation | None = None, **fields) -> Cluster:
+    n = _n()
+    villages = villages or [make_village(session)]
+    operator = operator or make_organisation(session, OrganisationKind.OPERATOR)
+    cluster = Cluster(slug=f"cluster-{n}", name_zh=f"测试片区{n}", name_en=f"Test Cluster {n}",
+                      key_village_id=villages[0].id, operator=operator,
+                      members=[ClusterVillage(village_id=v.id) for v in villages], **fields)
+    session.add(cluster)
+    session.flush()
+    return cluster
+
+
+def make_user(session: Session, *, role: Role, organisation: Organisation, **fields) -> User:
+    n = _n()
+    user = User(email=f"user{n}@example.test", display_name=f"User {n}",
+                password_hash=_password_hash(), role=role, organisation=organisation, **fields)
+    session.add(user)
+    session.flush()
+    return user
+
+
+def make_token(session: Session, user: User, *, expires_in: timedelta = timedelta(hours=1)) -> str:
+    raw = secrets.token_urlsafe(32)
+    session.add(AccessToken(user=user, token_hash=hashlib.sha256(raw.encode()).hexdigest(),
+                            expires_at=utcnow() + expires_in))
+    session.flush()
+    return raw
+
+
+def headers_for(session: Session, user: User) -> dict[str, str]:
+    return {"Authorization": f"Bearer {make_token(session, user)}"}
+
+
+def make_brand(session: Session, *, cluster: Cluster | None = None, **fields) -> Brand:
+    n = _n()
+    brand = Brand(slug=f"brand-{n}", cluster=cluster or make_cluster(session), name_zh=f"品牌{n}",
+                  name_en=f"Brand {n}", **fields)
+    session.add(brand)
+    session.flush()
+    return brand
+
+
+def make_category(session: Session, **fields) -> Category:
+    n = _n()
+    category = Category(**{"slug": f"category-{n}", "name_zh": f"类别{n}", "name_en": f"Category {n}",
+                           **fields})
+    session.add(category)
+    session.flush()
+    return category
+
+
+def make_product(session: Session, *, cooperative: Organisation, brand: Brand | None = None,
+                 village: Village | None = None, **fields) -> Product:
+    n = _n()
+    brand = brand or make_brand(session)
+    product = Product(brand=brand, category=make_category(session),
+                      village=village or make_village(session), cooperative=cooperative,
+                      name_zh=f"产品{n}", name_en=f"Product {n}", **fields)
+    session.add(product)
+    session.flush()
+    return product
+
+
+def make_gtin() -> str:
+    body = f"0697{_n():09d}"
+    return body + str(gtin_rules.check_digit(body))
+
+
+def make_sku(session: Session, *, product: Product, **fields) -> Sku:
+    n = _n()
+    sku = Sku(**{"product": product, "name_zh": f"规格{n}", "name_en": f"SKU {n}",
+                 "pack_size": Decimal("250"), "pack_unit": "g", "price_fen": 12_800, "currency": "CNY",
+                 "gtin": make_gtin(), **fields})
+    session.add(sku)
+    session.flush()
+    return sku
+
+
+def make_lot(session: Session, *, product: Product, status: LotStatus = LotStatus.REGISTERED,
+             quantity: Decimal = Decimal("100"), **fields) -> Lot:
+    n = _n()
+    lot = Lot(**{"product": product, "village_id": product.village_id,
+                 "cooperative_id": product.cooperative_id, "lot_code": f"LOT{n}",
+                 "harvested_on": date(2026, 4, 1), "quantity": quantity, "unit": "kg",
+                 "stock_on_hand": quantity, "status": status, "status_changed_at": utcnow(),
+                 **fields})
+    session.add(lot)
+    session.flush()
+    return lot
+
+
+@dataclass
+class Caller:
+    user: User
+    headers: dict[str, str]
+
+    @property
+    def organisation(self) -> Organisation:
+        return self.user.organisation
+
+
+@dataclass
+class Callers:
+    operator: Caller
+    cooperative: Caller
+    other_cooperative: Caller
+    enterprise: Caller
+    inspector: Caller
+
+    def by_role(self) -> dict[str, Caller]:
+        return {"operator": self.operator, "cooperative": self.cooperative,
+                "enterprise": self.enterprise, "inspector": self.inspector}
+
+
+def make_callers(session: Session) -> Callers:
+    def caller(role: Role, kind: OrganisationKind) -> Caller:
+        user = make_user(session, role=role, organisation=make_organisation(session, kind))
+        return Caller(user=user, headers=headers_for(session, user))
+
+    return Callers(
+        operator=caller(Role.OPERATOR, OrganisationKind.OPERATOR),
+        cooperative=caller(Role.COOPERATIVE, OrganisationKind.COOPERATIVE),
+        other_cooperative=caller(Role.COOPERATIVE, OrganisationKind.COOPERATIVE),
+        enterprise=caller(Role.ENTERPRISE, OrganisationKind.ENTERPRISE),
+        inspector=caller(Role.INSPECTOR, OrganisationKind.INSPECTION_BODY),
+    )
