@@ -7,6 +7,7 @@ from marshmallow import validate
 from catalog.models import LotStatus
 from marketplace.parties.schemas import SLUG
 from marketplace.schemas import (
+    Partial,
     ObjectSchema,
     QuerySchema,
     Schema,
@@ -39,9 +40,8 @@ class BrandSchema(ObjectSchema):
         return f"/api/v1/brands/{brand.id}/logo" if brand.logo_sha256 else None
 
 
-class BrandUpdateSchema(BrandSchema):
-    class Meta:
-        partial = True
+class BrandUpdateSchema(Partial, BrandSchema):
+    """Only the fields that change."""
 
 
 class BrandQuerySchema(QuerySchema):
@@ -70,11 +70,8 @@ class ProductSchema(ObjectSchema):
     description_en = text_field()
 
 
-class ProductUpdateSchema(ProductSchema):
+class ProductUpdateSchema(Partial, ProductSchema):
     cooperative_id = id_field(dump_only=True)
-
-    class Meta:
-        partial = True
 
 
 class ProductQuerySchema(QuerySchema):
@@ -101,11 +98,8 @@ class SkuSchema(ObjectSchema):
     is_active = ma.fields.Boolean()
 
 
-class SkuUpdateSchema(SkuSchema):
+class SkuUpdateSchema(Partial, SkuSchema):
     product_id = id_field(dump_only=True)
-
-    class Meta:
-        partial = True
 
 
 class SkuQuerySchema(QuerySchema):
@@ -130,12 +124,9 @@ class LotSchema(ObjectSchema):
     recall_reason = ma.fields.String(dump_only=True)
 
 
-class LotUpdateSchema(LotSchema):
+class LotUpdateSchema(Partial, LotSchema):
     product_id = id_field(dump_only=True)
     village_id = id_field()
-
-    class Meta:
-        partial = True
 
 
 class LotQuerySchema(QuerySchema):

@@ -100,7 +100,7 @@ def _require_declared_media_type() -> None:
     view_class = getattr(current_app.view_functions.get(request.endpoint), "view_class", None)
     method = getattr(view_class, request.method.lower(), None)
     parameters = getattr(method, "_apidoc", {}).get("arguments", {}).get("parameters", [])
-    locations = {parameter.get("location") for parameter in parameters}
+    locations = {parameter.get("in") for parameter in parameters}
     if "json" in locations and not request.is_json:
         raise UnsupportedMediaType(
             f"send this body as application/json, not {request.mimetype or 'untyped'}")

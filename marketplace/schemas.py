@@ -48,3 +48,11 @@ def quantity_field(**kwargs) -> ma.fields.Decimal:
 
 class ObjectSchema(Schema):
     id = ma.fields.Integer(dump_only=True)
+
+
+class Partial:
+    """Mix into an update schema: every field becomes optional, as a PATCH sends only changes."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("partial", True)
+        super().__init__(*args, **kwargs)

@@ -5,6 +5,7 @@ from marshmallow import validate
 
 from marketplace.parties.models import OrganisationKind
 from marketplace.schemas import (
+    Partial,
     ObjectSchema,
     QuerySchema,
     Schema,
@@ -35,9 +36,8 @@ class VillageSchema(ObjectSchema):
     cluster_id = ma.fields.Integer(dump_only=True, allow_none=True)
 
 
-class VillageUpdateSchema(VillageSchema):
-    class Meta:
-        partial = True
+class VillageUpdateSchema(Partial, VillageSchema):
+    """Only the fields that change."""
 
 
 class VillageQuerySchema(QuerySchema):
@@ -56,11 +56,8 @@ class OrganisationSchema(ObjectSchema):
         r"^\+?[0-9][0-9 ()-]{4,38}$", error="a phone number of digits, spaces and dashes"))
 
 
-class OrganisationUpdateSchema(OrganisationSchema):
+class OrganisationUpdateSchema(Partial, OrganisationSchema):
     kind = ma.fields.Enum(OrganisationKind, by_value=True, dump_only=True)
-
-    class Meta:
-        partial = True
 
 
 class OrganisationQuerySchema(QuerySchema):
@@ -80,9 +77,8 @@ class ClusterSchema(ObjectSchema):
     operator_id = id_field(required=True)
 
 
-class ClusterUpdateSchema(ClusterSchema):
-    class Meta:
-        partial = True
+class ClusterUpdateSchema(Partial, ClusterSchema):
+    """Only the fields that change."""
 
 
 class ClusterQuerySchema(QuerySchema):
