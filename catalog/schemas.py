@@ -45,7 +45,7 @@ class BrandUpdateSchema(Partial, BrandSchema):
 
 
 class BrandQuerySchema(QuerySchema):
-    cluster_id = id_field()
+    cluster_id = id_field(strict=False)
     sort = sort_field("name", "slug")
 
 
@@ -75,10 +75,10 @@ class ProductUpdateSchema(Partial, ProductSchema):
 
 
 class ProductQuerySchema(QuerySchema):
-    brand_id = id_field()
-    category_id = id_field()
-    cooperative_id = id_field()
-    village_id = id_field()
+    brand_id = id_field(strict=False)
+    category_id = id_field(strict=False)
+    cooperative_id = id_field(strict=False)
+    village_id = id_field(strict=False)
     q = ma.fields.String(validate=validate.Length(min=1, max=100),
                          metadata={"description": "part of the Chinese or English name"})
     sort = sort_field("name", "created_at")
@@ -103,7 +103,7 @@ class SkuUpdateSchema(Partial, SkuSchema):
 
 
 class SkuQuerySchema(QuerySchema):
-    product_id = id_field()
+    product_id = id_field(strict=False)
     gtin = ma.fields.String(validate=validate.Regexp(r"^\d{8,14}$"))
     is_active = ma.fields.Boolean()
     sort = sort_field("price_fen", "name")
@@ -130,9 +130,9 @@ class LotUpdateSchema(Partial, LotSchema):
 
 
 class LotQuerySchema(QuerySchema):
-    product_id = id_field()
-    cooperative_id = id_field()
-    village_id = id_field()
+    product_id = id_field(strict=False)
+    cooperative_id = id_field(strict=False)
+    village_id = id_field(strict=False)
     status = ma.fields.Enum(LotStatus, by_value=True)
     sort = sort_field("harvested_on", "created_at", "stock_on_hand")
 

@@ -33,7 +33,9 @@ def text_field(max_length: int = 5000) -> ma.fields.String:
 
 
 def id_field(**kwargs) -> ma.fields.Integer:
-    return ma.fields.Integer(strict=True, validate=validate.Range(min=1, max=2**31 - 1), **kwargs)
+    """An id; strict (no "12" for 12) in JSON bodies, pass strict=False for query strings."""
+    return ma.fields.Integer(**{"strict": True, "validate": validate.Range(min=1, max=2**31 - 1),
+                                **kwargs})
 
 
 def fen_field(**kwargs) -> ma.fields.Integer:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import io
+import os
 import secrets
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -10,6 +12,7 @@ from decimal import Decimal
 from functools import cache
 from itertools import count
 
+from PIL import Image
 from sqlalchemy.orm import Session
 
 from catalog import gtin as gtin_rules
@@ -47,8 +50,8 @@ def make_village(session: Session, **fields) -> Village:
 def make_organisation(session: Session, kind: OrganisationKind = OrganisationKind.COOPERATIVE,
                       **fields) -> Organisation:
     n = _n()
-    organisation = Organisation(kind=kind, name_zh=f"测试组织{n}", name_en=f"Test Organisation {n}",
-                                **fields)
+    organisation = Organisation(**{"kind": kind, "name_zh": f"测试组织{n}",
+                                   "name_en": f"Test Organisation {n}", **fields})
     session.add(organisation)
     session.flush()
     return organisation
@@ -110,9 +113,9 @@ def make_product(session: Session, *, cooperative: Organisation, brand: Brand | 
                  village: Village | None = None, **fields) -> Product:
     n = _n()
     brand = brand or make_brand(session)
-    product = Product(brand=brand, category=make_category(session),
-                      village=village or make_village(session), cooperative=cooperative,
-                      name_zh=f"产品{n}", name_en=f"Product {n}", **fields)
+    product = Product(**{"brand": brand, "category": make_category(session),
+                         "village": village or make_village(session), "cooperative": cooperative,
+                         "name_zh": f"产品{n}", "name_en": f"Product {n}", **fields})
     session.add(product)
     session.flush()
     return product
@@ -144,6 +147,17 @@ def make_lot(session: Session, *, product: Product, status: LotStatus = LotStatu
     session.add(lot)
     session.flush()
     return lot
+
+
+def make_png(width: int, height: int, *, noise: bool = False) -> bytes:
+    """A real PNG; random pixels do not compress, so `noise` makes the file about 3 bytes a pixel."""
+    if noise:
+        image = Image.frombytes("RGB", (width, height), os.urandom(width * height * 3))
+    else:
+        image = Image.new("RGB", (width, height), (46, 139, 87))
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return out.getvalue()
 
 
 @dataclass

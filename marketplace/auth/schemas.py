@@ -35,7 +35,7 @@ class UserCreateSchema(UserSchema):
 
 
 class UserQuerySchema(QuerySchema):
-    organisation_id = id_field()
+    organisation_id = id_field(strict=False)
     role = ma.fields.Enum(Role, by_value=True)
 
 

@@ -41,7 +41,7 @@ class VillageUpdateSchema(Partial, VillageSchema):
 
 
 class VillageQuerySchema(QuerySchema):
-    cluster_id = id_field()
+    cluster_id = id_field(strict=False)
     county = ma.fields.String()
     township = ma.fields.String()
     sort = sort_field("name", "baseline_income_fen")
@@ -62,7 +62,7 @@ class OrganisationUpdateSchema(Partial, OrganisationSchema):
 
 class OrganisationQuerySchema(QuerySchema):
     kind = ma.fields.Enum(OrganisationKind, by_value=True)
-    village_id = id_field()
+    village_id = id_field(strict=False)
     sort = sort_field("name")
 
 
@@ -93,5 +93,5 @@ class PairingSchema(ObjectSchema):
 
 
 class PairingQuerySchema(QuerySchema):
-    village_id = id_field()
-    enterprise_id = id_field()
+    village_id = id_field(strict=False)
+    enterprise_id = id_field(strict=False)

@@ -1,0 +1,32 @@
+import pytest
+
+from marketplace.config import ConfigurationError, Settings
+
+
+def test_the_default_database_is_an_sqlite_file_in_the_instance_folder(tmp_path):
+    settings = Settings.from_env({"SHANHAI_INSTANCE_PATH": str(tmp_path)})
+    assert settings.database_url == f"sqlite:///{tmp_path / 'shanhai.sqlite3'}"
+    assert settings.currency == "CNY"
+    assert settings.timezone == "Asia/Shanghai"
+
+
+def test_a_development_secret_key_is_generated_once_and_kept(tmp_path):
+    first = Settings.from_env({"SHANHAI_INSTANCE_PATH": str(tmp_path)}).secret_key
+    second = Settings.from_env({"SHANHAI_INSTANCE_PATH": str(tmp_path)}).secret_key
+    assert first == second and len(first) >= 32
+
+
+def test_production_refuses_to_start_without_a_secret_key(tmp_path):
+    with pytest.raises(ConfigurationError, match="SECRET_KEY"):
+        Settings.from_env({"SHANHAI_ENV": "production", "SHANHAI_INSTANCE_PATH": str(tmp_path)})
+
+
+def test_postgresql_is_one_database_url_away():
+    settings = Settings.from_env({"DATABASE_URL": "postgresql://shanhai@db.internal/shanhai",
+                                  "SECRET_KEY": "k"})
+    assert settings.database_url == "postgresql+psycopg://shanhai@db.internal/shanhai"
+
+
+def test_an_unknown_time_zone_is_refused():
+    with pytest.raises(ConfigurationError, match="time zone"):
+        Settings.from_env({"SECRET_KEY": "k", "SHANHAI_TIMEZONE": "Mars/Olympus"})
