@@ -13,13 +13,15 @@ from werkzeug.exceptions import HTTPException
 from marketplace import cli, db
 from marketplace.config import Settings
 from marketplace.errors import (
+    BadRequest,
     DomainError,
     UnsupportedMediaType,
     render_domain_error,
     render_http_exception,
     render_unexpected,
 )
-from marketplace.http import Api
+from marketplace.http import Api, IdConverter
+from marketplace.schemas import DecimalString
 
 
 @dataclass
@@ -54,6 +56,7 @@ def create_app(settings: Settings | None = None, *,
             "servers": [{"url": settings.public_base_url}],
         },
     )
+    app.url_map.converters["int"] = IdConverter
     app.json.ensure_ascii = False
     app.json.sort_keys = False
 
@@ -66,6 +69,7 @@ def create_app(settings: Settings | None = None, *,
 
     api = Api(app)
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
+    api.register_field(DecimalString, "string", "decimal")
     _register_blueprints(api)
     _register_error_handlers(app, settings)
     app.before_request(_require_declared_media_type)
@@ -92,15 +96,17 @@ def _register_error_handlers(app: Flask, settings: Settings) -> None:
 
 
 def _require_declared_media_type() -> None:
-    """Answer 415 when a write's body is not of the type its endpoint reads."""
+    """Answer 400 when a write lacks its body, 415 when the body is not of the type it reads."""
     if request.method not in {"POST", "PUT", "PATCH"} or not request.url_rule:
-        return
-    if not (request.content_length or request.headers.get("Transfer-Encoding")):
         return
     view_class = getattr(current_app.view_functions.get(request.endpoint), "view_class", None)
     method = getattr(view_class, request.method.lower(), None)
     parameters = getattr(method, "_apidoc", {}).get("arguments", {}).get("parameters", [])
     locations = {parameter.get("in") for parameter in parameters}
+    if not (request.content_length or request.headers.get("Transfer-Encoding")):
+        if locations & {"json", "files", "form"}:
+            raise BadRequest("this request needs a body; see /api/docs")
+        return
     if "json" in locations and not request.is_json:
         raise UnsupportedMediaType(
             f"send this body as application/json, not {request.mimetype or 'untyped'}")

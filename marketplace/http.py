@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import http
+
 import flask_smorest
 import sqlalchemy as sa
 from flask import request
 from flask.views import MethodView
-from flask_smorest.etag import _get_etag_ctx
+from flask_smorest.etag import ETAG_HEADER, IF_MATCH_HEADER, IF_NONE_MATCH_HEADER, _get_etag_ctx
 from flask_smorest.pagination import Page
+from werkzeug.routing import IntegerConverter
 
 from marketplace import db
-from marketplace.errors import ProblemSchema, render_http_exception
+from marketplace.errors import PROBLEM_MEDIA_TYPE, ProblemSchema, render_http_exception
 
 
 class Api(flask_smorest.Api):
@@ -18,6 +21,32 @@ class Api(flask_smorest.Api):
 
     def handle_http_exception(self, error):
         return render_http_exception(error)
+
+    def _register_responses(self) -> None:
+        # Every error is documented as what it is: application/problem+json.
+        problem = {PROBLEM_MEDIA_TYPE: {"schema": self.ERROR_SCHEMA}}
+        for status in http.HTTPStatus:
+            response = {"description": status.phrase}
+            if status >= 400:
+                response["content"] = problem
+            self.spec.components.response(status.name, response, lazy=True)
+        self.spec.components.response("DEFAULT_ERROR", {"description": "An RFC 9457 problem",
+                                                        "content": problem}, lazy=True)
+
+    def _register_etag_headers(self) -> None:
+        # If-Match is optional here: see Blueprint below.
+        self.spec.components.parameter("IF_NONE_MATCH", "header", IF_NONE_MATCH_HEADER, lazy=True)
+        self.spec.components.parameter("IF_MATCH", "header", {
+            **IF_MATCH_HEADER, "required": False,
+            "description": "the ETag you last read; the write fails with 412 if it changed since"},
+            lazy=True)
+        self.spec.components.header("ETAG", ETAG_HEADER, lazy=True)
+
+    def _register_pagination_header(self) -> None:
+        self.spec.components.header("PAGINATION", {
+            "description": "JSON object: total, total_pages, first_page, last_page, page, "
+                           "previous_page, next_page",
+            "schema": {"type": "string"}}, lazy=True)
 
 
 class Blueprint(flask_smorest.Blueprint):
@@ -48,15 +77,26 @@ class ApiView(MethodView):
 class SelectPage(Page):
     """Pages a SQLAlchemy Select; the total goes to the X-Pagination header."""
 
+    # No table holds this many rows, and larger offsets overflow the databases' integers.
+    MAX_OFFSET = 2**31
+
     @property
     def items(self):
         statement: sa.Select = self.collection
-        session = db.session()
         offset = self.page_params.first_item
-        return session.scalars(statement.limit(self.page_params.page_size).offset(offset)).all()
+        if offset >= self.MAX_OFFSET:
+            return []
+        return db.session().scalars(statement.limit(self.page_params.page_size).offset(offset)).all()
 
     @property
     def item_count(self) -> int:
         statement: sa.Select = self.collection
         counted = sa.select(sa.func.count()).select_from(statement.order_by(None).subquery())
         return db.session().scalar(counted)
+
+
+class IdConverter(IntegerConverter):
+    """`<int:…>` in our URLs: ids beyond the databases' INTEGER are simply not found."""
+
+    def __init__(self, map, fixed_digits=0, min=0, max=2**31 - 1, signed=False):
+        super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)

@@ -2,16 +2,41 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
+from decimal import Decimal
+
 import marshmallow as ma
 from marshmallow import validate
+
+
+def _refuse_nul_characters(data):
+    # PostgreSQL cannot store U+0000 in text, and no name or note needs it.
+    if isinstance(data, str):
+        if "\x00" in data:
+            raise ma.ValidationError("must not contain NUL characters")
+    elif isinstance(data, Mapping):
+        for key, value in data.items():
+            try:
+                _refuse_nul_characters(value)
+            except ma.ValidationError as error:
+                raise ma.ValidationError(error.messages, field_name=str(key)) from error
+    elif isinstance(data, list):
+        for value in data:
+            _refuse_nul_characters(value)
 
 
 class Schema(ma.Schema):
     class Meta:
         unknown = ma.RAISE
 
+    @ma.pre_load(pass_collection=True)
+    def _no_nul_characters(self, data, **kwargs):
+        _refuse_nul_characters(data)
+        return data
 
-class QuerySchema(ma.Schema):
+
+class QuerySchema(Schema):
     class Meta:
         # Pagination parameters share the query string with the filters.
         unknown = ma.EXCLUDE
@@ -43,9 +68,40 @@ def fen_field(**kwargs) -> ma.fields.Integer:
                              metadata={"description": "an amount in fen (1 yuan = 100 fen)"}, **kwargs)
 
 
-def quantity_field(**kwargs) -> ma.fields.Decimal:
-    return ma.fields.Decimal(as_string=True, places=3, allow_nan=False,
-                             validate=validate.Range(min=0, min_inclusive=False, max=10**10), **kwargs)
+class DecimalString(ma.fields.Decimal):
+    """A decimal carried as a string, so that no precision is lost on the way."""
+
+    def __init__(self, *, places: int, minimum: Decimal, maximum: Decimal,
+                 minimum_inclusive: bool = True, **kwargs) -> None:
+        digits = len(str(int(max(abs(minimum), abs(maximum)))))
+        sign = "-?" if minimum < 0 else ""
+        self.pattern = re.compile(rf"{sign}\d{{1,{digits}}}(\.\d{{1,{places}}})?")
+        above = ">=" if minimum_inclusive else ">"
+        metadata = {"pattern": f"^{self.pattern.pattern}$",
+                    "description": f"a decimal string, {above} {minimum} and <= {maximum}",
+                    **kwargs.pop("metadata", {})}
+        super().__init__(as_string=True, places=places, allow_nan=False, metadata=metadata,
+                         validate=_decimal_range(minimum, maximum, minimum_inclusive), **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        # Strings only: a JSON number may already have lost digits in the client's float.
+        if not isinstance(value, str) or not self.pattern.fullmatch(value):
+            raise self.make_error("invalid")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+def _decimal_range(minimum: Decimal, maximum: Decimal, minimum_inclusive: bool):
+    def check(value: Decimal) -> None:
+        too_small = value < minimum if minimum_inclusive else value <= minimum
+        if too_small or value > maximum:
+            raise ma.ValidationError(f"must be between {minimum} and {maximum}")
+
+    return check
+
+
+def quantity_field(**kwargs) -> DecimalString:
+    return DecimalString(places=3, minimum=Decimal(0), maximum=Decimal(10**10),
+                         minimum_inclusive=False, **kwargs)
 
 
 class ObjectSchema(Schema):

@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+from decimal import Decimal
+
 import marshmallow as ma
 from marshmallow import validate
 
 from marketplace.parties.models import OrganisationKind
 from marketplace.schemas import (
+    DecimalString,
     Partial,
     ObjectSchema,
     QuerySchema,
@@ -26,10 +29,8 @@ class VillageSchema(ObjectSchema):
     township_en = name_field(100, required=True)
     county_zh = name_field(100, required=True)
     county_en = name_field(100, required=True)
-    latitude = ma.fields.Decimal(as_string=True, places=6, required=True, allow_nan=False,
-                                 validate=validate.Range(min=-90, max=90))
-    longitude = ma.fields.Decimal(as_string=True, places=6, required=True, allow_nan=False,
-                                  validate=validate.Range(min=-180, max=180))
+    latitude = DecimalString(places=6, minimum=Decimal(-90), maximum=Decimal(90), required=True)
+    longitude = DecimalString(places=6, minimum=Decimal(-180), maximum=Decimal(180), required=True)
     baseline_income_fen = fen_field(required=True)
     baseline_year = ma.fields.Integer(strict=True, required=True,
                                       validate=validate.Range(min=1949, max=2100))

@@ -116,3 +116,25 @@ def test_absurd_numbers_and_strings_are_validation_errors_not_crashes(client, se
     problem = assert_problem(response, 422)
     assert set(problem["errors"]["json"]) == {"name_zh", "name_en", "latitude", "longitude",
                                               "baseline_income_fen", "baseline_year"}
+
+
+def test_ids_beyond_the_database_integer_range_are_simply_not_found(client):
+    for path in ("/api/v1/lots/99999999999999", "/api/v1/villages/2147483648"):
+        assert_problem(client.get(path), 404)
+    assert_problem(client.get("/api/v1/lots?product_id=99999999999999"), 422)
+
+
+def test_pages_far_beyond_the_end_are_empty(client):
+    response = client.get("/api/v1/lots?page=99999999999999999999999")
+    assert response.status_code == 200
+    assert response.get_json() == []
+
+
+def test_nul_characters_are_refused_in_bodies_and_queries(client, session, callers):
+    before = row_counts(session)
+    response = client.post("/api/v1/categories", headers=callers.operator.headers,
+                           json={"slug": "nul", "name_zh": "a\u0000b", "name_en": "x"})
+    assert assert_problem(response, 422)["errors"]["json"] == {
+        "name_zh": ["must not contain NUL characters"]}
+    assert_problem(client.get("/api/v1/products?q=a%00b"), 422)
+    assert row_counts(session) == before
