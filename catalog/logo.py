@@ -34,8 +34,9 @@ def normalise_logo(data: bytes, *, max_bytes: int) -> tuple[bytes, str]:
             with Image.open(io.BytesIO(data)) as image:
                 image.load()
                 logo = image.convert("RGBA")
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError,
-            Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+        raise LogoTooLarge("the logo has too many pixels; at most 40 megapixels are accepted") from error
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
         raise UnsupportedLogo("the upload is not a readable PNG, JPEG, WebP or GIF image") from error
     logo.thumbnail((MAX_SIDE, MAX_SIDE), Image.Resampling.LANCZOS)
     out = io.BytesIO()

@@ -127,9 +127,11 @@ def list_products(session: Session, *, brand_id: int | None = None, category_id:
         if value is not None:
             statement = statement.where(column == value)
     if q:
-        pattern = f"%{q}%"
-        statement = statement.where(sa.or_(Product.name_zh.ilike(pattern),
-                                           Product.name_en.ilike(pattern)))
+        # The search text is literal: % and _ in it are not wildcards.
+        escaped = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        pattern = f"%{escaped}%"
+        statement = statement.where(sa.or_(Product.name_zh.ilike(pattern, escape="\\"),
+                                           Product.name_en.ilike(pattern, escape="\\")))
     return sorted_by(statement, sort, {"name": Product.name_zh, "created_at": Product.created_at},
                      Product.id)
 
@@ -277,6 +279,8 @@ def update_lot(session: Session, *, actor: User, lot_id: int, changes: dict) -> 
                              "date were fixed when it was inspected")
     if "harvested_on" in changes:
         _ensure_not_in_future(changes["harvested_on"])
+    if "village_id" in changes:
+        parties_service.get_village(session, changes["village_id"])
     if "lot_code" in changes and changes["lot_code"] != lot.lot_code:
         _ensure_free_lot_code(session, lot.product_id, changes["lot_code"])
     if "quantity" in changes:

@@ -149,12 +149,13 @@ def make_lot(session: Session, *, product: Product, status: LotStatus = LotStatu
     return lot
 
 
-def make_png(width: int, height: int, *, noise: bool = False) -> bytes:
-    """A real PNG; random pixels do not compress, so `noise` makes the file about 3 bytes a pixel."""
+def make_png(width: int, height: int, *, noise: bool = False, mode: str = "RGB") -> bytes:
+    """A real PNG. Random RGB pixels do not compress (`noise`: about 3 bytes a pixel); a blank
+    image compresses to almost nothing, even at many megapixels in mode "1"."""
     if noise:
         image = Image.frombytes("RGB", (width, height), os.urandom(width * height * 3))
     else:
-        image = Image.new("RGB", (width, height), (46, 139, 87))
+        image = Image.new(mode, (width, height))
     out = io.BytesIO()
     image.save(out, format="PNG")
     return out.getvalue()
