@@ -1,11 +1,35 @@
-"""gunicorn settings for `make run`; every value can be overridden on the command line."""
+"""gunicorn settings for `make run`; every value can be overridden on the command line.
+
+Workers are stateless: all state is in the database (and Redis for rate limits when REDIS_URL
+is set), so any number of them, on any number of machines, can serve behind one proxy.
+"""
 
 import multiprocessing
 import os
+import shutil
+import tempfile
 
 bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", min(multiprocessing.cpu_count() * 2 + 1, 8)))
-timeout = 30
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", 30))
 graceful_timeout = 30
 keepalive = 5
-accesslog = "-"
+max_requests = 10000
+max_requests_jitter = 1000
+accesslog = None
+errorlog = "-"
+
+# Prometheus counters are per process; this folder lets /metrics add up every worker.
+_metrics_dir = os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR",
+                                     os.path.join(tempfile.gettempdir(), f"shanhai-metrics-{os.getpid()}"))
+
+
+def on_starting(server):
+    shutil.rmtree(_metrics_dir, ignore_errors=True)
+    os.makedirs(_metrics_dir, exist_ok=True)
+
+
+def child_exit(server, worker):
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)

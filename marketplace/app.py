@@ -6,11 +6,13 @@ from dataclasses import dataclass
 
 import swagger_ui_bundle
 from flask import Flask, current_app, request, send_from_directory
+from flask_limiter import Limiter
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.exceptions import HTTPException
 
 from marketplace import cli, db
+from marketplace.audit.service import track_writes
 from marketplace.config import Settings
 from marketplace.errors import (
     BadRequest,
@@ -22,6 +24,8 @@ from marketplace.errors import (
 )
 from marketplace.http import Api, IdConverter
 from marketplace.schemas import DecimalString
+from marketplace.observability import configure_logging, init_observability
+from marketplace.security import init_security
 
 
 @dataclass
@@ -31,11 +35,14 @@ class Runtime:
     settings: Settings
     engine: Engine
     session_factory: sessionmaker[Session]
+    limiter: Limiter | None = None
 
 
 def create_app(settings: Settings | None = None, *,
                session_factory: sessionmaker[Session] | None = None) -> Flask:
     settings = settings or Settings.from_env()
+    if not settings.testing:
+        configure_logging(settings)
     app = Flask(__name__, static_folder="../static", static_url_path="/static")
     app.config.update(
         SECRET_KEY=settings.secret_key,
@@ -63,6 +70,7 @@ def create_app(settings: Settings | None = None, *,
     if session_factory is None:
         engine = db.make_engine(settings.database_url)
         session_factory = db.make_session_factory(engine)
+    track_writes(session_factory)
     app.extensions["shanhai"] = Runtime(settings=settings, engine=session_factory.kw["bind"],
                                         session_factory=session_factory)
     app.teardown_appcontext(db.close_session)
@@ -72,18 +80,21 @@ def create_app(settings: Settings | None = None, *,
     api.register_field(DecimalString, "string", "decimal")
     _register_blueprints(api)
     _register_error_handlers(app, settings)
+    init_observability(app)
     app.before_request(_require_declared_media_type)
     _register_pages(app)
+    app.extensions["shanhai"].limiter = init_security(app, settings)
     cli.register(app)
     return app
 
 
 def _register_blueprints(api: Api) -> None:
     from catalog.api import blp as catalog_blp
+    from marketplace.audit.api import blp as audit_blp
     from marketplace.auth.api import blp as auth_blp
     from marketplace.parties.api import blp as parties_blp
 
-    for blueprint in (auth_blp, parties_blp, catalog_blp):
+    for blueprint in (auth_blp, parties_blp, catalog_blp, audit_blp):
         api.register_blueprint(blueprint)
 
 

@@ -7,6 +7,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from marketplace import db, schema
+from marketplace.audit.service import set_actor
 
 shanhai = AppGroup("shanhai", help="Shanhai administration.")
 
@@ -32,6 +33,7 @@ def demo_command() -> None:
     from marketplace.demo.loader import load_demo
 
     with db.unit_of_work() as session:
+        set_actor(session, method="CLI", path="shanhai demo")
         loaded = load_demo(session, currency=_runtime().settings.currency)
     click.echo("demo region loaded" if loaded else "demo region already present")
 
@@ -42,6 +44,33 @@ def setup_command() -> None:
     migrate_command.callback()
     if _runtime().settings.load_demo:
         demo_command.callback()
+
+
+@shanhai.command("backup")
+@click.argument("destination", type=click.Path(dir_okay=False, writable=True))
+def backup_command(destination: str) -> None:
+    """Copy the SQLite database to DESTINATION while the app keeps running."""
+    from marketplace.backup import BackupError, backup_sqlite
+
+    try:
+        pages = backup_sqlite(_runtime().engine, destination)
+    except BackupError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"backed up {pages} pages to {destination}")
+
+
+@shanhai.command("restore")
+@click.argument("source", type=click.Path(exists=True, dir_okay=False))
+@click.confirmation_option(prompt="Replace the whole database with this backup? Stop the app first.")
+def restore_command(source: str) -> None:
+    """Replace the SQLite database with the backup SOURCE (stop the app first)."""
+    from marketplace.backup import BackupError, restore_sqlite
+
+    try:
+        restore_sqlite(_runtime().engine, source)
+    except BackupError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"restored from {source}")
 
 
 @shanhai.command("create-user")
@@ -58,6 +87,7 @@ def create_user_command(email: str, role: str, organisation_id: int, display_nam
     from marketplace.auth.models import Role
 
     with db.unit_of_work() as session:
+        set_actor(session, method="CLI", path="shanhai create-user")
         user = auth_service.create_user(session, email=email, password=password,
                                         display_name=display_name, role=Role(role),
                                         organisation_id=organisation_id)

@@ -29,6 +29,12 @@ class Settings:
     max_logo_bytes: int = 2 * 1024 * 1024
     load_demo: bool = True
     testing: bool = False
+    redis_url: str | None = None
+    token_rate_limit: str = "10 per minute"
+    write_rate_limit: str = "120 per minute"
+    read_rate_limit: str = "1200 per minute"
+    trusted_proxies: int = 0
+    log_format: str = "json"
     extra: dict = field(default_factory=dict)
 
     @property
@@ -67,6 +73,12 @@ class Settings:
             timezone=timezone,
             token_lifetime_hours=int(env.get("TOKEN_LIFETIME_HOURS", 24 * 7)),
             load_demo=env.get("SHANHAI_LOAD_DEMO", "1") not in {"0", "false", "no"},
+            redis_url=env.get("REDIS_URL") or None,
+            token_rate_limit=env.get("RATE_LIMIT_TOKEN", cls.token_rate_limit),
+            write_rate_limit=env.get("RATE_LIMIT_WRITES", cls.write_rate_limit),
+            read_rate_limit=env.get("RATE_LIMIT_READS", cls.read_rate_limit),
+            trusted_proxies=int(env.get("TRUSTED_PROXIES", 0)),
+            log_format=env.get("LOG_FORMAT", "json"),
         )
 
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from functools import wraps
 
-from flask import current_app, g
+from flask import current_app, g, has_request_context, request
 from sqlalchemy import DateTime, Engine, MetaData, Numeric, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -88,6 +88,10 @@ def session() -> Session:
     """The session of the current request or app context, opened on first use."""
     if "db_session" not in g:
         g.db_session = current_app.extensions["shanhai"].session_factory()
+        if has_request_context():
+            # Read by the audit trail: which request each write came from.
+            g.db_session.info["audit_actor"] = {"request_id": g.get("request_id"),
+                                                "method": request.method, "path": request.path}
     return g.db_session
 
 

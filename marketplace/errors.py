@@ -119,8 +119,8 @@ def render_http_exception(error: HTTPException) -> Response:
     headers = dict(data.get("headers") or {})
     if status == 405 and error.get_response().headers.get("Allow"):
         headers["Allow"] = error.get_response().headers["Allow"]
-    if status == 429 and getattr(error, "retry_after", None):
-        headers["Retry-After"] = str(error.retry_after)
+    if status == 429:
+        detail = f"Too many requests: at most {error.description}. Wait and try again."
     return problem_response(status, title=http.HTTPStatus(status).phrase, detail=detail,
                             headers=headers, errors=_plain(errors) if errors else None)
 

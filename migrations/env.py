@@ -3,6 +3,7 @@
 from alembic import context
 
 import catalog.models  # noqa: F401
+import marketplace.audit.models  # noqa: F401
 import marketplace.auth.models  # noqa: F401
 import marketplace.parties.models  # noqa: F401
 from marketplace.config import Settings

@@ -100,3 +100,10 @@ def client(app):
 def callers(session) -> factories.Callers:
     """One signed-in user per role, plus a second cooperative, with their auth headers."""
     return factories.make_callers(session)
+
+
+@pytest.fixture
+def api_schema(app):
+    import schemathesis
+
+    return schemathesis.openapi.from_wsgi("/api/openapi.json", app)

@@ -9,6 +9,7 @@ import flask_smorest
 from flask import g, request
 
 from marketplace import db
+from marketplace.audit.service import set_actor
 from marketplace.auth import service
 from marketplace.auth.errors import InvalidCredentials, MissingCredentials
 from marketplace.auth.models import Role, User
@@ -33,6 +34,7 @@ def current_user() -> User:
         if user is None:
             raise InvalidCredentials("the token is unknown, expired or revoked")
         g.current_user = user
+        set_actor(db.session(), user_id=user.id, organisation_id=user.organisation_id)
     return g.current_user
 
 

@@ -1,0 +1,21 @@
+from __future__ import annotations
+
+from marketplace import db
+from marketplace.audit import service
+from marketplace.audit.schemas import AuditEventQuerySchema, AuditEventSchema
+from marketplace.auth.access import requires
+from marketplace.auth.models import Role
+from marketplace.http import ApiView, Blueprint, SelectPage
+
+blp = Blueprint("audit", __name__, url_prefix="/api/v1", description="The audit trail of every write")
+
+
+@blp.route("/audit-events")
+class AuditEvents(ApiView):
+    @requires(Role.OPERATOR)
+    @blp.arguments(AuditEventQuerySchema, location="query")
+    @blp.response(200, AuditEventSchema(many=True))
+    @blp.paginate(SelectPage)
+    def get(self, query):
+        """List audit events, newest first: who changed what, when, from which request"""
+        return service.list_events(db.session(), **query)

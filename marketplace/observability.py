@@ -1,0 +1,127 @@
+"""Request ids, structured logs, Prometheus metrics, and the health endpoints."""
+
+from __future__ import annotations
+
+import logging
+import logging.config
+import os
+import re
+import time
+import uuid
+
+import sqlalchemy as sa
+from flask import Flask, Response, current_app, g, request
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+
+from marketplace import schema
+from marketplace.config import Settings
+from marketplace.errors import problem_response
+
+logger = logging.getLogger("shanhai.requests")
+REQUEST_ID_PATTERN = re.compile(r"[A-Za-z0-9._:-]{8,128}")
+
+REQUESTS = Counter("shanhai_http_requests_total", "HTTP requests answered",
+                   ["method", "endpoint", "status"])
+LATENCY = Histogram("shanhai_http_request_duration_seconds", "Time to answer an HTTP request",
+                    ["method", "endpoint"],
+                    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
+
+
+class RequestIdFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not hasattr(record, "request_id"):
+            try:
+                record.request_id = g.get("request_id")
+            except RuntimeError:
+                record.request_id = None
+        return True
+
+
+def configure_logging(settings: Settings) -> None:
+    formatter = ({"()": "pythonjsonlogger.json.JsonFormatter",
+                  "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
+                  "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"}}
+                 if settings.log_format == "json"
+                 else {"format": "%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s"})
+    logging.config.dictConfig({
+        "version": 1,
+        "disable_existing_loggers": False,
+        "filters": {"request_id": {"()": RequestIdFilter}},
+        "formatters": {"default": formatter},
+        "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "default",
+                                "filters": ["request_id"]}},
+        "root": {"level": "INFO", "handlers": ["stderr"]},
+    })
+
+
+def init_observability(app: Flask) -> None:
+    app.before_request(_start_request)
+    app.after_request(_finish_request)
+    app.add_url_rule("/healthz", "healthz", healthz)
+    app.add_url_rule("/readyz", "readyz", readyz)
+    app.add_url_rule("/metrics", "metrics", metrics)
+
+
+def _start_request() -> None:
+    given = request.headers.get("X-Request-ID", "")
+    g.request_id = given if REQUEST_ID_PATTERN.fullmatch(given) else uuid.uuid4().hex
+    g.request_started = time.perf_counter()
+
+
+def _finish_request(response: Response) -> Response:
+    request_id = g.get("request_id") or uuid.uuid4().hex
+    response.headers["X-Request-ID"] = request_id
+    started = g.get("request_started")
+    elapsed = time.perf_counter() - started if started else 0.0
+    endpoint = request.url_rule.rule if request.url_rule else "unmatched"
+    REQUESTS.labels(request.method, endpoint, str(response.status_code)).inc()
+    LATENCY.labels(request.method, endpoint).observe(elapsed)
+    user = g.get("current_user")
+    # The path, never the query string or headers: nothing secret is logged.
+    logger.info("request", extra={"request_id": request_id, "method": request.method,
+                                  "path": request.path,
+                                  "status": response.status_code,
+                                  "duration_ms": round(elapsed * 1000, 2),
+                                  "user_id": user.id if user is not None else None})
+    return response
+
+
+def healthz():
+    """The process is up."""
+    return {"status": "ok"}
+
+
+def readyz():
+    """The database answers and its schema is at the latest migration."""
+    engine = current_app.extensions["shanhai"].engine
+    try:
+        with engine.connect() as connection:
+            connection.execute(sa.text("SELECT 1"))
+            revision = schema.current_revision(connection)
+    except sa.exc.SQLAlchemyError as error:
+        logger.warning("database not ready: %s", type(error).__name__)
+        return problem_response(503, title="Service Unavailable",
+                                detail="the database does not answer")
+    head = schema.head_revision()
+    if revision != head:
+        return problem_response(503, title="Service Unavailable",
+                                detail=f"the database is at migration {revision}, not {head}")
+    return {"status": "ready", "revision": revision}
+
+
+def metrics():
+    """Prometheus metrics; summed across gunicorn workers when PROMETHEUS_MULTIPROC_DIR is set."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+    else:
+        registry = REGISTRY
+    return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)

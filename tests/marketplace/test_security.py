@@ -1,0 +1,91 @@
+"""Rate limits, security headers and what the API does not allow across origins."""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+import pytest
+import redis
+
+from marketplace.app import create_app
+
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+def hammer_token_endpoint(client, times: int):
+    return [client.post("/api/v1/auth/token", json={"email": "nobody@example.test",
+                                                    "password": "guess"}) for _ in range(times)]
+
+
+def assert_throttled(responses, limit: int):
+    assert [r.status_code for r in responses[:limit]] == [401] * limit
+    refused = responses[limit]
+    assert refused.status_code == 429
+    assert refused.mimetype == "application/problem+json"
+    assert int(refused.headers["Retry-After"]) > 0
+    assert "at most 10 per 1 minute" in refused.get_json()["detail"]
+
+
+def test_hammering_the_token_endpoint_gets_429_with_retry_after(client):
+    assert_throttled(hammer_token_endpoint(client, 12), 10)
+
+
+def test_rate_limits_are_shared_through_redis_between_app_servers(settings, session_factory):
+    try:
+        redis.Redis.from_url(REDIS_URL).ping()
+    except redis.exceptions.ConnectionError:
+        if IN_CI:
+            pytest.fail(f"Redis is required under CI=true and is not reachable at {REDIS_URL}")
+        pytest.skip(f"Redis not reachable at {REDIS_URL}")
+    # A fresh rate-limit window per run: the address key is the same for every test client.
+    shared = settings.with_overrides(redis_url=REDIS_URL,
+                                     token_rate_limit=f"10 per {97 + uuid.uuid4().int % 800} minutes")
+    first = create_app(shared, session_factory=session_factory).test_client()
+    second = create_app(shared, session_factory=session_factory).test_client()
+    responses = hammer_token_endpoint(first, 6) + hammer_token_endpoint(second, 6)
+    assert [r.status_code for r in responses[:10]] == [401] * 10
+    assert responses[10].status_code == 429 and "Retry-After" in responses[10].headers
+    redis.Redis.from_url(REDIS_URL).flushdb()
+
+
+def test_writes_are_limited_per_token(settings, session_factory, session, callers):
+    client = create_app(settings.with_overrides(write_rate_limit="3 per minute"),
+                        session_factory=session_factory).test_client()
+    statuses = [client.post("/api/v1/categories", json={"slug": f"c-{i}", "name_zh": "类",
+                                                        "name_en": "C"},
+                            headers=callers.operator.headers).status_code for i in range(4)]
+    assert statuses == [201, 201, 201, 429]
+    other = client.post("/api/v1/categories", json={"slug": "c-x", "name_zh": "类", "name_en": "C"},
+                        headers=callers.other_cooperative.headers)
+    assert other.status_code == 403
+
+
+def test_responses_carry_security_headers(client):
+    response = client.get("/api/v1/clusters")
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["X-Frame-Options"] == "DENY"
+    policy = response.headers["Content-Security-Policy"]
+    assert "frame-ancestors 'none'" in policy and "default-src 'self'" in policy
+    assert "Strict-Transport-Security" not in response.headers
+
+
+def test_production_announces_hsts(settings, session_factory):
+    production = settings.with_overrides(environment="production")
+    client = create_app(production, session_factory=session_factory).test_client()
+    response = client.get("/api/v1/clusters", base_url="https://shanhai.test")
+    assert "max-age=31536000" in response.headers["Strict-Transport-Security"]
+
+
+def test_the_api_grants_no_cross_origin_access(client):
+    response = client.get("/api/v1/clusters", headers={"Origin": "https://evil.example"})
+    assert "Access-Control-Allow-Origin" not in response.headers
+
+
+def test_the_docs_page_loads_its_own_assets_only(client):
+    page = client.get("/api/docs")
+    assert page.status_code == 200
+    assert "/api/docs/assets/swagger-ui-bundle.js" in page.get_data(as_text=True)
+    assert "script-src 'self' 'unsafe-inline'" in page.headers["Content-Security-Policy"]
+    assert client.get("/api/docs/assets/swagger-ui-bundle.js").status_code == 200
