@@ -78,8 +78,9 @@ def _register_blueprints(api: Api) -> None:
     from catalog.api import blp as catalog_blp
     from marketplace.auth.api import blp as auth_blp
     from marketplace.parties.api import blp as parties_blp
+    from quality.api import blp as quality_blp
 
-    for blueprint in (auth_blp, parties_blp, catalog_blp):
+    for blueprint in (auth_blp, parties_blp, catalog_blp, quality_blp):
         api.register_blueprint(blueprint)
 
 

@@ -5,6 +5,7 @@ from alembic import context
 import catalog.models  # noqa: F401
 import marketplace.auth.models  # noqa: F401
 import marketplace.parties.models  # noqa: F401
+import quality.models  # noqa: F401
 from marketplace.config import Settings
 from marketplace.db import Base, make_engine
 
