@@ -376,19 +376,10 @@ def set_brand_minimum(session: Session, *, brand_id: int, standard_code: str,
 
 def saleability(session: Session, lot: Lot) -> tuple[bool, str | None, type | None]:
     """Whether a lot may be sold under its brand, and if not why and as which problem."""
-    if lot.status is LotStatus.RECALLED:
-        return False, f"lot {lot.id} was recalled: {lot.recall_reason or 'no reason given'}", LotRecalled
-    if lot.status is LotStatus.REJECTED:
-        return False, f"lot {lot.id} was rejected at grading and cannot be sold", LotRejected
+    refusal = _graded_clean(session, lot)
+    if refusal is not None:
+        return False, *refusal
     grade = current_grade(session, lot.id)
-    if lot.status not in SELLABLE_STATUSES or grade is None:
-        return False, (f"lot {lot.id} is {lot.status.value} and has no current grade: it is "
-                       "sold only once an inspector has graded it"), LotNotGraded
-    if grade.rejected:
-        return False, f"lot {lot.id} was rejected at grading and cannot be sold", LotRejected
-    if grade.residue_result != "negative":
-        return False, (f"lot {lot.id} has no negative residue test (it is "
-                       f"{grade.residue_result})"), ResidueNotNegative
     minimum = session.scalar(sa.select(BrandMinimumGrade).where(
         BrandMinimumGrade.brand_id == lot.product.brand_id,
         BrandMinimumGrade.standard_code == grade.standard.code))
@@ -399,6 +390,22 @@ def saleability(session: Session, lot: Lot) -> tuple[bool, str | None, type | No
                            f"{grade.standard.version}; the brand {lot.product.brand.name_zh} needs "
                            f"{minimum.grade_code} or better"), GradeBelowBrandMinimum
     return True, None, None
+
+
+def _graded_clean(session: Session, lot: Lot) -> tuple[str, type] | None:
+    """Why a lot is not graded with a negative residue test and not recalled; None when it is."""
+    if lot.status is LotStatus.RECALLED:
+        return f"lot {lot.id} was recalled: {lot.recall_reason or 'no reason given'}", LotRecalled
+    grade = current_grade(session, lot.id)
+    if lot.status is LotStatus.REJECTED or (grade is not None and grade.rejected):
+        return f"lot {lot.id} was rejected at grading", LotRejected
+    if lot.status not in SELLABLE_STATUSES or grade is None:
+        return (f"lot {lot.id} is {lot.status.value} and has no current grade: only a lot an "
+                "inspector has graded may be sold or certified"), LotNotGraded
+    if grade.residue_result != "negative":
+        return (f"lot {lot.id} has no negative residue test (it is {grade.residue_result})",
+                ResidueNotNegative)
+    return None
 
 
 def ensure_saleable(session: Session, *, lot: Lot) -> None:
@@ -440,16 +447,11 @@ def issue_certificate(session: Session, *, actor: User, lot_id: int, basis: list
     """承诺达标合格证 for a graded lot whose residue test was negative."""
     lot = catalog_service.get_lot(session, lot_id, for_update=True)
     auth_service.ensure_owner(actor, lot.cooperative_id, f"lot {lot_id}")
+    refusal = _graded_clean(session, lot)
+    if refusal is not None:
+        reason, problem = refusal
+        raise problem(reason, lot_id=lot.id)
     grade = current_grade(session, lot_id)
-    if lot.status is LotStatus.RECALLED:
-        raise LotRecalled(f"lot {lot_id} was recalled: {lot.recall_reason}")
-    if grade is None or lot.status not in SELLABLE_STATUSES:
-        raise LotNotGraded(f"lot {lot_id} is {lot.status.value}: only a graded lot gets a certificate")
-    if grade.rejected:
-        raise LotRejected(f"lot {lot_id} was rejected at grading")
-    if grade.residue_result != "negative":
-        raise ResidueNotNegative(f"lot {lot_id}'s residue result is {grade.residue_result}, "
-                                 "not negative")
     quantity = quantity if quantity is not None else lot.quantity
     if quantity > lot.quantity:
         raise InvalidSample(f"the lot holds {grading.fmt(lot.quantity)} {lot.unit}",
