@@ -125,6 +125,9 @@ class Verdict:
             failed = [f"{c.label} ({c.shortfall or c.observed})" for c in self.checks[-1].criteria
                       if not c.holds] if self.checks else []
             return "rejected: the lowest grade fails on " + "; ".join(failed)
+        if self.residue not in ("negative", "not_required"):
+            return (f"graded {self.grade}; residue test {self.residue}: not to be sold or certified "
+                    "until it is negative")
         return f"graded {self.grade}"
 
 
@@ -175,6 +178,9 @@ def _measure(definition: dict, criterion: dict, sample: dict) -> CriterionResult
     required = f"{'every unit' if aggregate == 'each' else 'mean'} {sign} {fmt(bound)} {unit}"
     observed_data = (sample.get("measurements") or {}).get(key)
     if not observed_data or not observed_data.get("values"):
+        if criterion.get("optional"):
+            return CriterionResult("measure", label, True, required + ", when measured",
+                                   "not measured")
         return CriterionResult("measure", label, False, required, "not measured", "not measured")
     try:
         values = [convert(number(v), observed_data.get("unit", unit), unit)
@@ -248,12 +254,16 @@ def _lab(definition: dict, criterion: dict, sample: dict) -> CriterionResult:
     name = criterion["test"]
     test = definition["lab_tests"][name]
     outcome, observed = _lab_outcome(test, (sample.get("lab_results") or {}).get(name))
+    must_be = criterion.get("must_be", "negative")
     if test["rule"] == "enzyme_inhibition":
-        required = (f"negative: inhibition < {fmt(number(test.get('threshold_percent', 50)))} %, "
-                    f"a positive counts when {test.get('confirmations', 2)} retests confirm it")
+        required = (f"{must_be.replace('_', ' ')}: inhibition < "
+                    f"{fmt(number(test.get('threshold_percent', 50)))} %, a positive counts when "
+                    f"{test.get('confirmations', 2)} retests confirm it")
     else:
-        required = "pass"
-    holds = outcome == "negative"
+        required = "pass" if must_be == "negative" else "not failed"
+    # not_positive: only a confirmed positive fails the grade; a missing or unconfirmed result
+    # leaves the grade standing and is reported as the residue status, which gates sale.
+    holds = outcome == "negative" or (must_be == "not_positive" and outcome != "positive")
     shortfall = None if holds else {"missing": "not tested", "positive": "positive",
                                     "unconfirmed": "retests needed"}[outcome]
     return CriterionResult("lab", test.get("label_zh", name) + f" {name}", holds, required,
@@ -350,6 +360,8 @@ def validate_definition(definition: dict) -> None:
             elif kind == "lab":
                 if criterion.get("test") not in lab_tests:
                     error(path, "names no lab test of this standard")
+                if criterion.get("must_be", "negative") not in ("negative", "not_positive"):
+                    error(path, "must_be is negative or not_positive")
             elif kind == "sensory":
                 if not factors or (criterion.get("factor") and criterion["factor"] not in factors):
                     error(path, "names no sensory factor of this standard")

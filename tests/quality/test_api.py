@@ -251,3 +251,17 @@ def test_a_brand_minimum_must_name_a_grade_of_a_published_standard(client, sessi
         response = client.post("/api/v1/quality/brand-minimum-grades", json=body,
                                headers=callers.operator.headers)
         assert response.status_code == 422
+
+
+def test_a_graded_lot_awaiting_residue_retests_is_not_sold_or_certified(client, callers, tea_lot):
+    sample = copy.deepcopy(LONGJING["examples"][0]["sample"])
+    sample["lab_results"]["pesticide_residue_enzyme"] = {"inhibition_percent": "61", "retests": ["57"]}
+    assert inspect(client, callers, tea_lot.id, sample).status_code == 201
+    grade = client.post(f"/api/v1/lots/{tea_lot.id}/grades", json={},
+                        headers=callers.inspector.headers).get_json()
+    assert (grade["grade"], grade["residue_result"]) == ("特级", "unconfirmed")
+    body = assert_conflict(sell(client, callers, tea_lot), "residue-not-negative")
+    assert "unconfirmed" in body["detail"]
+    refused = client.post(f"/api/v1/lots/{tea_lot.id}/certificates", json={"basis": ["self_test"]},
+                          headers=callers.cooperative.headers)
+    assert_conflict(refused, "residue-not-negative")

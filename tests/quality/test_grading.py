@@ -81,12 +81,12 @@ def test_nested_tolerances_are_explained_at_both_levels():
     assert class_ii["within"][0]["shortfall"] == "1 percentage points over"
 
 
-def test_celery_tolerances_count_by_weight_only():
-    sample = example("NY/T 1729", "益农 autumn celery, well trimmed")["sample"]
-    sample["unit_classes"]["basis"] = "count"
-    verdict = grade(STANDARDS["NY/T 1729"], sample)
+def test_poultry_tolerances_count_carcasses_not_weight():
+    sample = example("SH/QC 003", "进化飞鸡, 180 days in the hills")["sample"]
+    sample["unit_classes"]["basis"] = "weight"
+    verdict = grade(STANDARDS["SH/QC 003"], sample)
     assert verdict.rejected
-    assert criterion(verdict, "一级", "一级")["shortfall"] == "needs a classification by weight"
+    assert criterion(verdict, "一级", "一级")["shortfall"] == "needs a classification by count"
 
 
 def test_measurements_in_other_units_of_the_same_dimension_are_converted():
@@ -129,16 +129,46 @@ def test_a_rapid_residue_positive_counts_only_when_two_retests_confirm_it(inhibi
                                                          "retests": retests}
     verdict = grade(STANDARDS["NY/T 1729"], sample)
     assert verdict.residue == outcome
-    assert verdict.rejected is (outcome != "negative")
+    assert verdict.rejected is (outcome == "positive")
 
 
-def test_a_missing_lab_result_or_sensory_score_fails_its_criterion():
+def test_a_grade_without_a_negative_residue_result_stands_but_says_it_cannot_be_sold_yet():
     sample = example("GB/T 18650", "明前狮峰 pre-Qingming, hand-roasted")["sample"]
     del sample["lab_results"]["pesticide_residue_enzyme"]
+    verdict = grade(STANDARDS["GB/T 18650"], sample)
+    assert (verdict.grade, verdict.residue) == ("特级", "missing")
+    assert criterion(verdict, "特级", "pesticide")["observed"] == "no result"
+    assert verdict.summary() == ("graded 特级; residue test missing: not to be sold or certified "
+                                 "until it is negative")
+
+
+def test_a_standard_may_demand_a_negative_lab_result_for_a_grade():
+    definition = copy.deepcopy(STANDARDS["GB/T 18650"])
+    definition["grades"][0]["criteria"].append({"kind": "lab", "test": "pesticide_residue_enzyme"})
+    sample = example("GB/T 18650", "明前狮峰 pre-Qingming, hand-roasted")["sample"]
+    sample["lab_results"]["pesticide_residue_enzyme"] = {"inhibition_percent": "55", "retests": []}
+    verdict = grade(definition, sample)
+    assert verdict.grade == "一级"
+    residue_criteria = [c for c in verdict.explanation()[0]["criteria"] if "pesticide" in c["label"]]
+    assert [c["holds"] for c in residue_criteria] == [True, False]
+    assert residue_criteria[1]["shortfall"] == "retests needed"
+
+
+def test_an_optional_measurement_is_checked_only_when_measured():
+    sample = example("GB/T 18650", "明前狮峰 pre-Qingming, hand-roasted")["sample"]
+    del sample["measurements"]["total_ash"]
+    verdict = grade(STANDARDS["GB/T 18650"], sample)
+    assert verdict.grade == "特级"
+    assert criterion(verdict, "特级", "total_ash")["observed"] == "not measured"
+    sample["measurements"]["total_ash"] = {"unit": "%", "values": ["6.8"]}
+    assert grade(STANDARDS["GB/T 18650"], sample).rejected
+
+
+def test_a_missing_sensory_score_fails_its_criterion():
+    sample = example("GB/T 18650", "明前狮峰 pre-Qingming, hand-roasted")["sample"]
     del sample["sensory"]["aroma"]
     verdict = grade(STANDARDS["GB/T 18650"], sample)
-    assert verdict.rejected and verdict.residue == "missing"
-    assert criterion(verdict, "五级", "pesticide")["shortfall"] == "not tested"
+    assert verdict.rejected
     assert criterion(verdict, "五级", "sensory total")["observed"] == "missing aroma"
 
 
