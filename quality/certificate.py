@@ -16,14 +16,9 @@ from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfgen import canvas
 
 from quality.grading import fmt
-from quality.models import Certificate
+from quality.models import CERTIFICATE_BASES, Certificate
 
 FONT = "STSong-Light"
-BASES = {
-    "self_test": "自检合格",
-    "commissioned_test": "委托检测合格",
-    "quality_control": "内部质量控制合格",
-}
 
 
 @cache
@@ -35,7 +30,7 @@ def certificate_fields(certificate: Certificate) -> list[tuple[str, str]]:
     """The form's rows, in order: shared by the PDF and the tests that read it back."""
     grade = certificate.grade
     standard = grade.standard
-    ticked = [f"√{BASES[key]}" for key in certificate.basis]
+    ticked = [f"√{CERTIFICATE_BASES[key]}" for key in certificate.basis]
     return [
         ("编号 No.", certificate.number),
         ("食用农产品名称 Product", certificate.product_name),

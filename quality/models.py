@@ -10,6 +10,16 @@ from catalog.models import Brand, Category, Lot
 from marketplace.auth.models import User
 from marketplace.db import Base, utcnow
 
+# 承诺依据 on the certificate form: what the producer's commitment rests on.
+CERTIFICATE_BASES = {
+    "self_test": "自检合格",
+    "commissioned_test": "委托检测合格",
+    "quality_control": "内部质量控制合格",
+}
+COMMITMENT = ("我承诺对产品质量安全以及合格证真实性负责:不使用禁限用农药兽药;不使用非法添加物;"
+              "遵守农药安全间隔期、兽药休药期规定;销售的食用农产品符合农药兽药残留食品安全国家"
+              "强制性标准。")
+
 
 class QualityStandard(Base):
     """品控标准: one version of a standard; immutable once published."""

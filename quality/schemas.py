@@ -15,8 +15,8 @@ from marketplace.schemas import (
     text_field,
 )
 from quality.grading import UNITS
+from quality.models import CERTIFICATE_BASES
 from quality.sampling import AQLS, LEVELS
-from quality.service import CERTIFICATE_BASES
 
 KEY = ma.fields.String(validate=validate.Length(min=1, max=64))
 

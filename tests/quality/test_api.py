@@ -10,7 +10,7 @@ import pytest
 from pypdf import PdfReader
 
 from catalog.models import LotStatus
-from quality.service import COMMITMENT
+from quality.models import COMMITMENT
 from quality.standards import shipped_standards
 from tests import factories
 

@@ -247,7 +247,7 @@ def test_a_certificate_is_issued_for_a_graded_lot_with_a_negative_residue_test(s
     owner = factories.make_user(session, role=Role.COOPERATIVE, organisation=lot.cooperative)
     certificate = service.issue_certificate(session, actor=owner, lot_id=lot.id,
                                             basis=["quality_control", "self_test"],
-                                            quantity=Decimal("40"), issued_on=date(2026, 4, 3))
+                                            quantity=Decimal(40), issued_on=date(2026, 4, 3))
     assert certificate.number == f"HG20260403-{lot.id:06d}-01"
     assert certificate.basis == ["self_test", "quality_control"]
     assert certificate.producer == lot.cooperative.name_zh and certificate.contact_phone == "0571-1"
