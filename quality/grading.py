@@ -209,6 +209,12 @@ def _tolerance(definition: dict, criterion: dict, sample: dict) -> CriterionResu
     required = f"≤ {fmt(limit)} % by {' or '.join(allowed_bases)} in {'/'.join(criterion['of'])}"
     within = tuple(_tolerance(definition, {**inner, "basis": allowed_bases}, sample)
                    for inner in criterion.get("within", []))
+    unknown = sorted(set(counts) - set(definition.get("unit_categories") or []))
+    if unknown:
+        return CriterionResult("tolerance", label, False, required,
+                               f"unknown unit categories {', '.join(unknown)}",
+                               f"classify units as {', '.join(definition['unit_categories'])}",
+                               within)
     total = sum((number(v) for v in counts.values()), Decimal(0))
     if total <= 0:
         return CriterionResult("tolerance", label, False, required, "no units classified",
@@ -231,8 +237,12 @@ def _lab_outcome(test: dict, result: dict | None) -> tuple[str, str]:
     if not result:
         return "missing", "no result"
     if test["rule"] == "pass_fail":
-        passed = bool(result.get("passed"))
+        if not isinstance(result.get("passed"), bool):
+            return "missing", "no pass or fail recorded"
+        passed = result["passed"]
         return ("negative" if passed else "positive"), ("passed" if passed else "failed")
+    if result.get("inhibition_percent") is None:
+        return "missing", "no inhibition rate recorded"
     threshold = number(test.get("threshold_percent", 50))
     confirmations = int(test.get("confirmations", 2))
     first = number(result["inhibition_percent"])

@@ -265,3 +265,25 @@ def test_a_graded_lot_awaiting_residue_retests_is_not_sold_or_certified(client, 
     refused = client.post(f"/api/v1/lots/{tea_lot.id}/certificates", json={"basis": ["self_test"]},
                           headers=callers.cooperative.headers)
     assert_conflict(refused, "residue-not-negative")
+
+
+def test_an_inspection_that_fits_the_standard_badly_is_graded_as_rejected_not_a_crash(
+        client, callers, tea_lot):
+    odd = {"measurements": {"moisture": {"unit": "mm", "values": ["5"]},
+                            "unknown_thing": {"unit": "g", "values": ["1"]}},
+           "unit_classes": {"basis": "weight", "counts": {"mystery": "3"}},
+           "lab_results": {"pesticide_residue_enzyme": {"passed": True}},
+           "sensory": {"aroma": "100"}}
+    assert inspect(client, callers, tea_lot.id, odd).status_code == 201
+    graded = client.post(f"/api/v1/lots/{tea_lot.id}/grades", json={}, headers=callers.inspector.headers)
+    assert graded.status_code == 201
+    grade = graded.get_json()
+    assert grade["rejected"] and grade["residue_result"] == "missing"
+    moisture = grade["explanation"][-1]["criteria"][0]
+    assert moisture["shortfall"] == "unit mismatch"
+
+
+def test_a_lab_result_must_be_a_rate_or_a_pass(client, callers, tea_lot):
+    response = inspect(client, callers, tea_lot.id, {"lab_results": {"x": {"method": "strip"}}})
+    assert response.status_code == 422
+    assert "lab_results" in response.get_json()["errors"]["json"]

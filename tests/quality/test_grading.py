@@ -164,6 +164,23 @@ def test_an_optional_measurement_is_checked_only_when_measured():
     assert grade(STANDARDS["GB/T 18650"], sample).rejected
 
 
+def test_a_lab_result_of_the_wrong_kind_counts_as_missing():
+    poultry = example("SH/QC 003", "进化飞鸡, 180 days in the hills")["sample"]
+    poultry["lab_results"]["veterinary_drug_rapid"] = {"inhibition_percent": "10"}
+    assert grade(STANDARDS["SH/QC 003"], poultry).residue == "missing"
+    celery = example("NY/T 1729", "益农 autumn celery, well trimmed")["sample"]
+    celery["lab_results"]["pesticide_residue_enzyme"] = {"passed": True}
+    assert grade(STANDARDS["NY/T 1729"], celery).residue == "missing"
+
+
+def test_units_classed_in_categories_the_standard_does_not_know_fail_the_tolerance():
+    sample = example("UNECE FFV-29", "hand-picked Shoumei, June")["sample"]
+    sample["unit_classes"]["counts"]["perfect"] = 1000
+    verdict = grade(STANDARDS["UNECE FFV-29"], sample)
+    assert verdict.rejected
+    assert criterion(verdict, "Extra", "Extra")["observed"] == "unknown unit categories perfect"
+
+
 def test_a_missing_sensory_score_fails_its_criterion():
     sample = example("GB/T 18650", "明前狮峰 pre-Qingming, hand-roasted")["sample"]
     del sample["sensory"]["aroma"]
