@@ -120,7 +120,6 @@ class LotInspections(ApiView):
     @blp.response(201, InspectionSchema)
     def post(self, data, lot_id):
         """Record a sample of a lot (inspectors; never of their own organisation's lot)"""
-        data["sampling_request"] = data.pop("sampling", None)
         return service.record_inspection(db.session(), actor=current_user(), lot_id=lot_id, **data)
 
 
@@ -133,7 +132,7 @@ class InspectionById(ApiView):
 
 
 @blp.route("/inspections/<int:inspection_id>/photos/<int:photo_id>")
-class InspectionPhoto(ApiView):
+class InspectionPhotoById(ApiView):
     @blp.response(200, content_type="image/*", description="the photo as uploaded")
     def get(self, inspection_id, photo_id):
         """Download an inspection photo"""

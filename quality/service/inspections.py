@@ -51,7 +51,7 @@ def latest_inspection(session: Session, lot_id: int) -> Inspection | None:
 
 
 def record_inspection(session: Session, *, actor: User, lot_id: int, sample_size: int,
-                      sampling_request: dict | None = None, measurements: dict | None = None,
+                      sampling: dict | None = None, measurements: dict | None = None,
                       unit_classes: dict | None = None, lab_results: dict | None = None,
                       sensory: dict | None = None, photos: list[dict] | None = None,
                       note: str = "") -> Inspection:
@@ -59,8 +59,8 @@ def record_inspection(session: Session, *, actor: User, lot_id: int, sample_size
     lot = catalog_service.get_lot(session, lot_id, for_update=True)
     ensure_independent(actor, lot)
     plan = None
-    if sampling_request:
-        plan = plan_sample(**sampling_request)
+    if sampling:
+        plan = plan_sample(**sampling)
         if sample_size < plan.sample_size:
             raise InvalidSample(
                 f"the ISO 2859-1 plan (code letter {plan.plan_letter}) needs a sample of "

@@ -287,3 +287,24 @@ def test_a_lab_result_must_be_a_rate_or_a_pass(client, callers, tea_lot):
     response = inspect(client, callers, tea_lot.id, {"lab_results": {"x": {"method": "strip"}}})
     assert response.status_code == 422
     assert "lab_results" in response.get_json()["errors"]["json"]
+
+
+def test_grading_without_a_standard_in_force_is_a_409_problem(client, session, callers):
+    product = factories.make_product(session, cooperative=callers.cooperative.organisation)
+    lot = factories.make_lot(session, product=product)
+    assert inspect(client, callers, lot.id, {}).status_code == 201
+    response = client.post(f"/api/v1/lots/{lot.id}/grades", json={}, headers=callers.inspector.headers)
+    assert_conflict(response, "no-current-standard")
+    assert client.get(f"/api/v1/lots/{lot.id}").get_json()["status"] == "inspected"
+
+
+def test_an_on_sale_lot_is_withdrawn_before_it_is_inspected_again(client, callers, tea_lot):
+    grade_tea(client, callers, tea_lot, "明前狮峰 pre-Qingming, hand-roasted")
+    assert sell(client, callers, tea_lot).status_code == 200
+    assert_conflict(inspect(client, callers, tea_lot.id, {}), "invalid-lot-transition")
+    withdrawn = client.post(f"/api/v1/lots/{tea_lot.id}/status", json={"status": "graded"},
+                            headers=callers.cooperative.headers)
+    assert withdrawn.status_code == 200
+    assert inspect(client, callers, tea_lot.id, {}).status_code == 201
+    assert_conflict(sell(client, callers, tea_lot), "lot-not-graded")
+    assert len(client.get(f"/api/v1/lots/{tea_lot.id}/inspections").get_json()) == 2

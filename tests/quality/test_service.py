@@ -122,11 +122,11 @@ def test_an_inspection_makes_the_lot_inspected_and_a_reinspection_adds_another(s
 def test_a_sample_smaller_than_the_iso_plan_is_refused(session, lot, inspector):
     with pytest.raises(InvalidSample) as refused:
         service.record_inspection(session, actor=inspector, lot_id=lot.id, sample_size=20,
-                                  sampling_request={"lot_size": 1000, "level": "II", "aql": "2.5"})
+                                  sampling={"lot_size": 1000, "level": "II", "aql": "2.5"})
     assert "80" in refused.value.detail
     inspection = service.record_inspection(
         session, actor=inspector, lot_id=lot.id, sample_size=80,
-        sampling_request={"lot_size": 1000, "level": "II", "aql": "2.5"})
+        sampling={"lot_size": 1000, "level": "II", "aql": "2.5"})
     assert inspection.sampling_plan["accept"] == 5
 
 
