@@ -5,8 +5,10 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from quality.sampling import SamplingError, accepts, code_letter, sampling_plan
+from quality.sampling import AQLS, LEVELS, SamplingError, accepts, code_letter, sampling_plan
 
 
 @pytest.mark.parametrize(("lot_size", "level", "letter"), [
@@ -71,3 +73,15 @@ def test_the_lot_is_accepted_up_to_the_acceptance_number_and_rejected_from_the_r
 def test_impossible_plans_are_refused(lot_size, level, aql):
     with pytest.raises(SamplingError):
         sampling_plan(lot_size, level, aql)
+
+
+@settings(max_examples=200, deadline=None)
+@given(lot_size=st.integers(2, 2_000_000), growth=st.integers(0, 2_000_000),
+       level=st.sampled_from(LEVELS), aql=st.sampled_from(AQLS))
+def test_every_plan_is_well_formed_and_a_larger_lot_never_gets_a_smaller_sample(lot_size, growth, level,
+                                                                                 aql):
+    plan = sampling_plan(lot_size, level, aql)
+    assert plan.reject == plan.accept + 1
+    assert 0 <= plan.accept < plan.sample_size <= lot_size or plan.inspect_all
+    larger = sampling_plan(lot_size + growth, level, aql)
+    assert larger.sample_size >= plan.sample_size
