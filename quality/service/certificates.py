@@ -13,6 +13,7 @@ from marketplace.auth import service as auth_service
 from marketplace.auth.models import User
 from marketplace.db import utcnow
 from quality import grading
+from quality.certificate import render_pdf
 from quality.errors import CertificateNotFound, InvalidSample
 from quality.models import CERTIFICATE_BASES, COMMITMENT, Certificate
 from quality.service.gate import graded_clean
@@ -68,6 +69,4 @@ def issue_certificate(session: Session, *, actor: User, lot_id: int, basis: list
 
 
 def certificate_pdf(session: Session, certificate_id: int) -> bytes:
-    from quality.certificate import render_pdf
-
     return render_pdf(get_certificate(session, certificate_id))

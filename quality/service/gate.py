@@ -56,7 +56,7 @@ def set_brand_minimum(session: Session, *, brand_id: int, standard_code: str,
     return minimum
 
 
-def saleability(session: Session, lot: Lot) -> tuple[bool, str | None, type | None]:
+def saleability(session: Session, *, lot: Lot) -> tuple[bool, str | None, type | None]:
     """Whether a lot may be sold under its brand, and if not why and as which problem."""
     refusal = graded_clean(session, lot)
     if refusal is not None:
@@ -92,7 +92,7 @@ def graded_clean(session: Session, lot: Lot) -> tuple[str, type] | None:
 
 def ensure_saleable(session: Session, *, lot: Lot) -> None:
     """The brand gate: catalog calls this before a lot goes on sale."""
-    allowed, reason, problem = saleability(session, lot)
+    allowed, reason, problem = saleability(session, lot=lot)
     if not allowed:
         raise problem(reason, lot_id=lot.id)
 
@@ -100,7 +100,7 @@ def ensure_saleable(session: Session, *, lot: Lot) -> None:
 def lot_quality(session: Session, lot_id: int) -> dict:
     """Everything quality knows about a lot, for the lot page and the scan page."""
     lot = catalog_service.get_lot(session, lot_id)
-    allowed, reason, _ = saleability(session, lot)
+    allowed, reason, _ = saleability(session, lot=lot)
     certificates = session.scalars(sa.select(Certificate).where(Certificate.lot_id == lot_id)
                                    .order_by(Certificate.id)).all()
     return {"lot_id": lot.id, "status": lot.status, "recalled": lot.status is LotStatus.RECALLED,
