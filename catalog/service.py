@@ -308,6 +308,11 @@ def change_lot_status(session: Session, *, actor: User, lot_id: int, status: Lot
         raise InvalidLotTransition(f"a lot becomes {status.value} through its inspection or its "
                                    "stock, not by request")
     auth_service.ensure_role(actor, *allowed_roles)
+    if status is LotStatus.ON_SALE:
+        # quality imports this module, so it is imported when called rather than at import time.
+        from quality import service as quality_service
+
+        quality_service.ensure_saleable(session, lot=lot)
     if status is LotStatus.GRADED and lot.status is not LotStatus.ON_SALE:
         raise InvalidLotTransition(f"only a lot on sale can be withdrawn; lot {lot_id} is "
                                    f"{lot.status.value}")

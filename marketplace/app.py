@@ -93,8 +93,9 @@ def _register_blueprints(api: Api) -> None:
     from marketplace.audit.api import blp as audit_blp
     from marketplace.auth.api import blp as auth_blp
     from marketplace.parties.api import blp as parties_blp
+    from quality.api import blp as quality_blp
 
-    for blueprint in (auth_blp, parties_blp, catalog_blp, audit_blp):
+    for blueprint in (auth_blp, parties_blp, catalog_blp, quality_blp, audit_blp):
         api.register_blueprint(blueprint)
 
 

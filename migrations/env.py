@@ -6,6 +6,7 @@ import catalog.models  # noqa: F401
 import marketplace.audit.models  # noqa: F401
 import marketplace.auth.models  # noqa: F401
 import marketplace.parties.models  # noqa: F401
+import quality.models  # noqa: F401
 from marketplace.config import Settings
 from marketplace.db import Base, make_engine
 

@@ -21,6 +21,8 @@ from marketplace.auth import service as auth_service
 from marketplace.auth.models import AccessToken, Role, User
 from marketplace.db import utcnow
 from marketplace.parties.models import Cluster, ClusterVillage, Organisation, OrganisationKind, Village
+from quality import grading
+from quality.models import Grade, Inspection, QualityStandard
 
 PASSWORD = "correct horse battery"
 _sequence = count(1)
@@ -147,6 +149,63 @@ def make_lot(session: Session, *, product: Product, status: LotStatus = LotStatu
     session.add(lot)
     session.flush()
     return lot
+
+
+def simple_definition() -> dict:
+    """A small standard: grades A and B bound moisture; every grade needs a negative residue test."""
+    return {
+        "measurements": {"moisture": {"unit": "%", "better": "lower", "label_zh": "水分"}},
+        "lab_tests": {"residue": {"rule": "enzyme_inhibition", "threshold_percent": "50",
+                                  "confirmations": 2}},
+        "residue_test": "residue",
+        "unit_categories": [],
+        "requirements": [{"kind": "lab", "test": "residue"}],
+        "grades": [
+            {"code": "A", "criteria": [{"kind": "measure", "measurement": "moisture", "max": "6"}]},
+            {"code": "B", "criteria": [{"kind": "measure", "measurement": "moisture", "max": "8"}]},
+        ],
+    }
+
+
+def simple_sample(moisture: str = "5", inhibition: str = "10") -> dict:
+    return {"measurements": {"moisture": {"unit": "%", "values": [moisture]}},
+            "lab_results": {"residue": {"inhibition_percent": inhibition}}}
+
+
+def make_standard(session: Session, *, category: Category | None = None,
+                  definition: dict | None = None, published: bool = True, **fields) -> QualityStandard:
+    n = _n()
+    standard = QualityStandard(**{
+        "category": category or make_category(session), "code": f"T/TEST {n}", "version": "1",
+        "title_zh": f"测试标准{n}", "title_en": f"Test standard {n}",
+        "effective_from": date(2020, 1, 1), "source": "test data",
+        "definition": definition or simple_definition(),
+        "published_at": utcnow() if published else None, **fields})
+    session.add(standard)
+    session.flush()
+    return standard
+
+
+def make_grade(session: Session, *, lot: Lot, standard: QualityStandard | None = None,
+               sample: dict | None = None, inspector: User | None = None) -> Grade:
+    """An inspection of the lot graded by the engine; the lot takes the status the grade gives."""
+    standard = standard or make_standard(session, category=lot.product.category)
+    inspector = inspector or make_user(session, role=Role.INSPECTOR, organisation=make_organisation(
+        session, OrganisationKind.INSPECTION_BODY))
+    sample = sample or simple_sample()
+    inspection = Inspection(lot=lot, inspector_id=inspector.id, sample_size=5,
+                            measurements=sample.get("measurements", {}),
+                            unit_classes=sample.get("unit_classes"),
+                            lab_results=sample.get("lab_results", {}), sensory=sample.get("sensory", {}))
+    verdict = grading.grade(standard.definition, sample)
+    grade = Grade(lot=lot, inspection=inspection, standard=standard, grade_code=verdict.grade,
+                  grade_rank=verdict.rank, residue_result=verdict.residue,
+                  explanation=verdict.explanation(), summary=verdict.summary(),
+                  graded_by_id=inspector.id)
+    session.add_all([inspection, grade])
+    lot.status = LotStatus.REJECTED if verdict.rejected else LotStatus.GRADED
+    session.flush()
+    return grade
 
 
 def make_png(width: int, height: int, *, noise: bool = False, mode: str = "RGB") -> bytes:

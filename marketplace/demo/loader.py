@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, time, timedelta
+
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
@@ -13,6 +15,9 @@ from marketplace.db import utcnow
 from marketplace.demo import region
 from marketplace.parties import service as parties_service
 from marketplace.parties.models import OrganisationKind
+from quality import grading
+from quality import service as quality_service
+from quality.models import Grade, Inspection, QualityStandard
 
 RECALL_REASON = "演示：抽检发现农残快检阳性，已下架召回 (demo: positive residue re-test, recalled)"
 
@@ -69,10 +74,43 @@ def load_demo(session: Session, *, currency: str = "CNY") -> bool:
     for item in region.SKUS:
         catalog_service.create_sku(session, actor=operator, product_id=products[item["product"]].id,
                                    currency=currency, **_fields(item, "key", "product"))
-    for item in region.LOTS:
-        _load_lot(session, item, products, villages, organisations)
+    lots = {item["key"]: _load_lot(session, item, products, villages, organisations)
+            for item in region.LOTS}
+    session.flush()
+    standards = {standard.category_id: standard for standard in quality_service.publish_shipped_standards(
+        session, category_ids={slug: category.id for slug, category in categories.items()})}
+    for item in region.BRAND_MINIMUM_GRADES:
+        quality_service.set_brand_minimum(session, brand_id=brands[item["brand"]].id,
+                                          standard_code=item["standard_code"],
+                                          grade_code=item["grade_code"])
+    inspector = next(user for user in users.values() if user.role is Role.INSPECTOR)
+    for key, example in region.LOT_INSPECTIONS.items():
+        lot = lots[key]
+        _load_quality(session, lot, standards[lot.product.category_id], example, inspector)
     session.flush()
     return True
+
+
+def _load_quality(session: Session, lot: Lot, standard: QualityStandard, example_name: str,
+                  inspector: User) -> None:
+    """The inspection (and, past inspection, the grade) that put a demo lot where it stands."""
+    example = next(e for e in standard.definition["examples"] if e["name"] == example_name)
+    sample = example["sample"]
+    inspected_at = datetime.combine(lot.harvested_on + timedelta(days=1), time(2, 0), tzinfo=UTC)
+    inspection = Inspection(lot=lot, inspector_id=inspector.id, inspected_at=inspected_at,
+                            sample_size=20, measurements=sample.get("measurements", {}),
+                            unit_classes=sample.get("unit_classes"),
+                            lab_results=sample.get("lab_results", {}),
+                            sensory=sample.get("sensory", {}),
+                            note=f"演示抽样 demo sample: {example_name}")
+    session.add(inspection)
+    if lot.status in (LotStatus.REGISTERED, LotStatus.INSPECTED):
+        return
+    verdict = grading.grade(standard.definition, sample)
+    session.add(Grade(lot=lot, inspection=inspection, standard=standard, grade_code=verdict.grade,
+                      grade_rank=verdict.rank, residue_result=verdict.residue,
+                      explanation=verdict.explanation(), summary=verdict.summary(),
+                      graded_by_id=inspector.id, graded_at=inspected_at + timedelta(hours=3)))
 
 
 def _load_lot(session: Session, item: dict, products, villages, organisations) -> Lot:

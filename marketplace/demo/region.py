@@ -396,3 +396,29 @@ LOTS = [
          quantity=Decimal("28000"), unit="jin", stock_on_hand=Decimal("28000"),
          status="registered", lot_code="XQ2026N03"),
 ]
+
+# The lowest grade each brand carries, per standard code (quality/standards/*.json). Illustrative:
+# the seeds ask for a brand that only good produce may carry, without naming grades.
+BRAND_MINIMUM_GRADES = [
+    dict(brand="xihu-longjing", standard_code="GB/T 18650", grade_code="二级"),
+    dict(brand="yunfei-shouqian", standard_code="GB/T 18650", grade_code="三级"),
+    dict(brand="yunfei-shouqian", standard_code="UNECE FFV-29", grade_code="I"),
+    dict(brand="yunfei-shouqian", standard_code="SH/QC 003", grade_code="二级"),
+    dict(brand="gongfuzhi", standard_code="NY/T 1729", grade_code="二级"),
+]
+
+# Each inspected lot's sample is one of its standard's worked examples, named here.
+LOT_INSPECTIONS = {
+    "lj-2026-m01": "明前狮峰 pre-Qingming, hand-roasted",
+    "lj-2026-m02": "明前狮峰 pre-Qingming, hand-roasted",
+    "lj-2026-y01": "雨前 everyday tea",
+    "yc-2026-s01": "雨前 everyday tea",
+    "fj-2026-a01": "进化飞鸡, 180 days in the hills",
+    "fj-2026-b01": "raised 18 weeks",
+    "qy-2026-a01": "raised 18 weeks",
+    "sm-2026-j01": "hand-picked Shoumei, June",
+    "sm-2026-j02": "hand-picked Shoumei, June",
+    "xq-2026-o01": "益农 autumn celery, well trimmed",
+    "xq-2026-n01": "益农 autumn celery, well trimmed",
+    "xq-2026-n02": "some yellow leaves and a few grade-3 plants",
+}

@@ -12,6 +12,7 @@ from PIL import Image
 
 from catalog.models import LotStatus
 from tests.factories import (
+    make_grade,
     make_brand,
     make_category,
     make_lot,
@@ -456,6 +457,7 @@ def test_product_edit_with_a_stale_etag_changes_nothing(client, session, callers
 def test_cooperative_puts_its_graded_lot_on_sale_and_withdraws_it(client, session, callers):
     lot = make_lot(session, product=make_product(session, cooperative=callers.cooperative.organisation),
                    status=LotStatus.GRADED)
+    make_grade(session, lot=lot)
     url = f"/api/v1/lots/{lot.id}/status"
 
     on_sale = client.post(url, headers=callers.cooperative.headers, json={"status": "on_sale"})
@@ -472,7 +474,7 @@ def test_bad_lot_transition_is_a_409_problem(client, session, callers):
                    status=LotStatus.REGISTERED)
 
     response = client.post(f"/api/v1/lots/{lot.id}/status", headers=callers.cooperative.headers,
-                           json={"status": "on_sale"})
+                           json={"status": "graded"})
 
     body = assert_problem(response, 409)
     assert response.headers["Content-Type"].startswith("application/problem+json")

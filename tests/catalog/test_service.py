@@ -24,7 +24,9 @@ from marketplace.auth.models import Role
 from marketplace.db import utcnow
 from marketplace.parties.errors import VillageNotFound, WrongOrganisationKind
 from marketplace.parties.models import OrganisationKind
+from quality.errors import LotNotGraded, LotRecalled
 from tests.factories import (
+    make_grade,
     make_brand,
     make_category,
     make_lot,
@@ -132,6 +134,7 @@ def test_owner_puts_a_graded_lot_on_sale(session):
     member = make_user(session, role=Role.COOPERATIVE, organisation=cooperative)
     lot = make_lot(session, product=make_product(session, cooperative=cooperative),
                    status=LotStatus.GRADED, status_changed_at=utcnow() - timedelta(days=3))
+    make_grade(session, lot=lot)
     graded_at = lot.status_changed_at
 
     service.change_lot_status(session, actor=member, lot_id=lot.id, status=LotStatus.ON_SALE)
@@ -145,7 +148,7 @@ def test_registered_lot_cannot_go_on_sale_before_it_is_graded(session):
     member = make_user(session, role=Role.COOPERATIVE, organisation=cooperative)
     lot = make_lot(session, product=make_product(session, cooperative=cooperative))
 
-    with pytest.raises(InvalidLotTransition):
+    with pytest.raises(LotNotGraded):
         service.change_lot_status(session, actor=member, lot_id=lot.id, status=LotStatus.ON_SALE)
 
     assert lot.status is LotStatus.REGISTERED
@@ -214,7 +217,7 @@ def test_recalled_lot_never_changes_status_again(session, requested):
     lot = make_lot(session, product=make_product(session, cooperative=make_organisation(session)),
                    status=LotStatus.RECALLED, recall_reason="mould")
 
-    with pytest.raises(InvalidLotTransition):
+    with pytest.raises((InvalidLotTransition, LotRecalled)):
         service.change_lot_status(session, actor=operator, lot_id=lot.id, status=requested,
                                   reason="again")
 
@@ -227,6 +230,7 @@ def test_lot_without_stock_cannot_go_on_sale(session):
     member = make_user(session, role=Role.COOPERATIVE, organisation=cooperative)
     lot = make_lot(session, product=make_product(session, cooperative=cooperative),
                    status=LotStatus.GRADED, quantity=Decimal("50"), stock_on_hand=Decimal("0"))
+    make_grade(session, lot=lot)
 
     with pytest.raises(InvalidLotTransition):
         service.change_lot_status(session, actor=member, lot_id=lot.id, status=LotStatus.ON_SALE)

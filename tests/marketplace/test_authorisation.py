@@ -37,6 +37,13 @@ WRITE_ACCESS = {
     ("POST", "/api/v1/lots"): {"cooperative"},
     ("PATCH", "/api/v1/lots/<int:lot_id>"): GROWERS,
     ("POST", "/api/v1/lots/<int:lot_id>/status"): GROWERS,
+    ("POST", "/api/v1/quality/standards"): OPERATOR,
+    ("PATCH", "/api/v1/quality/standards/<int:standard_id>"): OPERATOR,
+    ("POST", "/api/v1/quality/standards/<int:standard_id>/publish"): OPERATOR,
+    ("POST", "/api/v1/quality/brand-minimum-grades"): OPERATOR,
+    ("POST", "/api/v1/lots/<int:lot_id>/inspections"): {"inspector"},
+    ("POST", "/api/v1/lots/<int:lot_id>/grades"): {"inspector"},
+    ("POST", "/api/v1/lots/<int:lot_id>/certificates"): GROWERS,
 }
 
 
@@ -126,7 +133,8 @@ def test_a_cooperative_cannot_change_another_cooperatives_goods(client, callers,
 
 def test_the_owning_cooperative_can_change_its_own_goods(client, session, callers):
     product = factories.make_product(session, cooperative=callers.cooperative.organisation)
-    lot = factories.make_lot(session, product=product, status=LotStatus.GRADED)
+    lot = factories.make_lot(session, product=product, status=LotStatus.INSPECTED)
+    factories.make_grade(session, lot=lot)
     response = client.post(f"/api/v1/lots/{lot.id}/status", json={"status": "on_sale"},
                            headers=callers.cooperative.headers)
     assert response.status_code == 200

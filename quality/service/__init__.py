@@ -1,0 +1,45 @@
+"""Use cases of quality control, one module per concern; callers use them through this package."""
+
+from quality.service.certificates import (
+    certificate_pdf,
+    get_certificate,
+    issue_certificate,
+    list_certificates,
+)
+from quality.service.gate import (
+    ensure_saleable,
+    list_brand_minimums,
+    lot_quality,
+    saleability,
+    set_brand_minimum,
+)
+from quality.service.inspections import (
+    current_grade,
+    get_inspection,
+    get_photo,
+    grade_lot,
+    latest_inspection,
+    list_grades,
+    list_inspections,
+    record_inspection,
+)
+from quality.service.standards import (
+    create_standard,
+    current_standard,
+    get_current_standard,
+    get_standard,
+    list_standards,
+    plan_sample,
+    publish_shipped_standards,
+    publish_standard,
+    update_standard,
+)
+
+__all__ = [
+    "certificate_pdf", "create_standard", "current_grade", "current_standard", "ensure_saleable",
+    "get_certificate", "get_current_standard", "get_inspection", "get_photo", "get_standard",
+    "grade_lot", "issue_certificate", "latest_inspection", "list_brand_minimums",
+    "list_certificates", "list_grades", "list_inspections", "list_standards", "lot_quality",
+    "plan_sample", "publish_shipped_standards", "publish_standard", "record_inspection",
+    "saleability", "set_brand_minimum", "update_standard",
+]

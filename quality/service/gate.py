@@ -1,0 +1,109 @@
+"""The brand gate: which lots may be sold under their brand, and each brand's minimum grades."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from catalog import service as catalog_service
+from catalog.models import Lot, LotStatus
+from marketplace.db import utcnow
+from quality.errors import (
+    GradeBelowBrandMinimum,
+    LotNotGraded,
+    LotRecalled,
+    LotRejected,
+    ResidueNotNegative,
+    UnknownGrade,
+)
+from quality.models import BrandMinimumGrade, Certificate, QualityStandard
+from quality.service.inspections import current_grade, latest_inspection
+
+SELLABLE_STATUSES = {LotStatus.GRADED, LotStatus.ON_SALE, LotStatus.SOLD_OUT}
+
+
+def list_brand_minimums(session: Session, *, brand_id: int | None = None) -> sa.Select:
+    statement = sa.select(BrandMinimumGrade)
+    if brand_id is not None:
+        statement = statement.where(BrandMinimumGrade.brand_id == brand_id)
+    return statement.order_by(BrandMinimumGrade.brand_id, BrandMinimumGrade.standard_code)
+
+
+def set_brand_minimum(session: Session, *, brand_id: int, standard_code: str,
+                      grade_code: str) -> BrandMinimumGrade:
+    """Set (or change) the lowest grade of a standard that may carry a brand."""
+    catalog_service.get_brand(session, brand_id)
+    latest = session.scalar(sa.select(QualityStandard)
+                            .where(QualityStandard.code == standard_code,
+                                   QualityStandard.published_at.is_not(None))
+                            .order_by(QualityStandard.effective_from.desc(),
+                                      QualityStandard.id.desc()).limit(1))
+    if latest is None:
+        raise UnknownGrade(f"no published standard has the code {standard_code}",
+                           errors={"json": {"standard_code": ["no published standard"]}})
+    if grade_code not in latest.grade_codes:
+        raise UnknownGrade(f"{standard_code} {latest.version} has no grade {grade_code}; its grades "
+                           f"are {', '.join(latest.grade_codes)}",
+                           errors={"json": {"grade_code": [f"one of {', '.join(latest.grade_codes)}"]}})
+    minimum = session.scalar(sa.select(BrandMinimumGrade).where(
+        BrandMinimumGrade.brand_id == brand_id, BrandMinimumGrade.standard_code == standard_code))
+    if minimum is None:
+        minimum = BrandMinimumGrade(brand_id=brand_id, standard_code=standard_code)
+        session.add(minimum)
+    minimum.grade_code = grade_code
+    minimum.set_at = utcnow()
+    session.flush()
+    return minimum
+
+
+def saleability(session: Session, *, lot: Lot) -> tuple[bool, str | None, type | None]:
+    """Whether a lot may be sold under its brand, and if not why and as which problem."""
+    refusal = graded_clean(session, lot)
+    if refusal is not None:
+        return False, *refusal
+    grade = current_grade(session, lot.id)
+    minimum = session.scalar(sa.select(BrandMinimumGrade).where(
+        BrandMinimumGrade.brand_id == lot.product.brand_id,
+        BrandMinimumGrade.standard_code == grade.standard.code))
+    if minimum is not None:
+        codes = grade.standard.grade_codes
+        if minimum.grade_code not in codes or codes.index(minimum.grade_code) + 1 < grade.grade_rank:
+            return False, (f"lot {lot.id} is graded {grade.grade_code} under {grade.standard.code} "
+                           f"{grade.standard.version}; the brand {lot.product.brand.name_zh} needs "
+                           f"{minimum.grade_code} or better"), GradeBelowBrandMinimum
+    return True, None, None
+
+
+def graded_clean(session: Session, lot: Lot) -> tuple[str, type] | None:
+    """Why a lot is not graded with a negative residue test and not recalled; None when it is."""
+    if lot.status is LotStatus.RECALLED:
+        return f"lot {lot.id} was recalled: {lot.recall_reason or 'no reason given'}", LotRecalled
+    grade = current_grade(session, lot.id)
+    if lot.status is LotStatus.REJECTED or (grade is not None and grade.rejected):
+        return f"lot {lot.id} was rejected at grading", LotRejected
+    if lot.status not in SELLABLE_STATUSES or grade is None:
+        return (f"lot {lot.id} is {lot.status.value} and has no current grade: only a lot an "
+                "inspector has graded may be sold or certified"), LotNotGraded
+    if grade.residue_result != "negative":
+        return (f"lot {lot.id} has no negative residue test (it is {grade.residue_result})",
+                ResidueNotNegative)
+    return None
+
+
+def ensure_saleable(session: Session, *, lot: Lot) -> None:
+    """The brand gate: catalog calls this before a lot goes on sale."""
+    allowed, reason, problem = saleability(session, lot=lot)
+    if not allowed:
+        raise problem(reason, lot_id=lot.id)
+
+
+def lot_quality(session: Session, lot_id: int) -> dict:
+    """Everything quality knows about a lot, for the lot page and the scan page."""
+    lot = catalog_service.get_lot(session, lot_id)
+    allowed, reason, _ = saleability(session, lot=lot)
+    certificates = session.scalars(sa.select(Certificate).where(Certificate.lot_id == lot_id)
+                                   .order_by(Certificate.id)).all()
+    return {"lot_id": lot.id, "status": lot.status, "recalled": lot.status is LotStatus.RECALLED,
+            "recall_reason": lot.recall_reason, "grade": current_grade(session, lot_id),
+            "inspection": latest_inspection(session, lot_id), "certificates": certificates,
+            "saleable": allowed, "not_saleable_because": reason}
