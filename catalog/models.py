@@ -114,6 +114,8 @@ class Lot(Timestamped, Base):
         sa.CheckConstraint("quantity > 0", name="quantity_positive"),
         sa.CheckConstraint("stock_on_hand >= 0", name="stock_not_negative"),
         sa.CheckConstraint("stock_on_hand <= quantity", name="stock_within_quantity"),
+        # The last line against overselling, whatever the code above it does.
+        sa.CheckConstraint("reserved >= 0 AND reserved <= stock_on_hand", name="reserved_within_stock"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -125,6 +127,8 @@ class Lot(Timestamped, Base):
     quantity: Mapped[Decimal]
     unit: Mapped[str] = mapped_column(sa.String(16))
     stock_on_hand: Mapped[Decimal]
+    # Held by unpaid orders: available to sell is stock_on_hand - reserved.
+    reserved: Mapped[Decimal] = mapped_column(default=Decimal(0), server_default="0")
     inputs_used: Mapped[str] = mapped_column(sa.Text, default="")
     status: Mapped[LotStatus] = mapped_column(enum_column(LotStatus, "lot_status"), index=True,
                                               default=LotStatus.REGISTERED)

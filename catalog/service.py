@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from catalog import gtin as gtin_rules
+from catalog import units
 from catalog.errors import (
     BrandNotFound,
     CategoryNotFound,
@@ -347,3 +348,48 @@ def _ensure_free_lot_code(session: Session, product_id: int, lot_code: str) -> N
                                                     Lot.lot_code == lot_code))
     if exists is not None:
         raise LotCodeTaken(f"product {product_id} already has a lot {lot_code}")
+
+
+def sellable_lots(session: Session, sku: Sku) -> list[tuple[Lot, Decimal]]:
+    """Lots on sale that can fill this SKU, oldest harvest first, with one pack in lot units."""
+    lots = session.scalars(sa.select(Lot).where(Lot.product_id == sku.product_id,
+                                                Lot.status == LotStatus.ON_SALE)
+                           .order_by(Lot.harvested_on, Lot.id)).all()
+    fitting = []
+    for lot in lots:
+        pack = units.convert(sku.pack_size, sku.pack_unit, lot.unit)
+        if pack is not None:
+            fitting.append((lot, pack))
+    return fitting
+
+
+def reserve_stock(session: Session, *, lot_id: int, quantity: Decimal) -> bool:
+    """Hold stock for an unpaid order; False when the lot no longer has that much to sell."""
+    result = session.execute(
+        sa.update(Lot)
+        .where(Lot.id == lot_id, Lot.status == LotStatus.ON_SALE,
+               Lot.stock_on_hand - Lot.reserved >= quantity)
+        .values(reserved=Lot.reserved + quantity)
+        .execution_options(synchronize_session=False))
+    return result.rowcount == 1
+
+
+def release_stock(session: Session, *, lot_id: int, quantity: Decimal) -> None:
+    """Give held stock back, e.g. when an order is cancelled or its hold expires."""
+    session.execute(sa.update(Lot).where(Lot.id == lot_id)
+                    .values(reserved=Lot.reserved - quantity)
+                    .execution_options(synchronize_session=False))
+    lot = session.get(Lot, lot_id, populate_existing=True)
+    if lot.status is LotStatus.SOLD_OUT and lot.stock_on_hand > lot.reserved:
+        transition_lot(lot, LotStatus.ON_SALE)
+
+
+def consume_stock(session: Session, *, lot_id: int, quantity: Decimal) -> None:
+    """Turn held stock into a sale: the lot's stock drops; at zero it is sold out."""
+    session.execute(sa.update(Lot).where(Lot.id == lot_id)
+                    .values(reserved=Lot.reserved - quantity,
+                            stock_on_hand=Lot.stock_on_hand - quantity)
+                    .execution_options(synchronize_session=False))
+    lot = session.get(Lot, lot_id, populate_existing=True)
+    if lot.stock_on_hand == 0 and lot.status is LotStatus.ON_SALE:
+        transition_lot(lot, LotStatus.SOLD_OUT)

@@ -26,6 +26,7 @@ from marketplace.http import Api, IdConverter
 from marketplace.schemas import DecimalString
 from marketplace.observability import configure_logging, init_observability
 from marketplace.security import init_security
+from orders.stripe_gateway import StripeGateway, StripeSettings
 
 
 @dataclass
@@ -36,6 +37,7 @@ class Runtime:
     engine: Engine
     session_factory: sessionmaker[Session]
     limiter: Limiter | None = None
+    stripe: StripeGateway | None = None
 
 
 def create_app(settings: Settings | None = None, *,
@@ -71,8 +73,11 @@ def create_app(settings: Settings | None = None, *,
         engine = db.make_engine(settings.database_url)
         session_factory = db.make_session_factory(engine)
     track_writes(session_factory)
-    app.extensions["shanhai"] = Runtime(settings=settings, engine=session_factory.kw["bind"],
-                                        session_factory=session_factory)
+    app.extensions["shanhai"] = Runtime(
+        settings=settings, engine=session_factory.kw["bind"], session_factory=session_factory,
+        stripe=StripeGateway(StripeSettings(secret_key=settings.stripe_secret_key,
+                                            webhook_secrets=settings.stripe_webhook_secrets,
+                                            api_base=settings.stripe_api_base)))
     app.teardown_appcontext(db.close_session)
 
     api = Api(app)
@@ -93,9 +98,10 @@ def _register_blueprints(api: Api) -> None:
     from marketplace.audit.api import blp as audit_blp
     from marketplace.auth.api import blp as auth_blp
     from marketplace.parties.api import blp as parties_blp
+    from orders.api import blp as orders_blp
     from quality.api import blp as quality_blp
 
-    for blueprint in (auth_blp, parties_blp, catalog_blp, quality_blp, audit_blp):
+    for blueprint in (auth_blp, parties_blp, catalog_blp, quality_blp, orders_blp, audit_blp):
         api.register_blueprint(blueprint)
 
 

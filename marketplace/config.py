@@ -35,6 +35,10 @@ class Settings:
     read_rate_limit: str = "1200 per minute"
     trusted_proxies: int = 0
     log_format: str = "json"
+    reservation_minutes: int = 15
+    stripe_secret_key: str | None = None
+    stripe_webhook_secrets: tuple[str, ...] = ()
+    stripe_api_base: str | None = None
     extra: dict = field(default_factory=dict)
 
     @property
@@ -79,6 +83,12 @@ class Settings:
             read_rate_limit=env.get("RATE_LIMIT_READS", cls.read_rate_limit),
             trusted_proxies=int(env.get("TRUSTED_PROXIES", 0)),
             log_format=env.get("LOG_FORMAT", "json"),
+            reservation_minutes=int(env.get("RESERVATION_MINUTES", 15)),
+            stripe_secret_key=env.get("STRIPE_SECRET_KEY") or None,
+            stripe_webhook_secrets=tuple(secret.strip() for secret in
+                                         env.get("STRIPE_WEBHOOK_SECRETS", "").split(",")
+                                         if secret.strip()),
+            stripe_api_base=env.get("STRIPE_API_BASE") or None,
         )
 
 

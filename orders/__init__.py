@@ -1,0 +1,1 @@
+"""Orders and payments, the benefit-sharing ledger, and (later) order-farming contracts."""

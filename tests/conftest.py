@@ -8,8 +8,13 @@ become savepoints of it.
 from __future__ import annotations
 
 import os
+import socket
+import subprocess
+import sys
+import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 import sqlalchemy as sa
@@ -26,10 +31,39 @@ POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL",
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 
+STRIPE_WEBHOOK_SECRET = "whsec_test_" + "s" * 24
+
+
 @pytest.fixture(scope="session")
-def settings(tmp_path_factory) -> Settings:
+def localstripe() -> Iterator[str]:
+    """A stateful fake Stripe server on loopback; the real stripe SDK talks HTTP to it."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen([sys.executable, "-m", "localstripe", "--port", str(port)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                break
+        except OSError:
+            if time.monotonic() > deadline or server.poll() is not None:
+                server.kill()
+                pytest.fail("localstripe did not start")
+            time.sleep(0.1)
+    yield base
+    server.terminate()
+    server.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def settings(localstripe) -> Settings:
     return Settings(database_url="sqlite://", secret_key="test-secret-key", testing=True,
-                    public_base_url="http://shanhai.test", load_demo=False)
+                    public_base_url="http://shanhai.test", load_demo=False,
+                    stripe_secret_key="sk_test_shanhai", stripe_api_base=localstripe,
+                    stripe_webhook_secrets=(STRIPE_WEBHOOK_SECRET,))
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
@@ -45,6 +79,13 @@ def engine(request, tmp_path_factory) -> Iterator[sa.Engine]:
 
 
 def _postgres_engine() -> Iterator[sa.Engine]:
+    with postgres_database() as engine:
+        yield engine
+
+
+@contextmanager
+def postgres_database() -> Iterator[sa.Engine]:
+    """A new, migrated PostgreSQL database of its own, dropped afterwards."""
     admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
     name = f"shanhai_test_{uuid.uuid4().hex[:10]}"
     try:
@@ -55,7 +96,8 @@ def _postgres_engine() -> Iterator[sa.Engine]:
         if IN_CI:
             pytest.fail(f"PostgreSQL is required under CI=true and is not reachable: {error}")
         pytest.skip(f"PostgreSQL not reachable at {POSTGRES_ADMIN_URL}")
-    engine = make_engine(admin.url.set(database=name).render_as_string(hide_password=False))
+    engine = make_engine(admin.url.set(database=name).render_as_string(hide_password=False),
+                         pool_size=20, max_overflow=40)
     try:
         schema.upgrade(engine)
         yield engine

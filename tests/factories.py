@@ -255,3 +255,24 @@ def make_callers(session: Session) -> Callers:
         enterprise=caller(Role.ENTERPRISE, OrganisationKind.ENTERPRISE),
         inspector=caller(Role.INSPECTOR, OrganisationKind.INSPECTION_BODY),
     )
+
+
+def make_shop(session: Session, *, packs: int = 10, pack_grams: int = 250, price_fen: int = 12_800):
+    """A cooperative's product with one lot on sale holding exactly `packs` packs of one SKU."""
+    cooperative = make_organisation(session)
+    product = make_product(session, cooperative=cooperative)
+    sku = make_sku(session, product=product, pack_size=Decimal(pack_grams), pack_unit="g",
+                   price_fen=price_fen)
+    lot = make_lot(session, product=product, status=LotStatus.ON_SALE,
+                   quantity=Decimal(packs * pack_grams) / 1000)
+    return sku, lot
+
+
+def stripe_signature(payload: bytes, secret: str, *, at: int | None = None) -> str:
+    """The Stripe-Signature header Stripe itself would send: t=…,v1=HMAC-SHA256(t.payload)."""
+    import hmac
+    import time
+
+    at = int(time.time()) if at is None else at
+    digest = hmac.new(secret.encode(), f"{at}.".encode() + payload, hashlib.sha256).hexdigest()
+    return f"t={at},v1={digest}"

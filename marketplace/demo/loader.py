@@ -15,6 +15,8 @@ from marketplace.db import utcnow
 from marketplace.demo import region
 from marketplace.parties import service as parties_service
 from marketplace.parties.models import OrganisationKind
+from orders import ledger
+from orders.ledger_models import Party
 from quality import grading
 from quality import service as quality_service
 from quality.models import Grade, Inspection, QualityStandard
@@ -74,6 +76,10 @@ def load_demo(session: Session, *, currency: str = "CNY") -> bool:
     for item in region.SKUS:
         catalog_service.create_sku(session, actor=operator, product_id=products[item["product"]].id,
                                    currency=currency, **_fields(item, "key", "product"))
+    for item in region.SHARING_RULES:
+        ledger.create_rule(session, name=item["name"], cluster_id=clusters[item["cluster"]].id,
+                           shares=[{"party": Party(party), "basis_points": points}
+                                   for party, points in item["shares"]])
     lots = {item["key"]: _load_lot(session, item, products, villages, organisations)
             for item in region.LOTS}
     session.flush()

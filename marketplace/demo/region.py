@@ -422,3 +422,20 @@ LOT_INSPECTIONS = {
     "xq-2026-n01": "益农 autumn celery, well trimmed",
     "xq-2026-n02": "some yellow leaves and a few grade-3 plants",
 }
+
+# 利益联结: how each cluster's sales are split (basis points; 100 % = 10000).
+SHARING_RULES = [
+    dict(cluster="yinong", name="共富智 股份结构 (村集体10%+村小组10%+企业41%+村民39%)",
+         shares=[("village_collective", 1000), ("village_group", 1000), ("enterprise", 4100),
+                 ("farmers", 3900)],
+         source="seed 001: 「西葫蘆素村采取“村集體10%+村小組10%+企業(yè)41%+村民39%”的股份結(jié)構(gòu)」"),
+    dict(cluster="longwu", name="龙坞茶村 分成 (合作社70%+村集体10%+茶农15%+运营5%)",
+         shares=[("cooperative", 7000), ("village_collective", 1000), ("farmers", 1500),
+                 ("operator", 500)],
+         source="seed 002: 「推动建立权责明晰的契约型、分红型、股权型等片区利益联结机制」; "
+                "percentages illustrative"),
+    dict(cluster="jinhua", name="云飞寿潜 强村公司分成 (合作社60%+村集体15%+农户20%+运营5%)",
+         shares=[("cooperative", 6000), ("village_collective", 1500), ("farmers", 2000),
+                 ("operator", 500)],
+         source="seed 003: 「带动10个村集体经营性收入增加」; percentages illustrative"),
+]

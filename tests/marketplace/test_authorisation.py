@@ -37,6 +37,14 @@ WRITE_ACCESS = {
     ("POST", "/api/v1/lots"): {"cooperative"},
     ("PATCH", "/api/v1/lots/<int:lot_id>"): GROWERS,
     ("POST", "/api/v1/lots/<int:lot_id>/status"): GROWERS,
+    ("POST", "/api/v1/orders"): PUBLIC,
+    ("POST", "/api/v1/orders/<string(length=22):reference>/cancel"): PUBLIC,
+    ("POST", "/api/v1/orders/<string(length=22):reference>/payments"): PUBLIC,
+    ("POST", "/api/v1/orders/<string(length=22):reference>/refunds"): OPERATOR,
+    ("POST", "/api/v1/orders/<string(length=22):reference>/fulfilment"): GROWERS,
+    ("POST", "/api/v1/orders/<string(length=22):reference>/completion"): GROWERS,
+    ("POST", "/api/v1/payments/stripe/webhook"): PUBLIC,
+    ("POST", "/api/v1/sharing-rules"): OPERATOR,
     ("POST", "/api/v1/quality/standards"): OPERATOR,
     ("PATCH", "/api/v1/quality/standards/<int:standard_id>"): OPERATOR,
     ("POST", "/api/v1/quality/standards/<int:standard_id>/publish"): OPERATOR,
@@ -54,6 +62,7 @@ def write_endpoints(app) -> set[tuple[str, str]]:
 
 
 def concrete(rule: str) -> str:
+    rule = re.sub(r"<string\(length=22\):\w+>", "NoSuchOrderReference00", rule)
     return re.sub(r"<int:\w+>", "999999", rule)
 
 

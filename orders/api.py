@@ -1,0 +1,179 @@
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import current_app, request
+
+from marketplace import db
+from marketplace.auth.access import bearer_token, current_user, requires
+from marketplace.auth.models import Role
+from marketplace.http import ApiView, Blueprint, SelectPage
+from marketplace.idempotency import idempotent
+from orders import ledger, service
+from orders.schemas import (
+    CancelSchema,
+    CardPaymentRequestSchema,
+    CardPaymentSchema,
+    CompletionSchema,
+    FulfilmentSchema,
+    LedgerEntrySchema,
+    LedgerQuerySchema,
+    OrderCreateSchema,
+    OrderQuerySchema,
+    OrderSchema,
+    RefundRequestSchema,
+    RefundSchema,
+    SharingRuleSchema,
+    WebhookAckSchema,
+)
+from orders.stripe_gateway import StripeGateway
+
+blp = Blueprint("orders", __name__, url_prefix="/api/v1",
+                description="Orders, card payments, refunds, and the benefit-sharing ledger")
+
+
+def _settings():
+    return current_app.extensions["shanhai"].settings
+
+
+def _gateway() -> StripeGateway:
+    return current_app.extensions["shanhai"].stripe
+
+
+REFERENCE = "<string(length=22):reference>"
+
+
+@blp.route("/orders")
+class Orders(ApiView):
+    @requires(Role.OPERATOR, Role.ENTERPRISE, Role.COOPERATIVE)
+    @blp.arguments(OrderQuerySchema, location="query")
+    @blp.response(200, OrderSchema(many=True))
+    @blp.paginate(SelectPage)
+    def get(self, query):
+        """List orders: an enterprise its own, a cooperative those holding its lots, operators all"""
+        return service.list_orders(db.session(), actor=current_user(), **query)
+
+    @idempotent
+    @blp.arguments(OrderCreateSchema)
+    @blp.response(201, OrderSchema)
+    @blp.doc(parameters=[{"in": "header", "name": "Idempotency-Key", "required": False,
+                          "schema": {"type": "string", "maxLength": 255}}])
+    def post(self, data):
+        """Order SKUs: their stock is reserved for 15 minutes, or the order fails naming every short line"""
+        buyer = current_user() if bearer_token() else None
+        settings = _settings()
+        return service.place_order(db.session(), buyer=buyer, lines=data["lines"],
+                                   email=data.get("email"),
+                                   hold=timedelta(minutes=settings.reservation_minutes),
+                                   currency=settings.currency)
+
+
+@blp.route(f"/orders/{REFERENCE}")
+class OrderByReference(ApiView):
+    @blp.response(200, OrderSchema)
+    def get(self, reference):
+        """Get an order by its reference"""
+        return service.get_order(db.session(), reference)
+
+
+@blp.route(f"/orders/{REFERENCE}/cancel")
+class OrderCancel(ApiView):
+    @blp.arguments(CancelSchema)
+    @blp.response(200, OrderSchema)
+    def post(self, data, reference):
+        """Cancel an unpaid order; its reserved stock goes back on sale"""
+        return service.cancel_order(db.session(), reference=reference,
+                                    reason=data.get("reason", "cancelled by the buyer"))
+
+
+@blp.route(f"/orders/{REFERENCE}/payments")
+class OrderPayments(ApiView):
+    @idempotent
+    @blp.arguments(CardPaymentRequestSchema)
+    @blp.response(201, CardPaymentSchema)
+    @blp.doc(parameters=[{"in": "header", "name": "Idempotency-Key", "required": False,
+                          "schema": {"type": "string", "maxLength": 255}}])
+    def post(self, data, reference):
+        """Start paying by card: returns the Stripe PaymentIntent's client secret (one per order)"""
+        payment, client_secret = service.start_card_payment(db.session(), reference=reference,
+                                                            gateway=_gateway())
+        return {"payment_intent_id": payment.external_id, "client_secret": client_secret,
+                "amount_fen": payment.amount_fen, "currency": payment.order.currency}
+
+
+@blp.route(f"/orders/{REFERENCE}/refunds")
+class OrderRefunds(ApiView):
+    @requires(Role.OPERATOR)
+    @idempotent
+    @blp.arguments(RefundRequestSchema)
+    @blp.response(201, RefundSchema)
+    @blp.doc(parameters=[{"in": "header", "name": "Idempotency-Key", "required": False,
+                          "schema": {"type": "string", "maxLength": 255}}])
+    def post(self, data, reference):
+        """Refund part or all of a paid order; never more than was captured"""
+        return service.refund_order(db.session(), reference=reference, gateway=_gateway(), **data)
+
+
+@blp.route(f"/orders/{REFERENCE}/fulfilment")
+class OrderFulfilment(ApiView):
+    @requires(Role.COOPERATIVE, Role.OPERATOR)
+    @blp.arguments(FulfilmentSchema)
+    @blp.response(200, OrderSchema)
+    def post(self, data, reference):
+        """Ship a paid order: carrier and tracking number"""
+        return service.fulfil_order(db.session(), actor=current_user(), reference=reference, **data)
+
+
+@blp.route(f"/orders/{REFERENCE}/completion")
+class OrderCompletion(ApiView):
+    @requires(Role.COOPERATIVE, Role.OPERATOR)
+    @blp.arguments(CompletionSchema)
+    @blp.response(200, OrderSchema)
+    def post(self, data, reference):
+        """Mark a shipped order delivered and complete"""
+        return service.complete_order(db.session(), actor=current_user(), reference=reference)
+
+
+@blp.route("/payments/stripe/webhook")
+class StripeWebhook(ApiView):
+    @blp.response(200, WebhookAckSchema)
+    @blp.doc(parameters=[{"in": "header", "name": "Stripe-Signature", "required": True,
+                          "schema": {"type": "string"}}],
+             requestBody={"required": True, "content": {"application/json": {"schema": {"type": "object"}}}})
+    def post(self):
+        """Stripe's events, verified by signature; each event id changes things at most once"""
+        gateway = _gateway()
+        event = gateway.verify_event(request.get_data(), request.headers.get("Stripe-Signature"))
+        try:
+            outcome = service.handle_stripe_event(db.session(), event=event, gateway=gateway)
+        except service.DuplicateDelivery:
+            db.session().rollback()
+            outcome = "duplicate"
+        return {"received": True, "outcome": outcome}
+
+
+@blp.route("/sharing-rules")
+class SharingRules(ApiView):
+    @blp.response(200, SharingRuleSchema(many=True))
+    @blp.paginate(SelectPage)
+    def get(self):
+        """List benefit-sharing rules (利益联结)"""
+        return ledger.list_rules(db.session())
+
+    @requires(Role.OPERATOR)
+    @blp.arguments(SharingRuleSchema)
+    @blp.response(201, SharingRuleSchema)
+    def post(self, data):
+        """Attach a sharing rule to a cluster or a product: shares sum to exactly 100 %"""
+        return ledger.create_rule(db.session(), **data)
+
+
+@blp.route("/ledger-entries")
+class LedgerEntries(ApiView):
+    @requires(Role.OPERATOR)
+    @blp.arguments(LedgerQuerySchema, location="query")
+    @blp.response(200, LedgerEntrySchema(many=True))
+    @blp.paginate(SelectPage)
+    def get(self, query):
+        """List ledger entries: every split of every sale and refund"""
+        return ledger.list_entries(db.session(), **query)

@@ -1,0 +1,33 @@
+from marketplace.errors import Conflict, InvalidInput, InvalidState, NotFound
+
+
+class OrderNotFound(NotFound):
+    pass
+
+
+class OutOfStock(Conflict):
+    """Some lines cannot be reserved; `short` names every one of them."""
+
+
+class SkuNotOnSale(InvalidInput):
+    pass
+
+
+class OrderNotPayable(InvalidState):
+    pass
+
+
+class OrderNotCancellable(InvalidState):
+    pass
+
+
+class OrderNotFulfillable(InvalidState):
+    pass
+
+
+class RefundTooLarge(Conflict):
+    pass
+
+
+class GuestNeedsEmail(InvalidInput):
+    pass

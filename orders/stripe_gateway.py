@@ -1,0 +1,95 @@
+"""The one place that talks to Stripe, through the official SDK."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import stripe
+
+from marketplace.errors import DomainError
+
+
+class CardPaymentsUnavailable(DomainError):
+    status = 503
+    title = "Card payments are not configured"
+
+
+class PaymentProviderError(DomainError):
+    status = 502
+    title = "The payment provider refused or failed"
+
+
+class WebhookSignatureInvalid(DomainError):
+    status = 400
+    title = "Webhook signature invalid"
+
+
+@dataclass(frozen=True)
+class StripeSettings:
+    secret_key: str | None
+    webhook_secrets: tuple[str, ...]
+    api_base: str | None = None
+    tolerance_seconds: int = 300
+
+
+class StripeGateway:
+    def __init__(self, settings: StripeSettings) -> None:
+        self.settings = settings
+        self._client = None
+        if settings.secret_key:
+            base = {"api": settings.api_base} if settings.api_base else None
+            self._client = stripe.StripeClient(settings.secret_key, base_addresses=base,
+                                               max_network_retries=2)
+
+    @property
+    def client(self) -> stripe.StripeClient:
+        if self._client is None:
+            raise CardPaymentsUnavailable("card payment is not set up on this server "
+                                          "(STRIPE_SECRET_KEY); pay by bank transfer instead")
+        return self._client
+
+    def create_payment_intent(self, *, amount_fen: int, currency: str, order_reference: str,
+                              idempotency_key: str) -> stripe.PaymentIntent:
+        return self._call(self.client.v1.payment_intents.create, params={
+            "amount": amount_fen, "currency": currency.lower(),
+            "metadata": {"order_reference": order_reference}},
+            options={"idempotency_key": idempotency_key})
+
+    def retrieve_payment_intent(self, payment_intent_id: str) -> stripe.PaymentIntent:
+        return self._call(self.client.v1.payment_intents.retrieve, payment_intent_id)
+
+    def refunded_so_far(self, payment_intent_id: str) -> int:
+        refunds = self._call(self.client.v1.refunds.list,
+                             params={"payment_intent": payment_intent_id, "limit": 100})
+        return sum(refund.amount for refund in refunds.data if refund.status != "failed")
+
+    def create_refund(self, *, payment_intent_id: str, amount_fen: int, reason: str,
+                      idempotency_key: str) -> stripe.Refund:
+        return self._call(self.client.v1.refunds.create, params={
+            "payment_intent": payment_intent_id, "amount": amount_fen,
+            "metadata": {"reason": reason[:400]}},
+            options={"idempotency_key": idempotency_key})
+
+    def verify_event(self, payload: bytes, signature_header: str | None) -> dict:
+        """The event, if any configured secret signed it within the tolerance."""
+        if not self.settings.webhook_secrets:
+            raise CardPaymentsUnavailable("no STRIPE_WEBHOOK_SECRETS are configured")
+        if not signature_header:
+            raise WebhookSignatureInvalid("the Stripe-Signature header is missing")
+        for secret in self.settings.webhook_secrets:
+            try:
+                stripe.WebhookSignature.verify_header(payload.decode("utf-8", "replace"),
+                                                      signature_header, secret,
+                                                      self.settings.tolerance_seconds)
+            except stripe.SignatureVerificationError:
+                continue
+            return json.loads(payload)
+        raise WebhookSignatureInvalid("no configured secret signed this payload recently")
+
+    @staticmethod
+    def _call(method, *args, **kwargs):
+        try:
+            return method(*args, **kwargs)
+        except stripe.StripeError as error:
+            raise PaymentProviderError(f"Stripe answered: {error.user_message or error}") from error
