@@ -9,7 +9,8 @@ from marketplace.auth.access import bearer_token, current_user, requires
 from marketplace.auth.models import Role
 from marketplace.http import ApiView, Blueprint, SelectPage
 from marketplace.idempotency import idempotent
-from orders import ledger, service
+from orders import ledger, metrics, service
+from orders.errors import OutOfStock
 from orders.schemas import (
     CancelSchema,
     CardPaymentRequestSchema,
@@ -26,7 +27,7 @@ from orders.schemas import (
     SharingRuleSchema,
     WebhookAckSchema,
 )
-from orders.stripe_gateway import StripeGateway
+from orders.stripe_gateway import StripeGateway, WebhookSignatureInvalid
 
 blp = Blueprint("orders", __name__, url_prefix="/api/v1",
                 description="Orders, card payments, refunds, and the benefit-sharing ledger")
@@ -62,10 +63,16 @@ class Orders(ApiView):
         """Order SKUs: their stock is reserved for 15 minutes, or the order fails naming every short line"""
         buyer = current_user() if bearer_token() else None
         settings = _settings()
-        return service.place_order(db.session(), buyer=buyer, lines=data["lines"],
-                                   email=data.get("email"),
-                                   hold=timedelta(minutes=settings.reservation_minutes),
-                                   currency=settings.currency)
+        try:
+            order = service.place_order(db.session(), buyer=buyer, lines=data["lines"],
+                                        email=data.get("email"),
+                                        hold=timedelta(minutes=settings.reservation_minutes),
+                                        currency=settings.currency)
+        except OutOfStock:
+            metrics.ORDERS_REFUSED.inc()
+            raise
+        metrics.ORDERS_PLACED.inc()
+        return order
 
 
 @blp.route(f"/orders/{REFERENCE}")
@@ -143,12 +150,17 @@ class StripeWebhook(ApiView):
     def post(self):
         """Stripe's events, verified by signature; each event id changes things at most once"""
         gateway = _gateway()
-        event = gateway.verify_event(request.get_data(), request.headers.get("Stripe-Signature"))
+        try:
+            event = gateway.verify_event(request.get_data(), request.headers.get("Stripe-Signature"))
+        except WebhookSignatureInvalid:
+            metrics.WEBHOOK_FAILURES.labels("signature").inc()
+            raise
         try:
             outcome = service.handle_stripe_event(db.session(), event=event, gateway=gateway)
         except service.DuplicateDelivery:
             db.session().rollback()
             outcome = "duplicate"
+        metrics.PAYMENTS.labels(outcome.split(":")[0]).inc()
         return {"received": True, "outcome": outcome}
 
 

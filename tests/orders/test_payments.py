@@ -284,3 +284,27 @@ def test_buying_two_tins_of_the_demo_regions_tea(client, session, stripe_client)
     credited = {e.account: e.credit_fen for e in entries if e.credit_fen}
     assert sum(credited.values()) == placed["total_fen"]
     assert "village_collective" in credited
+
+
+def test_orders_payments_and_refused_webhooks_are_counted_in_the_metrics(client, session,
+                                                                        stripe_client):
+    from prometheus_client import REGISTRY
+
+    def value(name, **labels):
+        return REGISTRY.get_sample_value(name, labels) or 0
+
+    before = (value("shanhai_orders_placed_total"), value("shanhai_orders_refused_total"),
+              value("shanhai_payment_events_total", outcome="paid"),
+              value("shanhai_webhook_failures_total", reason="signature"))
+    sku, _ = make_shop(session, packs=1)
+    placed = order(client, sku, 1)
+    assert client.post("/api/v1/orders", json={"lines": [{"sku_id": sku.id, "quantity": 1}],
+                                               "email": "late@example.test"}).status_code == 409
+    intent = buyer_pays(stripe_client, start_payment(client, placed["reference"])["payment_intent_id"])
+    deliver(client, event("payment_intent.succeeded", intent))
+    deliver(client, event("payment_intent.succeeded", intent), secret="whsec_forged")
+    after = (value("shanhai_orders_placed_total"), value("shanhai_orders_refused_total"),
+             value("shanhai_payment_events_total", outcome="paid"),
+             value("shanhai_webhook_failures_total", reason="signature"))
+    assert [b - a for a, b in zip(before, after, strict=True)] == [1, 1, 1, 1]
+    assert "shanhai_orders_placed_total" in client.get("/metrics").get_data(as_text=True)
