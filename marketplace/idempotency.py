@@ -7,6 +7,7 @@ from collections.abc import Callable
 from datetime import datetime
 from functools import wraps
 
+import flask_smorest
 import sqlalchemy as sa
 from flask import Response, make_response, request
 from sqlalchemy.orm import Mapped, mapped_column
@@ -39,6 +40,10 @@ class IdempotencyKeyReused(Conflict):
 def idempotent(view: Callable) -> Callable:
     """Replay the stored answer for a repeated key; refuse the key with a different body."""
 
+    @flask_smorest.Blueprint.doc(parameters=[{
+        "in": "header", "name": KEY_HEADER, "required": False,
+        "description": "retry safely: the same key and body get the first answer again",
+        "schema": {"type": "string", "maxLength": 255}}])
     @wraps(view)
     def wrapper(*args, **kwargs):
         key = request.headers.get(KEY_HEADER)

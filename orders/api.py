@@ -57,8 +57,6 @@ class Orders(ApiView):
     @idempotent
     @blp.arguments(OrderCreateSchema)
     @blp.response(201, OrderSchema)
-    @blp.doc(parameters=[{"in": "header", "name": "Idempotency-Key", "required": False,
-                          "schema": {"type": "string", "maxLength": 255}}])
     def post(self, data):
         """Order SKUs: their stock is reserved for 15 minutes, or the order fails naming every short line"""
         buyer = current_user() if bearer_token() else None
@@ -98,8 +96,6 @@ class OrderPayments(ApiView):
     @idempotent
     @blp.arguments(CardPaymentRequestSchema)
     @blp.response(201, CardPaymentSchema)
-    @blp.doc(parameters=[{"in": "header", "name": "Idempotency-Key", "required": False,
-                          "schema": {"type": "string", "maxLength": 255}}])
     def post(self, data, reference):
         """Start paying by card: returns the Stripe PaymentIntent's client secret (one per order)"""
         payment, client_secret = service.start_card_payment(db.session(), reference=reference,
@@ -114,8 +110,6 @@ class OrderRefunds(ApiView):
     @idempotent
     @blp.arguments(RefundRequestSchema)
     @blp.response(201, RefundSchema)
-    @blp.doc(parameters=[{"in": "header", "name": "Idempotency-Key", "required": False,
-                          "schema": {"type": "string", "maxLength": 255}}])
     def post(self, data, reference):
         """Refund part or all of a paid order; never more than was captured"""
         return service.refund_order(db.session(), reference=reference, gateway=_gateway(), **data)
