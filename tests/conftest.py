@@ -37,25 +37,34 @@ STRIPE_WEBHOOK_SECRET = "whsec_test_" + "s" * 24
 @pytest.fixture(scope="session")
 def localstripe() -> Iterator[str]:
     """A stateful fake Stripe server on loopback; the real stripe SDK talks HTTP to it."""
+    for _attempt in range(3):
+        server, port = _start_localstripe()
+        if server is not None:
+            break
+    else:
+        pytest.fail("localstripe did not start in three attempts")
+    yield f"http://127.0.0.1:{port}"
+    server.terminate()
+    server.wait(timeout=10)
+
+
+def _start_localstripe() -> tuple[subprocess.Popen | None, int]:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     server = subprocess.Popen([sys.executable, "-m", "localstripe", "--port", str(port)],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 20
-    while True:
+    # Generous: on a busy two-core machine aiohttp's import alone can take seconds.
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and server.poll() is None:
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                break
+                return server, port
         except OSError:
-            if time.monotonic() > deadline or server.poll() is not None:
-                server.kill()
-                pytest.fail("localstripe did not start")
             time.sleep(0.1)
-    yield base
-    server.terminate()
+    server.kill()
     server.wait(timeout=10)
+    return None, port
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from flask import current_app, jsonify
+
+from marketplace import db
+from marketplace.auth.access import requires
+from marketplace.auth.models import Role
+from marketplace.dashboard import service
+from marketplace.dashboard.schemas import ClusterFiguresSchema, MapQuerySchema, PeriodQuerySchema
+from marketplace.http import ApiView, Blueprint
+
+blp = Blueprint("dashboard", __name__, url_prefix="/api/v1/dashboard",
+                description="Cluster and village figures against their targets (operators)")
+
+
+def _period(query: dict) -> service.Period:
+    zone = current_app.extensions["shanhai"].settings.zone
+    default = service.default_period(datetime.now(zone).date())
+    start = query.get("start", default.start)
+    end = query["end"] + timedelta(days=1) if "end" in query else default.end
+    return service.Period(start, max(end, start + timedelta(days=1)))
+
+
+@blp.route("/clusters/<int:cluster_id>")
+class ClusterFigures(ApiView):
+    @requires(Role.OPERATOR)
+    @blp.arguments(PeriodQuerySchema, location="query")
+    @blp.response(200, ClusterFiguresSchema)
+    def get(self, query, cluster_id):
+        """A cluster's sales, collective income per village against baseline and targets, and lots"""
+        return service.cluster_figures(db.session(), cluster_id=cluster_id, period=_period(query),
+                                       zone=current_app.extensions["shanhai"].settings.zone)
+
+
+@blp.route("/villages.geojson")
+class VillageMap(ApiView):
+    @requires(Role.OPERATOR)
+    @blp.arguments(MapQuerySchema, location="query")
+    @blp.response(200, content_type="application/geo+json",
+                  description="a GeoJSON FeatureCollection of villages with their figures")
+    def get(self, query):
+        """Villages as GeoJSON points with their figures, for any map client (一张图)"""
+        cluster_id = query.pop("cluster_id", None)
+        collection = service.villages_geojson(
+            db.session(), cluster_id=cluster_id, period=_period(query),
+            zone=current_app.extensions["shanhai"].settings.zone)
+        response = jsonify(collection)
+        response.mimetype = "application/geo+json"
+        return response

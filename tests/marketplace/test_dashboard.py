@@ -1,0 +1,124 @@
+"""The dashboard's figures come from the ledger, to the fen, per village and period."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import UTC, date, datetime
+
+import sqlalchemy as sa
+
+from catalog.models import LotStatus
+from orders import ledger
+from orders.ledger_models import LedgerEntry, Party
+from tests import factories
+
+SEED_001_SHARES = [{"party": Party.VILLAGE_COLLECTIVE, "basis_points": 1000},
+                   {"party": Party.VILLAGE_GROUP, "basis_points": 1000},
+                   {"party": Party.COOPERATIVE, "basis_points": 4100},
+                   {"party": Party.FARMERS, "basis_points": 3900}]
+
+
+def a_cluster_with_sales(session):
+    villages = [factories.make_village(session, baseline_income_fen=100_000_000, baseline_year=2024)
+                for _ in range(3)]
+    cluster = factories.make_cluster(session, villages=villages)
+    brand = factories.make_brand(session, cluster=cluster)
+    ledger.create_rule(session, name="seed 001", cluster_id=cluster.id, shares=SEED_001_SHARES)
+    cooperative = factories.make_organisation(session)
+    lots = [factories.make_lot(session, product=factories.make_product(
+        session, cooperative=cooperative, brand=brand, village=village), status=LotStatus.ON_SALE)
+        for village in villages]
+    for n, amount in enumerate([128_001, 99_999, 7, 250_000, 33_333]):
+        ledger.post_sale(session, source_type="order", source_id=f"sale-{n}", amount_fen=amount,
+                         currency="CNY", lot=lots[n % 3], memo="test sale")
+    ledger.post_reversal(session, source_type="refund", source_id="refund-1", of_source_type="order",
+                         of_source_id="sale-0", amount_fen=50_001, memo="dented tin")
+    return cluster, villages, lots
+
+
+def test_income_figures_equal_the_ledger_lines_for_every_village(client, session, callers):
+    cluster, villages, _ = a_cluster_with_sales(session)
+    expected = defaultdict(int)
+    for entry in session.scalars(sa.select(LedgerEntry).where(
+            LedgerEntry.account == "village_collective")):
+        expected[entry.village_id] += entry.credit_fen - entry.debit_fen
+    today = datetime.now(UTC).date()
+    figures = client.get(f"/api/v1/dashboard/clusters/{cluster.id}?from={today.year}-01-01",
+                         headers=callers.operator.headers).get_json()
+    by_village = {row["village_id"]: row["collective_income_fen"] for row in figures["villages"]}
+    assert by_village == {village.id: expected[village.id] for village in villages}
+    assert figures["collective_income_fen"] == sum(expected.values())
+    assert figures["sales"]["paid_fen"] == 128_001 + 99_999 + 7 + 250_000 + 33_333
+    assert figures["sales"]["refunded_fen"] == 50_001
+
+
+def test_figures_are_compared_with_the_same_period_a_year_before(client, session, callers):
+    cluster, villages, lots = a_cluster_with_sales(session)
+    last_year = datetime(datetime.now(UTC).year - 1, 3, 1, tzinfo=UTC)
+    session.add(LedgerEntry(posting="old", posted_at=last_year, source_type="order",
+                            source_id="old-sale", account="village_collective",
+                            village_id=villages[0].id, income_category="operating_income",
+                            credit_fen=12_345, currency="CNY"))
+    session.flush()
+    year = datetime.now(UTC).year
+    figures = client.get(f"/api/v1/dashboard/clusters/{cluster.id}?from={year}-01-01&to={year}-12-31",
+                         headers=callers.operator.headers).get_json()
+    row = next(r for r in figures["villages"] if r["village_id"] == villages[0].id)
+    assert row["previous_collective_income_fen"] == 12_345
+    assert figures["previous_period"]["start"] == f"{year - 1}-01-01"
+
+
+def test_targets_follow_the_seeds(client, session, callers):
+    cluster, villages, _ = a_cluster_with_sales(session)
+    figures = client.get(f"/api/v1/dashboard/clusters/{cluster.id}?from=2026-01-01&to=2026-12-31",
+                         headers=callers.operator.headers).get_json()
+    row = figures["villages"][0]
+    assert row["annual_target_fen"] == round(100_000_000 * 1.2 ** 2)  # +20 %/yr from 2024
+    assert row["income_line_fen"] == 120_000_000  # seed 004: 1.2 million yuan
+
+
+def test_lots_are_counted_by_status(client, session, callers):
+    cluster, villages, lots = a_cluster_with_sales(session)
+    factories.make_lot(session, product=lots[0].product, status=LotStatus.RECALLED)
+    figures = client.get(f"/api/v1/dashboard/clusters/{cluster.id}",
+                         headers=callers.operator.headers).get_json()
+    assert figures["lots_by_status"] == {"on_sale": 3, "recalled": 1}
+
+
+def test_villages_are_a_geojson_feature_collection_with_their_figures(client, session, callers):
+    cluster, villages, _ = a_cluster_with_sales(session)
+    response = client.get(f"/api/v1/dashboard/villages.geojson?cluster_id={cluster.id}",
+                          headers=callers.operator.headers)
+    assert response.mimetype == "application/geo+json"
+    collection = response.get_json()
+    assert collection["type"] == "FeatureCollection"
+    assert {f["id"] for f in collection["features"]} == {v.id for v in villages}
+    feature = collection["features"][0]
+    assert feature["geometry"]["type"] == "Point" and len(feature["geometry"]["coordinates"]) == 2
+    assert "collective_income_fen" in feature["properties"]
+
+
+def test_only_operators_see_the_dashboard(client, session, callers):
+    cluster, _, _ = a_cluster_with_sales(session)
+    for caller in (callers.cooperative, callers.enterprise, callers.inspector):
+        assert client.get(f"/api/v1/dashboard/clusters/{cluster.id}",
+                          headers=caller.headers).status_code == 403
+    assert client.get("/api/v1/dashboard/villages.geojson").status_code == 401
+
+
+def test_a_backwards_period_is_refused(client, session, callers):
+    cluster, _, _ = a_cluster_with_sales(session)
+    response = client.get(f"/api/v1/dashboard/clusters/{cluster.id}?from=2026-05-01&to=2026-04-01",
+                          headers=callers.operator.headers)
+    assert response.status_code == 422 and "to" in response.get_json()["errors"]["query"]
+
+
+def test_lots_are_counted_by_their_latest_grade(client, session, callers):
+    cluster, villages, lots = a_cluster_with_sales(session)
+    standard = factories.make_standard(session, category=lots[0].product.category)
+    factories.make_grade(session, lot=lots[0], standard=standard, sample=factories.simple_sample("7"))
+    factories.make_grade(session, lot=lots[0], standard=standard, sample=factories.simple_sample("5"))
+    factories.make_grade(session, lot=lots[1], sample=factories.simple_sample("7"))
+    figures = client.get(f"/api/v1/dashboard/clusters/{cluster.id}",
+                         headers=callers.operator.headers).get_json()
+    assert figures["lots_by_grade"] == {"A": 1, "B": 1}
