@@ -2,14 +2,16 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from flask import current_app, jsonify
+from flask import current_app, jsonify, make_response
 
 from marketplace import db
 from marketplace.auth.access import requires
 from marketplace.auth.models import Role
-from marketplace.dashboard import service
+from marketplace.dashboard import exports, service
 from marketplace.dashboard.schemas import ClusterFiguresSchema, MapQuerySchema, PeriodQuerySchema
 from marketplace.http import ApiView, Blueprint
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 blp = Blueprint("dashboard", __name__, url_prefix="/api/v1/dashboard",
                 description="Cluster and village figures against their targets (operators)")
@@ -30,8 +32,7 @@ class ClusterFigures(ApiView):
     @blp.response(200, ClusterFiguresSchema)
     def get(self, query, cluster_id):
         """A cluster's sales, collective income per village against baseline and targets, and lots"""
-        return service.cluster_figures(db.session(), cluster_id=cluster_id, period=_period(query),
-                                       zone=current_app.extensions["shanhai"].settings.zone)
+        return _figures(query, cluster_id)
 
 
 @blp.route("/villages.geojson")
@@ -49,3 +50,51 @@ class VillageMap(ApiView):
         response = jsonify(collection)
         response.mimetype = "application/geo+json"
         return response
+
+
+def _download(body, mimetype: str, filename: str):
+    response = make_response(body)
+    response.mimetype = mimetype
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@blp.route("/clusters/<int:cluster_id>/villages.csv")
+class ClusterCsv(ApiView):
+    @requires(Role.OPERATOR)
+    @blp.arguments(PeriodQuerySchema, location="query")
+    @blp.response(200, content_type="text/csv", description="one row per village")
+    def get(self, query, cluster_id):
+        """The cluster's village figures as CSV"""
+        figures = _figures(query, cluster_id)
+        return _download(exports.villages_csv(figures), "text/csv",
+                         f"cluster-{cluster_id}-{figures['period']['start']}.csv")
+
+
+@blp.route("/clusters/<int:cluster_id>/villages.xlsx")
+class ClusterXlsx(ApiView):
+    @requires(Role.OPERATOR)
+    @blp.arguments(PeriodQuerySchema, location="query")
+    @blp.response(200, content_type=XLSX, description="villages and a summary sheet")
+    def get(self, query, cluster_id):
+        """The cluster's figures as an Excel workbook"""
+        figures = _figures(query, cluster_id)
+        return _download(exports.villages_xlsx(figures), XLSX,
+                         f"cluster-{cluster_id}-{figures['period']['start']}.xlsx")
+
+
+@blp.route("/clusters/<int:cluster_id>/report.pdf")
+class ClusterReport(ApiView):
+    @requires(Role.OPERATOR)
+    @blp.arguments(PeriodQuerySchema, location="query")
+    @blp.response(200, content_type="application/pdf", description="one A4 page")
+    def get(self, query, cluster_id):
+        """A one-page PDF report of the cluster for the period"""
+        figures = _figures(query, cluster_id)
+        return _download(exports.cluster_report_pdf(figures), "application/pdf",
+                         f"cluster-{cluster_id}-{figures['period']['start']}.pdf")
+
+
+def _figures(query: dict, cluster_id: int) -> dict:
+    return service.cluster_figures(db.session(), cluster_id=cluster_id, period=_period(query),
+                                   zone=current_app.extensions["shanhai"].settings.zone)

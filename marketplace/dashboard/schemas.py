@@ -61,6 +61,11 @@ class ClusterRefSchema(Schema):
     name_en = ma.fields.String()
 
 
+class MonthSalesSchema(Schema):
+    month = ma.fields.String(metadata={"description": "YYYY-MM, local time"})
+    net_sales_fen = ma.fields.Integer()
+
+
 class ClusterFiguresSchema(Schema):
     cluster = ma.fields.Nested(ClusterRefSchema)
     period = ma.fields.Nested(PeriodSchema)
@@ -68,6 +73,7 @@ class ClusterFiguresSchema(Schema):
     sales = ma.fields.Nested(SalesWithPreviousSchema)
     collective_income_fen = ma.fields.Integer()
     previous_collective_income_fen = ma.fields.Integer()
+    sales_by_month = ma.fields.List(ma.fields.Nested(MonthSalesSchema))
     lots_by_status = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Integer())
     lots_by_grade = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Integer())
     villages = ma.fields.List(ma.fields.Nested(VillageFiguresSchema))

@@ -61,6 +61,7 @@ def cluster_figures(session: Session, *, cluster_id: int, period: Period, zone: 
         "sales": {**now["sales"], "previous": before["sales"]},
         "collective_income_fen": sum(v["collective_income_fen"] for v in villages),
         "previous_collective_income_fen": sum(v["previous_collective_income_fen"] for v in villages),
+        "sales_by_month": sales_by_month(session, village_ids, period, zone),
         "lots_by_status": lots_by_status(session, village_ids),
         "lots_by_grade": lots_by_grade(session, village_ids),
         "villages": villages,
@@ -127,6 +128,28 @@ def _income_by_village(session: Session, village_ids: list[int] | None, period: 
     if village_ids is not None:
         statement = statement.where(LedgerEntry.village_id.in_(village_ids))
     return {village_id: int(total) for village_id, total in session.execute(statement)}
+
+
+def local_month(session: Session, column, zone: ZoneInfo):
+    """The local calendar month of a UTC timestamp column, as 'YYYY-MM', in SQL."""
+    if session.get_bind().dialect.name == "postgresql":
+        return sa.func.to_char(sa.func.timezone(zone.key, column), "YYYY-MM")
+    # SQLite has no zone database; our zones keep one offset all year (Asia/Shanghai: +8 h).
+    hours = int(datetime.now(zone).utcoffset().total_seconds() // 3600)
+    return sa.func.strftime("%Y-%m", column, f"{hours:+d} hours")
+
+
+def sales_by_month(session: Session, village_ids: list[int], period: Period,
+                   zone: ZoneInfo) -> list[dict]:
+    start, end = period.bounds(zone)
+    month = local_month(session, LedgerEntry.posted_at, zone)
+    rows = session.execute(
+        sa.select(month, sa.func.sum(LedgerEntry.credit_fen - LedgerEntry.debit_fen))
+        .where(LedgerEntry.village_id.in_(village_ids), LedgerEntry.account != CLEARING,
+               LedgerEntry.source_type.in_(["order", "refund"]),
+               LedgerEntry.posted_at >= start, LedgerEntry.posted_at < end)
+        .group_by(month).order_by(month))
+    return [{"month": label, "net_sales_fen": int(total)} for label, total in rows]
 
 
 def lots_by_status(session: Session, village_ids: list[int]) -> dict[str, int]:

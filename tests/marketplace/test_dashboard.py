@@ -122,3 +122,44 @@ def test_lots_are_counted_by_their_latest_grade(client, session, callers):
     figures = client.get(f"/api/v1/dashboard/clusters/{cluster.id}",
                          headers=callers.operator.headers).get_json()
     assert figures["lots_by_grade"] == {"A": 1, "B": 1}
+
+
+def test_the_figures_export_as_csv_xlsx_and_a_one_page_pdf(client, session, callers):
+    import csv
+    import io
+
+    from openpyxl import load_workbook
+    from pypdf import PdfReader
+
+    cluster, villages, _ = a_cluster_with_sales(session)
+    base = f"/api/v1/dashboard/clusters/{cluster.id}"
+    figures = client.get(base, headers=callers.operator.headers).get_json()
+    income = {row["name_zh"]: row["collective_income_fen"] for row in figures["villages"]}
+
+    as_csv = client.get(f"{base}/villages.csv", headers=callers.operator.headers)
+    assert as_csv.mimetype == "text/csv"
+    rows = list(csv.reader(io.StringIO(as_csv.get_data(as_text=True))))
+    assert {row[1]: int(row[7]) for row in rows[1:]} == income
+
+    as_xlsx = client.get(f"{base}/villages.xlsx", headers=callers.operator.headers)
+    sheet = load_workbook(io.BytesIO(as_xlsx.data))["villages"]
+    assert {row[1]: row[7] for row in sheet.iter_rows(min_row=2, values_only=True)} == income
+
+    as_pdf = client.get(f"{base}/report.pdf", headers=callers.operator.headers)
+    reader = PdfReader(io.BytesIO(as_pdf.data))
+    text = reader.pages[0].extract_text()
+    assert len(reader.pages) == 1
+    assert cluster.name_zh in text and all(v.name_zh in text for v in villages)
+
+
+def test_sales_are_summed_by_local_month(client, session, callers):
+    cluster, villages, lots = a_cluster_with_sales(session)
+    # 31 January 20:00 UTC is already 1 February in Asia/Shanghai.
+    late_january = datetime(2026, 1, 31, 20, 0, tzinfo=UTC)
+    session.add(LedgerEntry(posting="jan", posted_at=late_january, source_type="order",
+                            source_id="night-sale", account="cooperative", village_id=villages[0].id,
+                            credit_fen=5_000, currency="CNY"))
+    session.flush()
+    figures = client.get(f"/api/v1/dashboard/clusters/{cluster.id}?from=2026-01-01&to=2026-02-28",
+                         headers=callers.operator.headers).get_json()
+    assert figures["sales_by_month"] == [{"month": "2026-02", "net_sales_fen": 5_000}]
