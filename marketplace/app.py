@@ -140,6 +140,10 @@ def _register_pages(app: Flask) -> None:
     def swagger_assets(filename: str):
         return send_from_directory(swagger_ui_bundle.swagger_ui_path, filename)
 
+    @app.get("/dashboard")
+    def dashboard():
+        return send_from_directory(app.static_folder, "dashboard/index.html")
+
     @app.get("/")
     def index():
         return {
@@ -147,4 +151,5 @@ def _register_pages(app: Flask) -> None:
             "api": "/api/v1",
             "openapi": "/api/openapi.json",
             "docs": "/api/docs",
+            "dashboard": "/dashboard",
         }

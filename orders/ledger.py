@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from catalog.models import Lot, Product
-from marketplace.db import sorted_by
+from marketplace.db import sorted_by, utcnow
 from marketplace.errors import InvalidInput, NotFound
 from marketplace.parties.models import Cluster, ClusterVillage, Pairing
 from orders.ledger_models import LedgerEntry, Party, SharingRule, SharingShare
@@ -107,7 +108,7 @@ class Recipient:
 
 
 def post_sale(session: Session, *, source_type: str, source_id: str, amount_fen: int,
-              currency: str, lot: Lot, memo: str) -> str:
+              currency: str, lot: Lot, memo: str, posted_at: datetime | None = None) -> str:
     """Post money received for produce of `lot`: clearing is debited, each party credited."""
     rule = rule_for(session, lot.product)
     shares = ([(share.party, share.basis_points) for share in rule.shares] if rule
@@ -115,13 +116,16 @@ def post_sale(session: Session, *, source_type: str, source_id: str, amount_fen:
     parts = split(amount_fen, shares, guaranteed_party=rule.guaranteed_party if rule else None,
                   guaranteed_fen=rule.guaranteed_fen if rule else 0)
     posting = str(uuid.uuid4())
-    entries = [LedgerEntry(posting=posting, source_type=source_type, source_id=source_id,
-                           account=CLEARING, debit_fen=amount_fen, currency=currency, memo=memo)]
+    posted_at = posted_at or utcnow()
+    entries = [LedgerEntry(posting=posting, posted_at=posted_at, source_type=source_type,
+                           source_id=source_id, account=CLEARING, debit_fen=amount_fen,
+                           currency=currency, memo=memo)]
     for party, part in parts.items():
         if part == 0:
             continue
         recipient = _recipient(session, party, lot)
-        entries.append(LedgerEntry(posting=posting, source_type=source_type, source_id=source_id,
+        entries.append(LedgerEntry(posting=posting, posted_at=posted_at, source_type=source_type,
+                                   source_id=source_id,
                                    account=recipient.account, village_id=recipient.village_id,
                                    organisation_id=recipient.organisation_id,
                                    income_category=recipient.income_category, credit_fen=part,

@@ -157,6 +157,6 @@ class LedgerQuerySchema(QuerySchema):
     village_id = id_field(strict=False)
     organisation_id = id_field(strict=False)
     account = ma.fields.String(validate=validate.Length(max=40))
-    source_type = ma.fields.String(validate=validate.OneOf(["order", "refund", "delivery"]))
+    source_type = ma.fields.String(validate=validate.OneOf(["order", "sale", "refund", "delivery"]))
     source_id = ma.fields.String(validate=validate.Length(max=64))
     sort = sort_field("posted_at")

@@ -19,6 +19,8 @@ from quality.models import Grade
 
 # Seed 002: a built cluster's neighbours grow collective operating income 20 % a year faster.
 TARGET_GROWTH = 0.20
+# Card and call-off orders, offline sales recorded in the ledger, and refunds of either.
+SALES_SOURCES = ("order", "sale", "refund")
 # Seed 004: every village's collective operating income above 1.2 million yuan by 2027.
 INCOME_LINE_FEN = 120_000_000
 
@@ -78,12 +80,12 @@ def _figures(session: Session, village_ids: list[int], period: Period, zone: Zon
     money = (sa.select(LedgerEntry.source_type,
                        sa.func.coalesce(sa.func.sum(LedgerEntry.credit_fen - LedgerEntry.debit_fen), 0))
              .where(LedgerEntry.village_id.in_(village_ids), LedgerEntry.account != CLEARING,
-                    LedgerEntry.source_type.in_(["order", "refund"]),
+                    LedgerEntry.source_type.in_(SALES_SOURCES),
                     LedgerEntry.posted_at >= start, LedgerEntry.posted_at < end)
              .group_by(LedgerEntry.source_type))
     amounts = dict(session.execute(money).all())
     return {"sales": {"orders_paid": session.scalar(paid) or 0,
-                      "paid_fen": int(amounts.get("order", 0)),
+                      "paid_fen": int(amounts.get("order", 0)) + int(amounts.get("sale", 0)),
                       "refunded_fen": -int(amounts.get("refund", 0))}}
 
 
@@ -146,7 +148,7 @@ def sales_by_month(session: Session, village_ids: list[int], period: Period,
     rows = session.execute(
         sa.select(month, sa.func.sum(LedgerEntry.credit_fen - LedgerEntry.debit_fen))
         .where(LedgerEntry.village_id.in_(village_ids), LedgerEntry.account != CLEARING,
-               LedgerEntry.source_type.in_(["order", "refund"]),
+               LedgerEntry.source_type.in_(SALES_SOURCES),
                LedgerEntry.posted_at >= start, LedgerEntry.posted_at < end)
         .group_by(month).order_by(month))
     return [{"month": label, "net_sales_fen": int(total)} for label, total in rows]

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime, time
+
 from datetime import UTC, datetime, time, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from catalog import service as catalog_service
-from catalog.models import Lot, LotStatus
+from catalog import units
+from catalog.models import Lot, LotStatus, Sku
 from marketplace.auth import service as auth_service
 from marketplace.auth.models import Role, User
 from marketplace.db import utcnow
@@ -89,6 +92,7 @@ def load_demo(session: Session, *, currency: str = "CNY") -> bool:
         quality_service.set_brand_minimum(session, brand_id=brands[item["brand"]].id,
                                           standard_code=item["standard_code"],
                                           grade_code=item["grade_code"])
+    _load_sales_history(session, lots.values())
     inspector = next(user for user in users.values() if user.role is Role.INSPECTOR)
     for key, example in region.LOT_INSPECTIONS.items():
         lot = lots[key]
@@ -131,6 +135,31 @@ def _load_lot(session: Session, item: dict, products, villages, organisations) -
               recall_reason=RECALL_REASON if status is LotStatus.RECALLED else None)
     session.add(lot)
     return lot
+
+
+def _load_sales_history(session: Session, lots) -> None:
+    """What each lot already sold (quantity less stock) at its SKU's price, spread over the months
+    since harvest, so that the dashboard has a year to show; posted as offline sales ("sale")."""
+    today = utcnow().date()
+    for lot in lots:
+        sold = lot.quantity - lot.stock_on_hand
+        fitting = [(sku, units.convert(sku.pack_size, sku.pack_unit, lot.unit))
+                   for sku in session.scalars(sa.select(Sku).where(Sku.product_id == lot.product_id)
+                                              .order_by(Sku.id))]
+        fitting = [(sku, pack) for sku, pack in fitting if pack]
+        if sold <= 0 or not fitting or lot.status is LotStatus.RECALLED:
+            continue
+        sku, pack = fitting[0]
+        amount = int(sold / pack) * sku.price_fen
+        months = [date(lot.harvested_on.year, month, 15)
+                  for month in range(lot.harvested_on.month, 13)
+                  if date(lot.harvested_on.year, month, 15) < today] or [lot.harvested_on]
+        for month, part in zip(months, ledger.largest_remainder(amount, [1] * len(months)),
+                               strict=True):
+            ledger.post_sale(session, source_type="sale", source_id=f"demo-{lot.lot_code}-{month:%Y%m}",
+                             amount_fen=part, currency=sku.currency, lot=lot,
+                             memo="演示：平台上线前的线下销售 demo offline sales",
+                             posted_at=datetime.combine(month, time(12), UTC))
 
 
 def _fields(item: dict, *leave_out: str) -> dict:
