@@ -77,9 +77,12 @@ def create_app(settings: Settings | None = None, *,
 def _register_blueprints(api: Api) -> None:
     from catalog.api import blp as catalog_blp
     from marketplace.auth.api import blp as auth_blp
+    from marketplace.codes.api import blp as codes_blp
+    from marketplace.codes.resolver import blp as resolver_blp
     from marketplace.parties.api import blp as parties_blp
+    from marketplace.trace.api import blp as trace_blp
 
-    for blueprint in (auth_blp, parties_blp, catalog_blp):
+    for blueprint in (auth_blp, parties_blp, catalog_blp, codes_blp, trace_blp, resolver_blp):
         api.register_blueprint(blueprint)
 
 

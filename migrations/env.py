@@ -4,7 +4,9 @@ from alembic import context
 
 import catalog.models  # noqa: F401
 import marketplace.auth.models  # noqa: F401
+import marketplace.codes.models  # noqa: F401
 import marketplace.parties.models  # noqa: F401
+import marketplace.trace.models  # noqa: F401
 from marketplace.config import Settings
 from marketplace.db import Base, make_engine
 

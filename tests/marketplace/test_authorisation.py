@@ -37,6 +37,8 @@ WRITE_ACCESS = {
     ("POST", "/api/v1/lots"): {"cooperative"},
     ("PATCH", "/api/v1/lots/<int:lot_id>"): GROWERS,
     ("POST", "/api/v1/lots/<int:lot_id>/status"): GROWERS,
+    ("POST", "/api/v1/lots/<int:lot_id>/codes"): GROWERS,
+    ("POST", "/api/v1/lots/<int:lot_id>/trace-events"): GROWERS,
 }
 
 
