@@ -195,3 +195,14 @@ def make_callers(session: Session) -> Callers:
         enterprise=caller(Role.ENTERPRISE, OrganisationKind.ENTERPRISE),
         inspector=caller(Role.INSPECTOR, OrganisationKind.INSPECTION_BODY),
     )
+
+
+SIGNING_KEYS = (("k2", b"test-signing-key-two-32-bytes-long"), ("k1", b"test-signing-key-one-32-bytes-long"))
+
+
+def make_coded_lot(session: Session, *, cooperative: Organisation, status: LotStatus = LotStatus.ON_SALE,
+                   **lot_fields) -> tuple[Lot, Sku]:
+    """A lot of a product with one SKU: what codes are minted for."""
+    product = make_product(session, cooperative=cooperative)
+    sku = make_sku(session, product=product)
+    return make_lot(session, product=product, status=status, **lot_fields), sku

@@ -69,7 +69,7 @@ def verify_uri(uri: str, *, base_url: str, keys) -> bool:
         return False
     if not uri.startswith(base_url.rstrip("/") + "/01/"):
         return False
-    return signing.verify(link.identifier, link.parameters.get(SIGNATURE_PARAMETER), keys)
+    return signing.verify(link.element_string(), link.parameters.get(SIGNATURE_PARAMETER), keys)
 
 
 def check(session: Session, *, path_and_query: str, keys) -> ScanResult:
@@ -78,7 +78,7 @@ def check(session: Session, *, path_and_query: str, keys) -> ScanResult:
     code = find_code(session, identifier=link.identifier)
     if code is None:
         return ScanResult(link, Verdict("not_genuine", "no such code was ever issued"))
-    if not signing.verify(link.identifier, link.parameters.get(SIGNATURE_PARAMETER), keys):
+    if not signing.verify(link.element_string(), link.parameters.get(SIGNATURE_PARAMETER), keys):
         return ScanResult(link, Verdict("not_genuine", "the code's signature does not match"))
     status = "suspected_copy" if code.suspected_copy_at else "genuine"
     return ScanResult(link, Verdict(status, code.suspected_copy_reason or "signature verified",

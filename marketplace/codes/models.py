@@ -26,6 +26,8 @@ class CodeBatch(Base):
     sku_id: Mapped[int] = mapped_column(sa.ForeignKey("skus.id"), index=True)
     level: Mapped[CodeLevel] = mapped_column(enum_column(CodeLevel, "code_level"))
     quantity: Mapped[int]
+    # Data attributes printed (and signed) on every code of the batch, in query form: "7007=260401".
+    attributes: Mapped[str] = mapped_column(sa.String(64), default="")
     minted_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 

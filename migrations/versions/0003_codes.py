@@ -22,6 +22,7 @@ def upgrade() -> None:
     sa.Column('sku_id', sa.Integer(), nullable=False),
     sa.Column('level', sa.Enum('lot', 'unit', name='code_level', native_enum=False, create_constraint=True, length=32), nullable=False),
     sa.Column('quantity', sa.Integer(), nullable=False),
+    sa.Column('attributes', sa.String(length=64), nullable=False),
     sa.Column('minted_by_id', sa.Integer(), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['lot_id'], ['lots.id'], name=op.f('fk_code_batches_lot_id_lots')),
