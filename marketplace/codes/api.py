@@ -58,8 +58,16 @@ class CodeBatchById(ApiView):
         return service.get_batch(db.session(), actor=current_user(), batch_id=batch_id)
 
 
-def _stream(chunks, mimetype: str, filename: str) -> Response:
-    response = Response(stream_with_context(chunks), mimetype=mimetype)
+def _stream(produce, mimetype: str, filename: str) -> Response:
+    """Stream what `produce(session)` yields from a session of its own: the request's session
+    is closed when the view returns, long before a 100,000-code download ends."""
+    factory = current_app.extensions["shanhai"].session_factory
+
+    def chunks():
+        with factory() as own_session:
+            yield from produce(own_session)
+
+    response = Response(stream_with_context(chunks()), mimetype=mimetype)
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
 
@@ -71,9 +79,9 @@ class CodeBatchCsv(ApiView):
     def get(self, batch_id):
         """Export a batch's codes as CSV (streamed)"""
         session = db.session()
-        batch = service.get_batch(session, actor=current_user(), batch_id=batch_id)
-        return _stream(service.batch_csv(session, batch=batch,
-                                         base_url=_settings().public_base_url),
+        service.get_batch(session, actor=current_user(), batch_id=batch_id)
+        base_url = _settings().public_base_url
+        return _stream(lambda own: service.batch_csv(own, batch_id=batch_id, base_url=base_url),
                        "text/csv", f"codes-{batch_id}.csv")
 
 
@@ -84,11 +92,14 @@ class CodeBatchLabels(ApiView):
     def get(self, batch_id):
         """Download a batch's print-ready A4 label sheet (PDF, streamed)"""
         session = db.session()
-        batch = service.get_batch(session, actor=current_user(), batch_id=batch_id)
-        labels, logo = service.batch_labels(session, batch=batch,
-                                            base_url=_settings().public_base_url)
-        return _stream(rendering.label_sheet_pdf(labels, logo_png=logo), "application/pdf",
-                       f"labels-{batch_id}.pdf")
+        service.get_batch(session, actor=current_user(), batch_id=batch_id)
+        base_url = _settings().public_base_url
+
+        def produce(own):
+            labels, logo = service.batch_labels(own, batch_id=batch_id, base_url=base_url)
+            yield from rendering.label_sheet_pdf(labels, logo_png=logo)
+
+        return _stream(produce, "application/pdf", f"labels-{batch_id}.pdf")
 
 
 def _qr(code_id: int, query: dict, *, svg: bool) -> Response:

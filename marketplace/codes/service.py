@@ -176,8 +176,11 @@ def batch_codes(session: Session, *, batch: CodeBatch) -> Iterator[Code]:
     yield from session.scalars(statement.execution_options(yield_per=2000))
 
 
-def batch_csv(session: Session, *, batch: CodeBatch, base_url: str) -> Iterator[str]:
+def batch_csv(session: Session, *, batch_id: int, base_url: str) -> Iterator[str]:
     """CSV rows of a batch for a label printer, streamed: header first."""
+    batch = session.get(CodeBatch, batch_id)
+    if batch is None:
+        raise CodeBatchNotFound(f"code batch {batch_id} does not exist")
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
 
@@ -238,8 +241,11 @@ def code_render_inputs(session: Session, *, code: Code, base_url: str) -> tuple[
     return code_uri(code, base_url=base_url), _brand_logo(session, lot)
 
 
-def batch_labels(session: Session, *, batch: CodeBatch, base_url: str):
+def batch_labels(session: Session, *, batch_id: int, base_url: str):
     """Labels of a batch, produced lazily, and the brand logo for the sheet."""
+    batch = session.get(CodeBatch, batch_id)
+    if batch is None:
+        raise CodeBatchNotFound(f"code batch {batch_id} does not exist")
     lot = batch.lot
     product = lot.product.name_zh
     attributes = _batch_attributes(session, batch)

@@ -110,7 +110,7 @@ def test_a_recalled_lot_gets_no_new_codes(session, callers):
 
 def test_a_batch_exports_as_csv_with_one_parseable_signed_uri_per_code(session, callers, coded):
     batch, codes = mint(session, callers, coded, quantity=7)
-    text = "".join(service.batch_csv(session, batch=batch, base_url=BASE))
+    text = "".join(service.batch_csv(session, batch_id=batch.id, base_url=BASE))
     rows = list(csv.DictReader(io.StringIO(text)))
     assert len(rows) == 7
     assert {row["serial"] for row in rows} == {code.serial for code in codes}
