@@ -6,6 +6,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -85,7 +86,7 @@ def record_event(session: Session, *, lot: Lot, event_type: EventType,
         disposition=disposition or BIZ_STEPS[event_type][1], occurred_at=occurred_at,
         recorded_at=now, actor_organisation_id=actor_organisation_id,
         place=place if place is not None else _default_place(lot),
-        quantity=quantity, unit=unit,
+        quantity=None if quantity is None else f"{Decimal(str(quantity)):.3f}", unit=unit,
         details=json.dumps(details or {}, sort_keys=True, ensure_ascii=False, separators=(",", ":"),
                            default=str),
         previous_hash=previous_hash)
