@@ -93,8 +93,8 @@ def headers_for(session: Session, user: User) -> dict[str, str]:
 
 def make_brand(session: Session, *, cluster: Cluster | None = None, **fields) -> Brand:
     n = _n()
-    brand = Brand(slug=f"brand-{n}", cluster=cluster or make_cluster(session), name_zh=f"品牌{n}",
-                  name_en=f"Brand {n}", **fields)
+    brand = Brand(**{"slug": f"brand-{n}", "cluster": cluster or make_cluster(session),
+                     "name_zh": f"品牌{n}", "name_en": f"Brand {n}", **fields})
     session.add(brand)
     session.flush()
     return brand
