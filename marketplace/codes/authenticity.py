@@ -78,44 +78,51 @@ def check(session: Session, *, path_and_query: str, keys) -> ScanResult:
     code = find_code(session, identifier=link.identifier)
     if code is None:
         return ScanResult(link, Verdict("not_genuine", "no such code was ever issued"))
-    if not signing.verify(link.element_string(), link.parameters.get(SIGNATURE_PARAMETER), keys):
+    if not _signed(link, keys):
         return ScanResult(link, Verdict("not_genuine", "the code's signature does not match"))
     status = "suspected_copy" if code.suspected_copy_at else "genuine"
     return ScanResult(link, Verdict(status, code.suspected_copy_reason or "signature verified",
                                     code.first_scanned_at, code.scan_count), code)
 
 
+def _signed(link: digital_link.DigitalLink, keys) -> bool:
+    return signing.verify(link.element_string(), link.parameters.get(SIGNATURE_PARAMETER), keys)
+
+
 def scan(session: Session, *, path_and_query: str, keys, thresholds: Thresholds,
          fingerprint: str, place: str | None = None, record: bool = True) -> ScanResult:
-    """Check a code and, when it is genuine and `record` holds, count this scan."""
-    result = check(session, path_and_query=path_and_query, keys=keys)
-    code = result.code
-    if code is None or not record:
-        return result
+    """Check a code and, when it is genuine and `record` holds, count this scan.
+
+    The signature is checked before the database is touched, and the counter update is the
+    transaction's first statement: on SQLite a transaction that reads first and writes later
+    cannot wait for the write lock, so under load it would fail instead of queueing.
+    """
+    link = digital_link.parse_path(path_and_query)
+    if not record or not _signed(link, keys):
+        return check(session, path_and_query=path_and_query, keys=keys)
     now = utcnow()
-    session.add(Scan(code_id=code.id, scanned_at=now, place=place, client_fingerprint=fingerprint,
-                     genuine=True))
-    count, first = session.execute(
-        sa.update(Code).where(Code.id == code.id)
+    counted = session.execute(
+        sa.update(Code).where(Code.identifier == link.identifier)
         .values(scan_count=Code.scan_count + 1,
                 first_scanned_at=sa.func.coalesce(Code.first_scanned_at, now),
                 last_scanned_at=now)
-        .returning(Code.scan_count, Code.first_scanned_at)
-        .execution_options(synchronize_session=False)).one()
+        .returning(Code.id, Code.scan_count, Code.first_scanned_at)
+        .execution_options(synchronize_session=False)).first()
+    if counted is None:
+        return ScanResult(link, Verdict("not_genuine", "no such code was ever issued"))
+    code_id, count, first = counted
+    session.add(Scan(code_id=code_id, scanned_at=now, place=place, client_fingerprint=fingerprint,
+                     genuine=True))
+    code = session.get(Code, code_id, populate_existing=True)
     reason = code.suspected_copy_reason
     if code.level is CodeLevel.UNIT and code.suspected_copy_at is None:
         reason = _copy_reason(session, code=code, count=count, place=place, now=now,
                               thresholds=thresholds)
         if reason:
-            session.execute(sa.update(Code).where(Code.id == code.id)
-                            .values(suspected_copy_at=now, suspected_copy_reason=reason)
-                            .execution_options(synchronize_session=False))
-    flagged = reason is not None
+            code.suspected_copy_at, code.suspected_copy_reason = now, reason
     session.flush()
-    session.expire(code)
-    result.verdict = Verdict("suspected_copy" if flagged else "genuine",
-                             reason or "signature verified", first, count)
-    return result
+    status = "suspected_copy" if reason else "genuine"
+    return ScanResult(link, Verdict(status, reason or "signature verified", first, count), code)
 
 
 def _copy_reason(session: Session, *, code: Code, count: int, place: str | None, now: datetime,
