@@ -40,6 +40,8 @@ class Settings:
     scan_place_threshold: int = 3
     scan_place_window_hours: int = 24
     scan_story_cache_seconds: float = 0.0
+    # 0 writes each scan in its request; more queues scans and writes them together this late.
+    scan_write_behind_seconds: float = 0.0
     map_tile_url: str = ""
     extra: dict = field(default_factory=dict)
 
@@ -97,6 +99,7 @@ class Settings:
             scan_place_threshold=int(env.get("SCAN_PLACE_THRESHOLD", 3)),
             scan_place_window_hours=int(env.get("SCAN_PLACE_WINDOW_HOURS", 24)),
             scan_story_cache_seconds=float(env.get("SCAN_STORY_CACHE_SECONDS", 15)),
+            scan_write_behind_seconds=float(env.get("SCAN_WRITE_BEHIND_SECONDS", 0.5)),
             map_tile_url=env.get("MAP_TILE_URL", ""),
         )
 

@@ -210,6 +210,8 @@ def unescape(value: str, *, query: bool) -> str:
     """Percent-decode one component; "+" is a space only in the query string."""
     if query:
         value = value.replace("+", " ")
+    if "%" not in value:
+        return value
     out = bytearray()
     index = 0
     while index < len(value):

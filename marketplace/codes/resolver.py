@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import math
+from datetime import timedelta
 from urllib.parse import quote
 
 from flask import Response, current_app, json, redirect, render_template, request
 
 from marketplace import db
 from marketplace.codes import authenticity
-from marketplace.codes.authenticity import ScanResult, Thresholds
+from marketplace.codes.authenticity import ScanRecorder, ScanResult, Thresholds
 from marketplace.codes.errors import CodeNotFound, UnknownLinkType
 from marketplace.codes.story import StoryCache
 from marketplace.http import ApiView, Blueprint
@@ -48,10 +49,26 @@ def _story_cache() -> StoryCache:
     return extensions["shanhai.story_cache"]
 
 
+def _recorder() -> ScanRecorder | None:
+    """The process's write-behind scan recorder, when the settings ask for one."""
+    runtime = _runtime()
+    if runtime.settings.scan_write_behind_seconds <= 0:
+        return None
+    extensions = current_app.extensions
+    if "shanhai.scan_recorder" not in extensions:
+        factory, app = runtime.session_factory, current_app._get_current_object()
+
+        def write(records) -> None:
+            with app.app_context(), db.unit_of_work(factory) as session:
+                authenticity.apply_scans(session, records, thresholds=_thresholds())
+
+        extensions["shanhai.scan_recorder"] = ScanRecorder(
+            write=write, interval=runtime.settings.scan_write_behind_seconds)
+    return extensions["shanhai.scan_recorder"]
+
+
 def _thresholds() -> Thresholds:
     settings = _runtime().settings
-    from datetime import timedelta
-
     return Thresholds(scan_count=settings.scan_count_threshold,
                       distinct_places=settings.scan_place_threshold,
                       place_window=timedelta(hours=settings.scan_place_window_hours))
@@ -141,7 +158,7 @@ class DigitalLinkResource(ApiView):
         counts_as_scan = request.method == "GET" and representation in ("html", "json")
         result = authenticity.scan(
             session, path_and_query=_raw_path_and_query(), keys=settings.signing_keys,
-            thresholds=_thresholds(), record=counts_as_scan,
+            thresholds=_thresholds(), record=counts_as_scan, recorder=_recorder(),
             fingerprint=authenticity.client_fingerprint(
                 secret=settings.secret_key, address=request.remote_addr or "",
                 user_agent=request.headers.get("User-Agent", "")),
