@@ -32,7 +32,8 @@ def demo_command() -> None:
     from marketplace.demo.loader import load_demo
 
     with db.unit_of_work() as session:
-        loaded = load_demo(session, currency=_runtime().settings.currency)
+        settings = _runtime().settings
+        loaded = load_demo(session, currency=settings.currency, signing_keys=settings.signing_keys)
     click.echo("demo region loaded" if loaded else "demo region already present")
 
 

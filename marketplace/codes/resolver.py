@@ -125,7 +125,7 @@ def _links(result: ScanResult, story: dict, base_url: str) -> dict[str, list[dic
 
 def _message(verdict, lang: str) -> str:
     first = verdict.first_scanned_at
-    when = first.astimezone(authenticity_zone()).strftime("%Y-%m-%d %H:%M") if first else ""
+    when = first.astimezone(_runtime().settings.zone).strftime("%Y-%m-%d %H:%M") if first else ""
     if verdict.status == "not_genuine":
         return "非正品：此码不是本平台签发的。" if lang == "zh" else "Not genuine: this code was not issued by us."
     if verdict.status == "suspected_copy":
@@ -133,10 +133,6 @@ def _message(verdict, lang: str) -> str:
     if lang == "zh":
         return f"正品，首次扫码于 {when}，已扫码 {verdict.scan_count} 次"
     return f"Genuine, first scanned on {when}, scanned {verdict.scan_count} times"
-
-
-def authenticity_zone():
-    return _runtime().settings.zone
 
 
 def _verdict_json(verdict, lang: str) -> dict:

@@ -9,10 +9,13 @@ from catalog import service as catalog_service
 from catalog.models import Lot, LotStatus
 from marketplace.auth import service as auth_service
 from marketplace.auth.models import Role, User
+from marketplace.codes import service as codes_service
+from marketplace.codes.models import CodeLevel
 from marketplace.db import utcnow
 from marketplace.demo import region
 from marketplace.parties import service as parties_service
 from marketplace.parties.models import OrganisationKind
+from marketplace.trace import service as trace_service
 
 RECALL_REASON = "演示：抽检发现农残快检阳性，已下架召回 (demo: positive residue re-test, recalled)"
 
@@ -22,7 +25,8 @@ def demo_loaded(session: Session) -> bool:
     return session.scalar(sa.select(User.id).where(User.email == operator_email)) is not None
 
 
-def load_demo(session: Session, *, currency: str = "CNY") -> bool:
+def load_demo(session: Session, *, currency: str = "CNY",
+              signing_keys: tuple[tuple[str, bytes], ...] | None = None) -> bool:
     """Build the demo region; returns False, changing nothing, when it is already there."""
     if demo_loaded(session):
         return False
@@ -69,10 +73,25 @@ def load_demo(session: Session, *, currency: str = "CNY") -> bool:
     for item in region.SKUS:
         catalog_service.create_sku(session, actor=operator, product_id=products[item["product"]].id,
                                    currency=currency, **_fields(item, "key", "product"))
-    for item in region.LOTS:
-        _load_lot(session, item, products, villages, organisations)
+    lots = [_load_lot(session, item, products, villages, organisations) for item in region.LOTS]
     session.flush()
+    for lot in lots:
+        trace_service.record_lot_commissioned(session, lot=lot,
+                                              actor_organisation_id=lot.cooperative_id)
+    if signing_keys:
+        _mint_demo_codes(session, lots, operator, signing_keys)
     return True
+
+
+def _mint_demo_codes(session: Session, lots: list[Lot], operator, signing_keys) -> None:
+    """A lot code and a few unit codes per lot that is not recalled, ready to scan."""
+    for lot in lots:
+        sku = session.scalar(catalog_service.list_skus(session, product_id=lot.product_id).limit(1))
+        if sku is None or lot.status is LotStatus.RECALLED:
+            continue
+        for level, quantity in ((CodeLevel.LOT, 1), (CodeLevel.UNIT, 3)):
+            codes_service.mint_codes(session, actor=operator, lot_id=lot.id, sku_id=sku.id,
+                                     level=level, quantity=quantity, keys=signing_keys)
 
 
 def _load_lot(session: Session, item: dict, products, villages, organisations) -> Lot:

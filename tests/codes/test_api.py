@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import io
+import sys
+import types
 
 from PIL import Image
 
@@ -241,3 +243,37 @@ def test_codes_signed_with_a_rotated_out_key_still_resolve(app, client, callers,
     assert "s=k1." in old_uri and "s=k2." in new_uri
     for uri in (old_uri, new_uri):
         assert client.get(path(uri), headers={"Accept": "application/json"}).status_code == 200
+
+
+def test_grade_inspection_and_certificate_show_when_the_quality_module_provides_them(
+        client, unit_uri, monkeypatch):
+    fake = types.ModuleType("quality.service")
+    fake.scan_summary = lambda session, *, lot_id: {
+        "grade": "特级", "standard_name": "西芹分级标准", "standard_version": "2026.1",
+        "inspection": {"summary": "农残未检出", "inspected_at": "2026-04-09"},
+        "certificate": {"number": "HG-0001", "url": "http://shanhai.test/certificates/1"}}
+    monkeypatch.setitem(sys.modules, "quality.service", fake)
+    page = client.get(path(unit_uri)).get_data(as_text=True)
+    assert "特级" in page and "西芹分级标准 2026.1" in page and "HG-0001" in page
+    redirect = client.get(path(unit_uri) + "&linkType=gs1:certificationInfo")
+    assert redirect.status_code == 307
+    assert redirect.headers["Location"] == "http://shanhai.test/certificates/1"
+
+
+def test_without_a_quality_module_the_page_leaves_the_quality_section_out(client, unit_uri):
+    assert 'id="quality"' not in client.get(path(unit_uri)).get_data(as_text=True)
+
+
+def test_the_demo_region_comes_with_scannable_codes(client, session):
+    from marketplace.demo.loader import load_demo
+
+    keys = client.application.extensions["shanhai"].settings.signing_keys
+    assert load_demo(session, signing_keys=keys)
+    session.commit()
+    code = session.scalar(sa.select(Code).where(Code.serial.is_not(None)).limit(1))
+    uri = client.get(f"/api/v1/codes/{code.id}/qr.svg").status_code
+    assert uri == 401
+    from marketplace.codes import service as codes_service
+    scan = client.get(path(codes_service.code_uri(code, base_url=BASE)),
+                      headers={"Accept": "application/json"})
+    assert scan.status_code == 200 and scan.get_json()["story"]["trace"][0]["type"] == "commissioning"

@@ -215,3 +215,54 @@ def test_codes_minted_under_an_old_key_stay_genuine_after_rotation(session, call
     assert "s=k1." in path
     assert authenticity.check(session, path_and_query=path, keys=KEYS).verdict.status == "genuine"
     assert session.scalar(sa.select(sa.func.count()).select_from(Code)) == 1
+
+
+def test_the_write_behind_recorder_counts_queued_scans_and_writes_them_in_one_go(session, callers,
+                                                                                 coded):
+    _, codes = mint(session, callers, coded, quantity=2)
+    written: list[list[authenticity.ScanRecord]] = []
+
+    def write(records):
+        written.append(records)
+        authenticity.apply_scans(session, records, thresholds=Thresholds(scan_count=2))
+
+    recorder = authenticity.ScanRecorder(write=write, interval=3600)
+    path = uri_of(session, codes[0])[len(BASE):]
+    verdicts = [authenticity.scan(session, path_and_query=path, keys=KEYS, fingerprint="f",
+                                  thresholds=Thresholds(scan_count=2), recorder=recorder).verdict
+                for _ in range(3)]
+    assert [v.scan_count for v in verdicts] == [1, 2, 3]
+    assert [v.status for v in verdicts] == ["genuine", "genuine", "suspected_copy"]
+    assert written == []
+    recorder.flush()
+    assert len(written) == 1 and len(written[0]) == 3
+    session.expire_all()
+    stored = session.get(Code, codes[0].id)
+    assert stored.scan_count == 3 and stored.suspected_copy_at is not None
+    after = authenticity.scan(session, path_and_query=path, keys=KEYS, fingerprint="f",
+                              thresholds=Thresholds(scan_count=2), recorder=recorder).verdict
+    assert after.scan_count == 4 and after.status == "suspected_copy"
+    recorder.flush()
+    assert session.get(Code, codes[0].id).scan_count == 4
+
+
+def test_a_failed_write_keeps_the_scans_for_the_next_try(session, callers, coded):
+    _, codes = mint(session, callers, coded, quantity=1)
+    attempts = []
+
+    def write(records):
+        attempts.append(len(records))
+        if len(attempts) == 1:
+            raise RuntimeError("database is locked")
+
+    recorder = authenticity.ScanRecorder(write=write, interval=3600)
+    path = uri_of(session, codes[0])[len(BASE):]
+    for _ in range(2):
+        authenticity.scan(session, path_and_query=path, keys=KEYS, fingerprint="f",
+                          thresholds=Thresholds(), recorder=recorder)
+    recorder.flush()
+    verdict = authenticity.scan(session, path_and_query=path, keys=KEYS, fingerprint="f",
+                                thresholds=Thresholds(), recorder=recorder).verdict
+    assert verdict.scan_count == 3
+    recorder.flush()
+    assert attempts == [2, 3]
