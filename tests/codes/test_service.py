@@ -243,6 +243,7 @@ def test_the_write_behind_recorder_counts_queued_scans_and_writes_them_in_one_go
                               thresholds=Thresholds(scan_count=2), recorder=recorder).verdict
     assert after.scan_count == 4 and after.status == "suspected_copy"
     recorder.flush()
+    session.expire_all()
     assert session.get(Code, codes[0].id).scan_count == 4
 
 
