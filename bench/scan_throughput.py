@@ -18,8 +18,8 @@ import random
 import re
 import shutil
 import signal
-import statistics
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -196,7 +196,8 @@ def main() -> None:
         results.append((target, scan, bare))
         print(f"  body size {body_size} bytes")
         print(f"  bare Flask endpoint: {bare:8.0f} req/s  (runs: {', '.join(f'{b:.0f}' for b in bares)})")
-        print(f"  JSON scan (records a scan): {scan:8.0f} req/s  (runs: {', '.join(f'{s:.0f}' for s in scans)})")
+        runs = ", ".join(f"{s:.0f}" for s in scans)
+        print(f"  JSON scan (records a scan): {scan:8.0f} req/s  (runs: {runs})")
         print(f"  scan / bare: {scan / bare:.2f} (bar: at least 0.50)")
     if len(results) >= 2:
         (small, scan_small, bare_small), (large, scan_large, bare_large) = results[0], results[-1]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import Response, current_app, make_response, stream_with_context
 
-from catalog import service as catalog_service
 from marketplace import db
 from marketplace.auth.access import current_user, requires
 from marketplace.auth.models import Role

@@ -127,7 +127,9 @@ def _message(verdict, lang: str) -> str:
     first = verdict.first_scanned_at
     when = first.astimezone(_runtime().settings.zone).strftime("%Y-%m-%d %H:%M") if first else ""
     if verdict.status == "not_genuine":
-        return "非正品：此码不是本平台签发的。" if lang == "zh" else "Not genuine: this code was not issued by us."
+        if lang == "zh":
+            return "非正品：此码不是本平台签发的。"
+        return "Not genuine: this code was not issued by us."
     if verdict.status == "suspected_copy":
         return ("此码可能被复制：" if lang == "zh" else "This code may have been copied: ") + verdict.reason
     if lang == "zh":

@@ -7,10 +7,9 @@ import io
 import sys
 import types
 
-from PIL import Image
-
 import pytest
 import sqlalchemy as sa
+from PIL import Image
 
 from marketplace.codes.models import Code
 from tests import factories

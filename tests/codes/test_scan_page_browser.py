@@ -11,7 +11,6 @@ import shutil
 import threading
 from datetime import date
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from werkzeug.serving import make_server
