@@ -31,7 +31,7 @@ chromium:
 	@if [ -x $(CHROMIUM) ]; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 		echo "installing Debian's chromium for the browser test"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-microhei libcairo2 >/dev/null; \
 	else \
 		echo "NOTE: $(CHROMIUM) is missing and we are not root: install Debian's chromium" \
 		     "(sudo apt-get install chromium); the browser test skips locally and fails under CI=true" >&2; \
