@@ -10,6 +10,7 @@ import os
 import re
 import secrets
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -53,7 +54,7 @@ class Settings:
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
 
-    @property
+    @cached_property
     def signing_keys(self) -> tuple[tuple[str, bytes], ...]:
         """(key id, secret) pairs, newest first; development derives one from SECRET_KEY."""
         if self.code_signing_keys:
