@@ -4,7 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: run test setup clean
+CHROMIUM := /usr/bin/chromium
+
+.PHONY: run test setup clean chromium
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,7 +26,18 @@ setup: $(VENV)/.installed-run
 run: setup
 	PORT=$(PORT) $(BIN)/gunicorn --config gunicorn.conf.py wsgi:app
 
-test: $(VENV)/.installed-test
+# The scan-page test drives Debian's Chromium; Playwright never downloads a browser of its own.
+chromium:
+	@if [ -x $(CHROMIUM) ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing Debian's chromium for the browser test"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-microhei libcairo2 >/dev/null; \
+	else \
+		echo "NOTE: $(CHROMIUM) is missing and we are not root: install Debian's chromium" \
+		     "(sudo apt-get install chromium); the browser test skips locally and fails under CI=true" >&2; \
+	fi
+
+test: $(VENV)/.installed-test chromium
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 clean:

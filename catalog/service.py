@@ -6,7 +6,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from catalog import gtin as gtin_rules
 from catalog import units
@@ -35,6 +35,7 @@ from marketplace.db import sorted_by, utcnow
 from marketplace.models import apply_changes
 from marketplace.parties import service as parties_service
 from marketplace.parties.models import OrganisationKind
+from marketplace.trace import service as trace_service
 
 GROWER_KINDS = {OrganisationKind.COOPERATIVE, OrganisationKind.STRONG_VILLAGE_COMPANY}
 
@@ -267,6 +268,7 @@ def register_lot(session: Session, *, actor: User, product_id: int, lot_code: st
               status_changed_at=utcnow())
     session.add(lot)
     session.flush()
+    trace_service.record_lot_commissioned(session, lot=lot, actor_organisation_id=actor.organisation_id)
     return lot
 
 
@@ -319,9 +321,9 @@ def change_lot_status(session: Session, *, actor: User, lot_id: int, status: Lot
                                    f"{lot.status.value}")
     if status is LotStatus.ON_SALE and lot.stock_on_hand <= 0:
         raise InvalidLotTransition(f"lot {lot_id} has no stock to sell")
-    transition_lot(lot, status)
-    if status is LotStatus.RECALLED:
+    if status is LotStatus.RECALLED and lot.can_move_to(status):
         lot.recall_reason = reason
+    transition_lot(lot, status)
     session.flush()
     return lot
 
@@ -334,6 +336,12 @@ def transition_lot(lot: Lot, status: LotStatus) -> None:
                                    f"{status.value}; it can become {allowed}")
     lot.status = status
     lot.status_changed_at = utcnow()
+    session = object_session(lot)
+    if session is not None:
+        # The trace chain records every lifecycle step, whichever module moved the lot.
+        session.flush()
+        trace_service.record_lot_status_change(session, lot=lot, status=status,
+                                               reason=lot.recall_reason)
 
 
 def _ensure_not_in_future(harvested_on: date) -> None:

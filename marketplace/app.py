@@ -97,13 +97,16 @@ def _register_blueprints(api: Api) -> None:
     from catalog.api import blp as catalog_blp
     from marketplace.audit.api import blp as audit_blp
     from marketplace.auth.api import blp as auth_blp
+    from marketplace.codes.api import blp as codes_blp
+    from marketplace.codes.resolver import blp as resolver_blp
     from marketplace.dashboard.api import blp as dashboard_blp
     from marketplace.parties.api import blp as parties_blp
+    from marketplace.trace.api import blp as trace_blp
     from orders.api import blp as orders_blp
     from quality.api import blp as quality_blp
 
-    for blueprint in (auth_blp, parties_blp, catalog_blp, quality_blp, orders_blp, dashboard_blp,
-                      audit_blp):
+    for blueprint in (auth_blp, parties_blp, catalog_blp, quality_blp, codes_blp, trace_blp,
+                      resolver_blp, orders_blp, dashboard_blp, audit_blp):
         api.register_blueprint(blueprint)
 
 

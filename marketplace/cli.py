@@ -34,7 +34,8 @@ def demo_command() -> None:
 
     with db.unit_of_work() as session:
         set_actor(session, method="CLI", path="shanhai demo")
-        loaded = load_demo(session, currency=_runtime().settings.currency)
+        settings = _runtime().settings
+        loaded = load_demo(session, currency=settings.currency, signing_keys=settings.signing_keys)
     click.echo("demo region loaded" if loaded else "demo region already present")
 
 
@@ -92,3 +93,20 @@ def create_user_command(email: str, role: str, organisation_id: int, display_nam
                                         display_name=display_name, role=Role(role),
                                         organisation_id=organisation_id)
         click.echo(f"user {user.id} <{user.email}> created")
+
+
+@shanhai.command("verify-trace")
+@click.option("--lot-id", type=int, default=None, help="verify one lot's chain only")
+def verify_trace_command(lot_id: int | None) -> None:
+    """Recompute the trace hash chains; exit 1 naming the first broken link."""
+    from marketplace.trace import service as trace_service
+
+    with db.unit_of_work() as session:
+        report = trace_service.verify_chain(session, lot_id=lot_id)
+    if report.intact:
+        click.echo(f"trace intact: {report.events_checked} events in {report.lots_checked} lots")
+        return
+    broken = report.first_broken
+    click.echo(f"trace broken at event {broken.event_id} (lot {broken.lot_id}, sequence "
+               f"{broken.sequence}): {broken.reason}", err=True)
+    raise SystemExit(1)

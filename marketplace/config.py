@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hashlib
+import hmac
 import os
+import re
 import secrets
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -39,6 +45,15 @@ class Settings:
     stripe_secret_key: str | None = None
     stripe_webhook_secrets: tuple[str, ...] = ()
     stripe_api_base: str | None = None
+    # "k2:base64secret,k1:base64secret", newest first: the first signs, all of them verify.
+    code_signing_keys: str = ""
+    scan_count_threshold: int = 20
+    scan_place_threshold: int = 3
+    scan_place_window_hours: int = 24
+    scan_story_cache_seconds: float = 0.0
+    # 0 writes each scan in its request; more queues scans and writes them together this late.
+    scan_write_behind_seconds: float = 0.0
+    map_tile_url: str = ""
     extra: dict = field(default_factory=dict)
 
     @property
@@ -48,6 +63,14 @@ class Settings:
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @cached_property
+    def signing_keys(self) -> tuple[tuple[str, bytes], ...]:
+        """(key id, secret) pairs, newest first; development derives one from SECRET_KEY."""
+        if self.code_signing_keys:
+            return parse_signing_keys(self.code_signing_keys)
+        derived = hmac.new(self.secret_key.encode(), b"shanhai code signing", hashlib.sha256)
+        return (("d1", derived.digest()),)
 
     def with_overrides(self, **changes) -> Settings:
         return replace(self, **changes)
@@ -68,6 +91,11 @@ class Settings:
             ZoneInfo(timezone)
         except Exception as error:
             raise ConfigurationError(f"SHANHAI_TIMEZONE={timezone!r} is not a known time zone") from error
+        signing_keys = env.get("CODE_SIGNING_KEYS", "")
+        if signing_keys:
+            parse_signing_keys(signing_keys)
+        elif environment == "production":
+            raise ConfigurationError("CODE_SIGNING_KEYS must be set when SHANHAI_ENV=production")
         return cls(
             database_url=_normalise_database_url(database_url),
             secret_key=secret_key,
@@ -89,7 +117,35 @@ class Settings:
                                          env.get("STRIPE_WEBHOOK_SECRETS", "").split(",")
                                          if secret.strip()),
             stripe_api_base=env.get("STRIPE_API_BASE") or None,
+            code_signing_keys=signing_keys,
+            scan_count_threshold=int(env.get("SCAN_COUNT_THRESHOLD", 20)),
+            scan_place_threshold=int(env.get("SCAN_PLACE_THRESHOLD", 3)),
+            scan_place_window_hours=int(env.get("SCAN_PLACE_WINDOW_HOURS", 24)),
+            scan_story_cache_seconds=float(env.get("SCAN_STORY_CACHE_SECONDS", 15)),
+            scan_write_behind_seconds=float(env.get("SCAN_WRITE_BEHIND_SECONDS", 0.5)),
+            map_tile_url=env.get("MAP_TILE_URL", ""),
         )
+
+
+def parse_signing_keys(value: str) -> tuple[tuple[str, bytes], ...]:
+    """Parse "kid:base64secret,…"; key ids are short because every printed code carries one."""
+    keys = []
+    for entry in value.split(","):
+        kid, separator, encoded = entry.strip().partition(":")
+        if not separator or not re.fullmatch(r"[A-Za-z0-9]{1,8}", kid):
+            raise ConfigurationError(f"CODE_SIGNING_KEYS: {kid!r} is not a key id of 1 to 8 "
+                                     "letters or digits followed by ':'")
+        try:
+            standard = encoded.strip().replace("-", "+").replace("_", "/").rstrip("=")
+            secret = base64.b64decode(standard + "=" * (-len(standard) % 4), validate=True)
+        except (binascii.Error, ValueError) as error:
+            raise ConfigurationError(f"CODE_SIGNING_KEYS: key {kid} is not base64") from error
+        if len(secret) < 16:
+            raise ConfigurationError(f"CODE_SIGNING_KEYS: key {kid} is shorter than 16 bytes")
+        if kid in {existing for existing, _ in keys}:
+            raise ConfigurationError(f"CODE_SIGNING_KEYS: key id {kid} appears twice")
+        keys.append((kid, secret))
+    return tuple(keys)
 
 
 def _normalise_database_url(url: str) -> str:

@@ -5,8 +5,10 @@ from alembic import context
 import catalog.models  # noqa: F401
 import marketplace.audit.models  # noqa: F401
 import marketplace.auth.models  # noqa: F401
+import marketplace.codes.models  # noqa: F401
 import marketplace.idempotency  # noqa: F401
 import marketplace.parties.models  # noqa: F401
+import marketplace.trace.models  # noqa: F401
 import orders.ledger_models  # noqa: F401
 import orders.models  # noqa: F401
 import quality.models  # noqa: F401

@@ -95,8 +95,8 @@ def headers_for(session: Session, user: User) -> dict[str, str]:
 
 def make_brand(session: Session, *, cluster: Cluster | None = None, **fields) -> Brand:
     n = _n()
-    brand = Brand(slug=f"brand-{n}", cluster=cluster or make_cluster(session), name_zh=f"品牌{n}",
-                  name_en=f"Brand {n}", **fields)
+    brand = Brand(**{"slug": f"brand-{n}", "cluster": cluster or make_cluster(session),
+                     "name_zh": f"品牌{n}", "name_en": f"Brand {n}", **fields})
     session.add(brand)
     session.flush()
     return brand
@@ -276,3 +276,14 @@ def stripe_signature(payload: bytes, secret: str, *, at: int | None = None) -> s
     at = int(time.time()) if at is None else at
     digest = hmac.new(secret.encode(), f"{at}.".encode() + payload, hashlib.sha256).hexdigest()
     return f"t={at},v1={digest}"
+
+
+SIGNING_KEYS = (("k2", b"test-signing-key-two-32-bytes-long"), ("k1", b"test-signing-key-one-32-bytes-long"))
+
+
+def make_coded_lot(session: Session, *, cooperative: Organisation, status: LotStatus = LotStatus.ON_SALE,
+                   **lot_fields) -> tuple[Lot, Sku]:
+    """A lot of a product with one SKU: what codes are minted for."""
+    product = make_product(session, cooperative=cooperative)
+    sku = make_sku(session, product=product)
+    return make_lot(session, product=product, status=status, **lot_fields), sku

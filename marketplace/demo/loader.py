@@ -14,6 +14,8 @@ from catalog import units
 from catalog.models import Lot, LotStatus, Sku
 from marketplace.auth import service as auth_service
 from marketplace.auth.models import Role, User
+from marketplace.codes import service as codes_service
+from marketplace.codes.models import CodeLevel
 from marketplace.db import utcnow
 from marketplace.demo import region
 from marketplace.parties import service as parties_service
@@ -23,6 +25,7 @@ from orders.ledger_models import Party
 from quality import grading
 from quality import service as quality_service
 from quality.models import Grade, Inspection, QualityStandard
+from marketplace.trace import service as trace_service
 
 RECALL_REASON = "演示：抽检发现农残快检阳性，已下架召回 (demo: positive residue re-test, recalled)"
 
@@ -32,7 +35,8 @@ def demo_loaded(session: Session) -> bool:
     return session.scalar(sa.select(User.id).where(User.email == operator_email)) is not None
 
 
-def load_demo(session: Session, *, currency: str = "CNY") -> bool:
+def load_demo(session: Session, *, currency: str = "CNY",
+              signing_keys: tuple[tuple[str, bytes], ...] | None = None) -> bool:
     """Build the demo region; returns False, changing nothing, when it is already there."""
     if demo_loaded(session):
         return False
@@ -98,6 +102,11 @@ def load_demo(session: Session, *, currency: str = "CNY") -> bool:
         lot = lots[key]
         _load_quality(session, lot, standards[lot.product.category_id], example, inspector)
     session.flush()
+    for lot in lots.values():
+        trace_service.record_lot_commissioned(session, lot=lot,
+                                              actor_organisation_id=lot.cooperative_id)
+    if signing_keys:
+        _mint_demo_codes(session, list(lots.values()), operator, signing_keys)
     return True
 
 
@@ -121,6 +130,17 @@ def _load_quality(session: Session, lot: Lot, standard: QualityStandard, example
                       grade_rank=verdict.rank, residue_result=verdict.residue,
                       explanation=verdict.explanation(), summary=verdict.summary(),
                       graded_by_id=inspector.id, graded_at=inspected_at + timedelta(hours=3)))
+
+
+def _mint_demo_codes(session: Session, lots: list[Lot], operator, signing_keys) -> None:
+    """A lot code and a few unit codes per lot that is not recalled, ready to scan."""
+    for lot in lots:
+        sku = session.scalar(catalog_service.list_skus(session, product_id=lot.product_id).limit(1))
+        if sku is None or lot.status is LotStatus.RECALLED:
+            continue
+        for level, quantity in ((CodeLevel.LOT, 1), (CodeLevel.UNIT, 3)):
+            codes_service.mint_codes(session, actor=operator, lot_id=lot.id, sku_id=sku.id,
+                                     level=level, quantity=quantity, keys=signing_keys)
 
 
 def _load_lot(session: Session, item: dict, products, villages, organisations) -> Lot:

@@ -1,7 +1,7 @@
 """audit trail
 
 Revision ID: 0004
-Revises: 0002
+Revises: 0003
 Create Date: 2026-11-23 13:17:16.827922
 """
 from alembic import op
@@ -11,7 +11,7 @@ from marketplace.schema import drop_append_only, make_append_only
 
 
 revision = '0004'
-down_revision = '0002'
+down_revision = '0003'
 branch_labels = None
 depends_on = None
 

@@ -10,6 +10,7 @@ from quality.service.gate import (
     ensure_saleable,
     list_brand_minimums,
     lot_quality,
+    scan_summary,
     saleability,
     set_brand_minimum,
 )
@@ -41,5 +42,5 @@ __all__ = [
     "grade_lot", "issue_certificate", "latest_inspection", "list_brand_minimums",
     "list_certificates", "list_grades", "list_inspections", "list_standards", "lot_quality",
     "plan_sample", "publish_shipped_standards", "publish_standard", "record_inspection",
-    "saleability", "set_brand_minimum", "update_standard",
+    "saleability", "scan_summary", "set_brand_minimum", "update_standard",
 ]

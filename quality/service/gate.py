@@ -107,3 +107,23 @@ def lot_quality(session: Session, lot_id: int) -> dict:
             "recall_reason": lot.recall_reason, "grade": current_grade(session, lot_id),
             "inspection": latest_inspection(session, lot_id), "certificates": certificates,
             "saleable": allowed, "not_saleable_because": reason}
+
+
+def scan_summary(session: Session, *, lot_id: int) -> dict | None:
+    """What the consumer's scan page shows of quality: grade, standard, inspection, certificate."""
+    grade = current_grade(session, lot_id)
+    inspection = latest_inspection(session, lot_id)
+    if grade is None and inspection is None:
+        return None
+    certificate = session.scalar(sa.select(Certificate).where(Certificate.lot_id == lot_id)
+                                 .order_by(Certificate.id.desc()).limit(1))
+    return {
+        "grade": (grade.grade_code or "不合格 rejected") if grade else None,
+        "standard_name": f"{grade.standard.code} {grade.standard.title_zh}" if grade else None,
+        "standard_version": grade.standard.version if grade else None,
+        "inspection": {"summary": grade.summary if grade else (inspection.note or ""),
+                       "inspected_at": inspection.inspected_at.isoformat(timespec="minutes")
+                       if inspection else None},
+        "certificate": {"number": certificate.number,
+                        "url": f"/api/v1/certificates/{certificate.id}/pdf"} if certificate else None,
+    }

@@ -52,6 +52,8 @@ WRITE_ACCESS = {
     ("POST", "/api/v1/lots/<int:lot_id>/inspections"): {"inspector"},
     ("POST", "/api/v1/lots/<int:lot_id>/grades"): {"inspector"},
     ("POST", "/api/v1/lots/<int:lot_id>/certificates"): GROWERS,
+    ("POST", "/api/v1/lots/<int:lot_id>/codes"): GROWERS,
+    ("POST", "/api/v1/lots/<int:lot_id>/trace-events"): GROWERS,
 }
 
 

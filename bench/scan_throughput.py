@@ -1,0 +1,211 @@
+"""Scan throughput: the JSON scan of a unit code under gunicorn against a bare Flask endpoint
+returning a body of the same size, side by side, with 10,000 and then 1,000,000 codes stored.
+
+    .venv/bin/python bench/scan_throughput.py            # SQLite file, the default database
+    .venv/bin/python bench/scan_throughput.py --database-url postgresql://postgres@127.0.0.1/bench
+
+Load comes from wrk (Debian's package) on 127.0.0.1 only, bounded by --seconds per run; each
+request scans a code drawn at random from 2,000 real minted codes. Prints both throughputs and
+their ratios. Nothing here is a pass/fail test: the figures go into the README.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+BARE_APP = '''
+import os
+from flask import Flask, Response
+
+app = Flask(__name__)
+BODY = b'{"x": "' + b"x" * (int(os.environ["BARE_BODY_SIZE"]) - 9) + b'"}'
+
+
+@app.get("/01/<path:rest>")
+def bare(rest):
+    return Response(BODY, mimetype="application/json")
+'''
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_until_up(url: str) -> None:
+    for _ in range(200):
+        try:
+            urllib.request.urlopen(url, timeout=1)
+            return
+        except Exception:
+            time.sleep(0.1)
+    raise RuntimeError(f"{url} did not come up")
+
+
+def gunicorn(app: str, env: dict, workers: int, cwd: Path) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    process = subprocess.Popen(
+        [str(ROOT / ".venv/bin/gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
+         "--access-logfile", "/dev/null", "--error-logfile", "-", "--log-level", "warning", app],
+        cwd=cwd, env=env, stdout=subprocess.DEVNULL)
+    return process, f"http://127.0.0.1:{port}"
+
+
+def stop(process: subprocess.Popen) -> None:
+    process.send_signal(signal.SIGTERM)
+    process.wait(timeout=30)
+
+
+def wrk(base: str, paths: list[str], seconds: int, connections: int) -> float:
+    script = tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False)
+    quoted = ",".join(json.dumps(p) for p in paths)
+    script.write(f"""
+paths = {{{quoted}}}
+math.randomseed(7)
+request = function()
+  return wrk.format("GET", paths[math.random(#paths)], {{["Accept"] = "application/json"}})
+end
+""")
+    script.close()
+    output = subprocess.run(["wrk", "-t", "2", "-c", str(connections), "-d", f"{seconds}s",
+                             "--latency", "-s", script.name, base], capture_output=True, text=True,
+                            check=True).stdout
+    os.unlink(script.name)
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    if non_2xx:
+        raise RuntimeError(f"{non_2xx.group(1)} failed responses:\n{output}")
+    return float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
+
+
+def mint(session_factory, actor_id: int, lot_id: int, sku_id: int, count: int, keys) -> None:
+    from marketplace.auth.models import User
+    from marketplace.codes import service
+    from marketplace.codes.models import CodeLevel
+
+    while count > 0:
+        step = min(count, service.MAX_UNIT_CODES)
+        with session_factory() as session:
+            service.mint_codes(session, actor=session.get(User, actor_id), lot_id=lot_id,
+                               sku_id=sku_id, level=CodeLevel.UNIT, quantity=step, keys=keys)
+            session.commit()
+        count -= step
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--database-url")
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--sizes", default="10000,1000000")
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        sys.exit("wrk is needed: apt-get install wrk")
+
+    from catalog import service as catalog_service
+    from marketplace import schema
+    from marketplace.auth.models import Role
+    from marketplace.codes import service as codes_service
+    from marketplace.codes.models import Code
+    from marketplace.config import Settings
+    from marketplace.db import make_engine, make_session_factory
+    from tests import factories
+
+    workdir = Path(tempfile.mkdtemp(prefix="shanhai-bench-"))
+    database_url = args.database_url or f"sqlite:///{workdir / 'bench.sqlite3'}"
+    env = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": "bench-secret",
+           "CODE_SIGNING_KEYS": "b1:YmVuY2gtc2lnbmluZy1rZXktMzItYnl0ZXMtbG9uZw",
+           "PUBLIC_BASE_URL": "http://bench.test", "SHANHAI_LOAD_DEMO": "0",
+           "SHANHAI_INSTANCE_PATH": str(workdir)}
+    settings = Settings.from_env(env)
+    engine = make_engine(settings.database_url)
+    if settings.database_url.startswith("postgresql"):
+        with engine.begin() as connection:
+            connection.exec_driver_sql("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
+    schema.upgrade(engine)
+    factory = make_session_factory(engine)
+    with factory() as session:
+        cooperative = factories.make_organisation(session)
+        user = factories.make_user(session, role=Role.COOPERATIVE, organisation=cooperative)
+        product = factories.make_product(session, cooperative=cooperative)
+        sku = factories.make_sku(session, product=product)
+        lot = catalog_service.register_lot(session, actor=user, product_id=product.id, lot_code="B1",
+                                           harvested_on=date(2026, 4, 1), quantity=Decimal("1000"),
+                                           unit="kg")
+        ids = (user.id, lot.id, sku.id)
+        session.commit()
+
+    bare_dir = workdir / "bare"
+    bare_dir.mkdir()
+    (bare_dir / "bare_app.py").write_text(BARE_APP)
+    stored = 0
+    results = []
+    print(f"database: {settings.database_url.split('@')[-1]}; gunicorn sync workers: "
+          f"{args.workers}; wrk: 2 threads, {args.connections} connections, {args.seconds} s a run")
+    for target in (int(size) for size in args.sizes.split(",")):
+        started = time.perf_counter()
+        mint(factory, *ids, target - stored, settings.signing_keys)
+        stored = target
+        print(f"\n{target:,} codes stored (minted in {time.perf_counter() - started:.1f} s)")
+        with factory() as session:
+            total = session.query(Code).count()
+            sample_ids = random.Random(target).sample(range(1, total + 1), 2000)
+            codes = session.query(Code).filter(Code.id.in_(sample_ids)).all()
+            paths = [codes_service.code_uri(code, base_url="") for code in codes]
+        app_process, app_base = gunicorn("wsgi:app", env, args.workers, ROOT)
+        wait_until_up(app_base + "/")
+        with urllib.request.urlopen(urllib.request.Request(
+                app_base + paths[0], headers={"Accept": "application/json"})) as response:
+            body_size = len(response.read())
+        bare_process, bare_base = gunicorn("bare_app:app", {**env, "BARE_BODY_SIZE": str(body_size)},
+                                           args.workers, bare_dir)
+        wait_until_up(bare_base + paths[0])
+        try:
+            wrk(app_base, paths, 2, args.connections)  # warm the workers and caches
+            wrk(bare_base, paths, 2, args.connections)
+            # Alternate the two and keep medians: other work on the machine comes and goes.
+            bares, scans = [], []
+            for _ in range(args.rounds):
+                bares.append(wrk(bare_base, paths, args.seconds, args.connections))
+                scans.append(wrk(app_base, paths, args.seconds, args.connections))
+            bare, scan = statistics.median(bares), statistics.median(scans)
+        finally:
+            stop(app_process)
+            stop(bare_process)
+        results.append((target, scan, bare))
+        print(f"  body size {body_size} bytes")
+        print(f"  bare Flask endpoint: {bare:8.0f} req/s  (runs: {', '.join(f'{b:.0f}' for b in bares)})")
+        runs = ", ".join(f"{s:.0f}" for s in scans)
+        print(f"  JSON scan (records a scan): {scan:8.0f} req/s  (runs: {runs})")
+        print(f"  scan / bare: {scan / bare:.2f} (bar: at least 0.50)")
+    if len(results) >= 2:
+        (small, scan_small, bare_small), (large, scan_large, bare_large) = results[0], results[-1]
+        print(f"\nscan throughput at {large:,} vs {small:,} codes: {scan_large / scan_small:.2f} "
+              f"(bar: at least 0.90); bare endpoint in the same runs: {bare_large / bare_small:.2f}")
+    engine.dispose()
+    shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,282 @@
+"""Authenticity: read a scanned Digital Link, check its signature, count scans, flag copies.
+
+A scan is answered from one indexed read. Recording it (the scan row, the code's counters and
+the copy check) is done by `apply_scans`, either at once in the request's transaction or, in
+production, by a `ScanRecorder` that writes the scans of the last half second in one
+transaction: a region scanning at once must not queue on a write lock per scan.
+"""
+
+from __future__ import annotations
+
+import atexit
+import hashlib
+import hmac
+import logging
+import os
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from marketplace.codes import digital_link, signing
+from marketplace.codes.errors import MalformedDigitalLink
+from marketplace.codes.models import Code, CodeLevel, Scan
+from marketplace.codes.service import SIGNATURE_PARAMETER
+from marketplace.db import utcnow
+
+logger = logging.getLogger("shanhai.codes")
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    scan_count: int = 20
+    distinct_places: int = 3
+    place_window: timedelta = timedelta(hours=24)
+
+
+@dataclass
+class Verdict:
+    status: str  # genuine | suspected_copy | not_genuine
+    reason: str
+    first_scanned_at: datetime | None = None
+    scan_count: int = 0
+
+    @property
+    def genuine(self) -> bool:
+        return self.status != "not_genuine"
+
+
+@dataclass(frozen=True)
+class CodeRef:
+    id: int
+    lot_id: int
+    serial: str | None
+
+    @property
+    def level(self) -> CodeLevel:
+        return CodeLevel.LOT if self.serial is None else CodeLevel.UNIT
+
+
+@dataclass
+class ScanResult:
+    link: digital_link.DigitalLink
+    verdict: Verdict
+    code: CodeRef | None = None
+
+
+@dataclass(frozen=True)
+class ScanRecord:
+    code_id: int
+    unit: bool
+    scanned_at: datetime
+    place: str | None
+    fingerprint: str
+
+
+def client_fingerprint(*, secret: str, address: str, user_agent: str) -> str:
+    """A keyed hash of the client: tells repeat scanners apart without keeping an address."""
+    material = f"{address}\n{user_agent}".encode()
+    return hmac.new(secret.encode(), material, hashlib.sha256).hexdigest()[:32]
+
+
+def coarse_place(latitude: str | None, longitude: str | None) -> str | None:
+    """A tenth of a degree (about 10 km): enough to see copies spread, not to find a person."""
+    try:
+        lat, lon = float(latitude), float(longitude)
+    except (TypeError, ValueError):
+        return None
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        return None
+    return f"{lat:.1f},{lon:.1f}"
+
+
+def verify_uri(uri: str, *, base_url: str, keys) -> bool:
+    """Is this whole URI a code we signed, on our own host? Any malformed URI is not."""
+    try:
+        link = digital_link.parse(uri)
+    except MalformedDigitalLink:
+        return False
+    if not uri.startswith(base_url.rstrip("/") + "/01/"):
+        return False
+    return _signed(link, keys)
+
+
+def _signed(link: digital_link.DigitalLink, keys) -> bool:
+    return signing.verify(link.element_string(), link.parameters.get(SIGNATURE_PARAMETER), keys)
+
+
+# Built once: the lookup runs on every scan and its construction would cost more than the query.
+_FIND_CODE = sa.select(Code.id, Code.lot_id, Code.serial, Code.scan_count, Code.first_scanned_at,
+                       Code.suspected_copy_at, Code.suspected_copy_reason
+                       ).where(Code.identifier == sa.bindparam("identifier"))
+
+
+def _find(session: Session, identifier: str):
+    return session.connection().execute(_FIND_CODE, {"identifier": identifier}).first()
+
+
+def check(session: Session, *, path_and_query: str, keys) -> ScanResult:
+    """Read a scanned path; the verdict says whether it is a code we minted and signed."""
+    link = digital_link.parse_path(path_and_query)
+    row = _find(session, link.identifier)
+    if row is None:
+        return ScanResult(link, Verdict("not_genuine", "no such code was ever issued"))
+    if not _signed(link, keys):
+        return ScanResult(link, Verdict("not_genuine", "the code's signature does not match"))
+    status = "suspected_copy" if row.suspected_copy_at else "genuine"
+    return ScanResult(link, Verdict(status, row.suspected_copy_reason or "signature verified",
+                                    row.first_scanned_at, row.scan_count),
+                      CodeRef(row.id, row.lot_id, row.serial))
+
+
+def scan(session: Session, *, path_and_query: str, keys, thresholds: Thresholds,
+         fingerprint: str, place: str | None = None, record: bool = True,
+         recorder: ScanRecorder | None = None) -> ScanResult:
+    """Check a code and, when it is genuine and `record` holds, count this scan.
+
+    Without a recorder the scan is written in this session at once; with one it is queued and
+    the verdict adds the scans this process has not written yet.
+    """
+    result = check(session, path_and_query=path_and_query, keys=keys)
+    if result.code is None or not record:
+        return result
+    code = result.code
+    now = utcnow()
+    entry = ScanRecord(code.id, code.level is CodeLevel.UNIT, now, place, fingerprint)
+    verdict = result.verdict
+    if recorder is None:
+        flags = apply_scans(session, [entry], thresholds=thresholds)
+        row = _find(session, result.link.identifier)
+        reason = flags.get(code.id) or row.suspected_copy_reason
+        result.verdict = Verdict("suspected_copy" if row.suspected_copy_at else "genuine",
+                                 reason or "signature verified", row.first_scanned_at,
+                                 row.scan_count)
+        return result
+    pending_count, pending_first = recorder.add(entry)
+    count = verdict.scan_count + pending_count
+    first = verdict.first_scanned_at or pending_first
+    status, reason = verdict.status, verdict.reason
+    if status == "genuine" and entry.unit and count > thresholds.scan_count:
+        status, reason = "suspected_copy", f"scanned {count} times, more than {thresholds.scan_count}"
+    result.verdict = Verdict(status, reason, first, count)
+    return result
+
+
+def apply_scans(session: Session, records: list[ScanRecord], *,
+                thresholds: Thresholds) -> dict[int, str]:
+    """Write scans, bump each code's counters once, and flag unit codes that look copied.
+
+    Returns the reasons of the codes flagged now. Only flushes: the caller owns the commit.
+    """
+    if not records:
+        return {}
+    session.execute(sa.insert(Scan), [
+        {"code_id": r.code_id, "scanned_at": r.scanned_at, "place": r.place,
+         "client_fingerprint": r.fingerprint, "genuine": True} for r in records])
+    per_code: dict[int, list[ScanRecord]] = {}
+    for record in records:
+        per_code.setdefault(record.code_id, []).append(record)
+    flagged: dict[int, str] = {}
+    for code_id, scans in sorted(per_code.items()):
+        first, last = scans[0].scanned_at, scans[-1].scanned_at
+        count, already_flagged = session.execute(
+            sa.update(Code).where(Code.id == code_id)
+            .values(scan_count=Code.scan_count + len(scans),
+                    first_scanned_at=sa.func.coalesce(Code.first_scanned_at, first),
+                    last_scanned_at=last)
+            .returning(Code.scan_count, Code.suspected_copy_at)
+            .execution_options(synchronize_session=False)).one()
+        if not scans[0].unit or already_flagged is not None:
+            continue
+        reason = _copy_reason(session, code_id=code_id, count=count, now=last,
+                              any_place=any(s.place for s in scans), thresholds=thresholds)
+        if reason:
+            session.execute(sa.update(Code).where(Code.id == code_id)
+                            .values(suspected_copy_at=last, suspected_copy_reason=reason)
+                            .execution_options(synchronize_session=False))
+            flagged[code_id] = reason
+    session.flush()
+    return flagged
+
+
+def _copy_reason(session: Session, *, code_id: int, count: int, now: datetime, any_place: bool,
+                 thresholds: Thresholds) -> str | None:
+    if count > thresholds.scan_count:
+        return f"scanned {count} times, more than {thresholds.scan_count}"
+    if not any_place:
+        return None
+    places = session.scalar(
+        sa.select(sa.func.count(sa.distinct(Scan.place)))
+        .where(Scan.code_id == code_id, Scan.place.is_not(None),
+               Scan.scanned_at >= now - thresholds.place_window))
+    if places > thresholds.distinct_places:
+        hours = int(thresholds.place_window.total_seconds() // 3600)
+        return f"scanned in {places} places within {hours} h, more than {thresholds.distinct_places}"
+    return None
+
+
+@dataclass
+class ScanRecorder:
+    """Queues this process's scans and writes them together, at most `interval` seconds late.
+
+    `write(records)` runs `apply_scans` in a transaction of its own; a failed write is logged
+    and its scans are put back, so that a busy database delays counts but loses none.
+    """
+
+    write: Callable[[list[ScanRecord]], None]
+    interval: float = 0.5
+    max_batch: int = 2000
+    _pending: list[ScanRecord] = field(default_factory=list)
+    _per_code: dict[int, tuple[int, datetime]] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _wake: threading.Event = field(default_factory=threading.Event)
+    _thread: threading.Thread | None = None
+    _pid: int | None = None
+
+    def add(self, record: ScanRecord) -> tuple[int, datetime | None]:
+        """Queue a scan; returns how many of this code's scans are queued and the first one's time."""
+        self._ensure_thread()
+        with self._lock:
+            self._pending.append(record)
+            count, first = self._per_code.get(record.code_id, (0, record.scanned_at))
+            self._per_code[record.code_id] = (count + 1, first)
+            if len(self._pending) >= self.max_batch:
+                self._wake.set()
+        return count + 1, first
+
+    def flush(self) -> None:
+        with self._lock:
+            batch, self._pending = self._pending, []
+            counts, self._per_code = self._per_code, {}
+        if not batch:
+            return
+        try:
+            self.write(batch)
+        except Exception:
+            logger.exception("writing %d scans failed; they are retried", len(batch))
+            with self._lock:
+                self._pending[:0] = batch
+                for code_id, (count, first) in counts.items():
+                    later, _ = self._per_code.get(code_id, (0, first))
+                    self._per_code[code_id] = (count + later, first)
+
+    def _ensure_thread(self) -> None:
+        # gunicorn forks workers after the app is built: each process needs its own thread.
+        if self._thread is not None and self._pid == os.getpid():
+            return
+        with self._lock:
+            if self._thread is not None and self._pid == os.getpid():
+                return
+            self._pid = os.getpid()
+            self._thread = threading.Thread(target=self._run, name="scan-recorder", daemon=True)
+            self._thread.start()
+            atexit.register(self.flush)
+
+    def _run(self) -> None:
+        while True:
+            self._wake.wait(self.interval)
+            self._wake.clear()
+            self.flush()

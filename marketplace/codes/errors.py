@@ -1,0 +1,33 @@
+from marketplace.errors import BadRequest, Conflict, InvalidInput, NotFound
+
+
+class MalformedDigitalLink(BadRequest):
+    """The URI is not a GS1 Digital Link we can read."""
+
+
+class CodeNotFound(NotFound):
+    pass
+
+
+class CodeBatchNotFound(NotFound):
+    pass
+
+
+class UnknownLinkType(NotFound):
+    pass
+
+
+class SkuNotOfLot(InvalidInput):
+    pass
+
+
+class TooManyCodes(InvalidInput):
+    pass
+
+
+class SerialSpaceExhausted(Conflict):
+    pass
+
+
+class LotNotCodable(Conflict):
+    pass

@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from catalog.models import Lot, Sku
+from marketplace.db import Base, utcnow
+from marketplace.models import enum_column
+
+
+class CodeLevel(enum.StrEnum):
+    LOT = "lot"
+    UNIT = "unit"
+
+
+class CodeBatch(Base):
+    """One minting request: one lot code, or N unit codes, for a lot under one SKU's GTIN."""
+
+    __tablename__ = "code_batches"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lot_id: Mapped[int] = mapped_column(sa.ForeignKey("lots.id"), index=True)
+    sku_id: Mapped[int] = mapped_column(sa.ForeignKey("skus.id"), index=True)
+    level: Mapped[CodeLevel] = mapped_column(enum_column(CodeLevel, "code_level"))
+    quantity: Mapped[int]
+    # Data attributes printed (and signed) on every code of the batch, in query form: "7007=260401".
+    attributes: Mapped[str] = mapped_column(sa.String(64), default="")
+    minted_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    lot: Mapped[Lot] = relationship()
+    sku: Mapped[Sku] = relationship()
+
+
+class Code(Base):
+    """山海协作码: one signed GS1 Digital Link identifier, with its scan counters."""
+
+    __tablename__ = "codes"
+    __table_args__ = (sa.UniqueConstraint("gtin", "serial"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # "(01)…(10)…(21)…": the one lookup key of a scan, so it is unique and indexed.
+    identifier: Mapped[str] = mapped_column(sa.String(80), unique=True)
+    batch_id: Mapped[int] = mapped_column(sa.ForeignKey("code_batches.id"), index=True)
+    lot_id: Mapped[int] = mapped_column(sa.ForeignKey("lots.id"), index=True)
+    gtin: Mapped[str] = mapped_column(sa.String(14))
+    lot_code: Mapped[str] = mapped_column(sa.String(20))
+    serial: Mapped[str | None] = mapped_column(sa.String(20))
+    signature: Mapped[str] = mapped_column(sa.String(32))
+    scan_count: Mapped[int] = mapped_column(default=0)
+    first_scanned_at: Mapped[datetime | None]
+    last_scanned_at: Mapped[datetime | None]
+    suspected_copy_at: Mapped[datetime | None] = mapped_column(index=True)
+    suspected_copy_reason: Mapped[str | None] = mapped_column(sa.String(200))
+
+    batch: Mapped[CodeBatch] = relationship()
+
+    @property
+    def level(self) -> CodeLevel:
+        return CodeLevel.LOT if self.serial is None else CodeLevel.UNIT
+
+
+class Scan(Base):
+    """One scan of a code: when, roughly where, and a salted hash of the client, no raw IP."""
+
+    __tablename__ = "scans"
+    __table_args__ = (sa.Index("ix_scans_code_id_scanned_at", "code_id", "scanned_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code_id: Mapped[int | None] = mapped_column(sa.ForeignKey("codes.id"))
+    scanned_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    place: Mapped[str | None] = mapped_column(sa.String(32))
+    client_fingerprint: Mapped[str] = mapped_column(sa.String(64))
+    genuine: Mapped[bool]

@@ -1,0 +1,237 @@
+"""The GS1 Digital Link resolver at the root paths (/01/…): scan page, JSON, linkset, redirects."""
+
+from __future__ import annotations
+
+import math
+from datetime import timedelta
+from urllib.parse import quote
+
+from flask import Response, current_app, json, redirect, render_template, request
+
+from marketplace import db
+from marketplace.codes import authenticity
+from marketplace.codes.authenticity import ScanRecorder, ScanResult, Thresholds
+from marketplace.codes.errors import CodeNotFound, UnknownLinkType
+from marketplace.codes.story import StoryCache
+from marketplace.http import ApiView, Blueprint
+
+blp = Blueprint("resolver", __name__, url_prefix="", template_folder="templates",
+                description="GS1 Digital Link resolver: what a phone gets when it scans a code")
+
+LINKSET_TYPE = "application/linkset+json"
+GS1_VOCABULARY = "https://gs1.org/voc/"
+LINK_TYPES = ("pip", "traceability", "certificationInfo", "defaultLink")
+CORS_HEADERS = {
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Allow-Methods": "GET, HEAD, OPTIONS",
+    "Access-Control-Allow-Headers": "Accept, Accept-Language",
+    "Access-Control-Expose-Headers": "Link, Location",
+    "Access-Control-Max-Age": "86400",
+}
+
+
+@blp.after_request
+def add_cors_headers(response: Response) -> Response:
+    for name, value in CORS_HEADERS.items():
+        response.headers[name] = value
+    response.vary.update({"Accept", "Accept-Language"})
+    return response
+
+
+def _runtime():
+    return current_app.extensions["shanhai"]
+
+
+def _story_cache() -> StoryCache:
+    extensions = current_app.extensions
+    if "shanhai.story_cache" not in extensions:
+        extensions["shanhai.story_cache"] = StoryCache(_runtime().settings.scan_story_cache_seconds)
+    return extensions["shanhai.story_cache"]
+
+
+def _recorder() -> ScanRecorder | None:
+    """The process's write-behind scan recorder, when the settings ask for one."""
+    runtime = _runtime()
+    if runtime.settings.scan_write_behind_seconds <= 0:
+        return None
+    extensions = current_app.extensions
+    if "shanhai.scan_recorder" not in extensions:
+        factory, app = runtime.session_factory, current_app._get_current_object()
+
+        def write(records) -> None:
+            with app.app_context(), db.unit_of_work(factory) as session:
+                authenticity.apply_scans(session, records, thresholds=_thresholds())
+
+        extensions["shanhai.scan_recorder"] = ScanRecorder(
+            write=write, interval=runtime.settings.scan_write_behind_seconds)
+    return extensions["shanhai.scan_recorder"]
+
+
+def _thresholds() -> Thresholds:
+    settings = _runtime().settings
+    return Thresholds(scan_count=settings.scan_count_threshold,
+                      distinct_places=settings.scan_place_threshold,
+                      place_window=timedelta(hours=settings.scan_place_window_hours))
+
+
+def _raw_path_and_query() -> str:
+    # The undecoded URI: a lot "A/B" arrives as A%2FB and must not split the path.
+    raw = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI")
+    if raw:
+        return raw
+    query = request.environ.get("QUERY_STRING", "")
+    return quote(request.path) + (f"?{query}" if query else "")
+
+
+def _language() -> str:
+    requested = request.args.get("lang")
+    if requested in ("zh", "en"):
+        return requested
+    return request.accept_languages.best_match(["zh", "en"], default="zh") or "zh"
+
+
+def _wanted_representation() -> str:
+    link_type = request.args.get("linkType")
+    if link_type:
+        name = link_type.removeprefix("gs1:").removeprefix(GS1_VOCABULARY)
+        if name in ("linkset", "all"):
+            return "linkset"
+        if name not in LINK_TYPES:
+            raise UnknownLinkType(f"this resolver has no link of type {link_type!r}; it knows "
+                                  "linkset, " + ", ".join(f"gs1:{t}" for t in LINK_TYPES))
+        return name
+    best = request.accept_mimetypes.best_match(["text/html", "application/json", LINKSET_TYPE],
+                                               default="text/html")
+    return {"application/json": "json", LINKSET_TYPE: "linkset"}.get(best, "html")
+
+
+def _links(result: ScanResult, story: dict, base_url: str) -> dict[str, list[dict]]:
+    lot_id, product_id = story["lot"]["id"], story["product"]["id"]
+    anchor = f"{base_url}/01/{result.link.gtin}/10/{quote(result.link.lot or '', safe='')}"
+    if result.link.serial:
+        anchor += f"/21/{quote(result.link.serial, safe='')}"
+    links = {
+        "defaultLink": [{"href": anchor, "title": story["product"]["name"], "type": "text/html"}],
+        "pip": [{"href": f"{base_url}/api/v1/products/{product_id}", "title": "Product information",
+                 "type": "application/json"}],
+        "traceability": [{"href": f"{base_url}/api/v1/lots/{lot_id}/trace.jsonld",
+                          "title": "EPCIS 2.0 trace", "type": "application/ld+json"}],
+    }
+    certificate = (story.get("quality") or {}).get("certificate") or {}
+    if certificate.get("url"):
+        links["certificationInfo"] = [{"href": certificate["url"], "title": "Certificate"}]
+    return links
+
+
+def _message(verdict, lang: str) -> str:
+    first = verdict.first_scanned_at
+    when = first.astimezone(_runtime().settings.zone).strftime("%Y-%m-%d %H:%M") if first else ""
+    if verdict.status == "not_genuine":
+        if lang == "zh":
+            return "非正品：此码不是本平台签发的。"
+        return "Not genuine: this code was not issued by us."
+    if verdict.status == "suspected_copy":
+        return ("此码可能被复制：" if lang == "zh" else "This code may have been copied: ") + verdict.reason
+    if lang == "zh":
+        return f"正品，首次扫码于 {when}，已扫码 {verdict.scan_count} 次"
+    return f"Genuine, first scanned on {when}, scanned {verdict.scan_count} times"
+
+
+def _verdict_json(verdict, lang: str) -> dict:
+    return {"status": verdict.status, "genuine": verdict.genuine, "reason": verdict.reason,
+            "message": _message(verdict, lang),
+            "first_scanned_at": verdict.first_scanned_at.isoformat() if verdict.first_scanned_at else None,
+            "scan_count": verdict.scan_count}
+
+
+@blp.route("/01/<path:rest>")
+class DigitalLinkResource(ApiView):
+    def get(self, rest):
+        """Resolve a collaboration code: scan page, JSON story, linkset or a redirect"""
+        settings = _runtime().settings
+        base_url = settings.public_base_url
+        representation = _wanted_representation()
+        lang = _language()
+        session = db.session()
+        counts_as_scan = request.method == "GET" and representation in ("html", "json")
+        result = authenticity.scan(
+            session, path_and_query=_raw_path_and_query(), keys=settings.signing_keys,
+            thresholds=_thresholds(), record=counts_as_scan, recorder=_recorder(),
+            fingerprint=authenticity.client_fingerprint(
+                secret=settings.secret_key, address=request.remote_addr or "",
+                user_agent=request.headers.get("User-Agent", "")),
+            place=authenticity.coarse_place(request.args.get("lat"), request.args.get("lon")))
+        if result.code is None:
+            if representation == "html":
+                body = render_template("codes/not_genuine.html", lang=lang,
+                                       message=_message(result.verdict, lang), link=result.link)
+                return Response(body, status=404, mimetype="text/html")
+            raise CodeNotFound(f"{result.link.identifier} is not a code we issued",
+                               verdict=_verdict_json(result.verdict, lang))
+        story = _story_cache().get(session, lot_id=result.code.lot_id, lang=lang)
+        links = _links(result, story, base_url)
+        link_header = f'<{request.base_url}?linkType=linkset>; rel="linkset"; type="{LINKSET_TYPE}"'
+        if representation == "linkset":
+            anchor = links["defaultLink"][0]["href"]
+            body = {"linkset": [{"anchor": anchor, **{GS1_VOCABULARY + name: targets
+                                                      for name, targets in links.items()}}]}
+            return Response(json.dumps(body), mimetype=LINKSET_TYPE, headers={"Link": link_header})
+        if representation in LINK_TYPES and representation != "defaultLink":
+            if representation not in links:
+                raise UnknownLinkType(f"this code has no gs1:{representation} link yet")
+            return redirect(links[representation][0]["href"], code=307)
+        payload = {
+            "code": {"gtin": result.link.gtin, "lot": result.link.lot, "serial": result.link.serial,
+                     "level": result.code.level.value, "uri": links["defaultLink"][0]["href"]},
+            "verdict": _verdict_json(result.verdict, lang),
+            "story": story,
+            "links": links,
+            "lang": lang,
+        }
+        if representation == "json":
+            return Response(json.dumps(payload), mimetype="application/json",
+                            headers={"Link": link_header, "Content-Language": lang})
+        body = render_template("codes/scan.html", lang=lang, data=payload,
+                               map=village_map(story["village"], settings.map_tile_url))
+        return Response(body, mimetype="text/html", headers={"Link": link_header,
+                                                             "Content-Language": lang})
+
+
+@blp.route("/.well-known/gs1resolver")
+class ResolverDescription(ApiView):
+    def get(self):
+        """Describe this resolver (GS1 resolver description file)"""
+        base_url = _runtime().settings.public_base_url
+        return {
+            "name": "Shanhai 山海 collaboration-code resolver",
+            "resolverRoot": base_url,
+            "supportedPrimaryKeys": ["01"],
+            "supportedLinkTypes": [{"namespace": GS1_VOCABULARY, "prefix": "gs1:", "profile": name}
+                                   for name in LINK_TYPES],
+            "linkTypeDefaultCanBeLinkset": True,
+            "supportedContextValuesEnumerated": {"lang": ["zh", "en"]},
+            "validatesAIs": True,
+            "signature": "query parameter s=<key id>.<truncated HMAC-SHA256, base64url>",
+        }
+
+
+def village_map(village: dict, tile_url: str) -> dict:
+    """An offline map: the village on a 0.1° graticule; a tile server only when one is set."""
+    lat, lon = village["latitude"], village["longitude"]
+    span = 0.5
+    west, north = lon - span / 2, lat + span / 2
+    ticks = [round(math.floor((west + i * 0.1) * 10) / 10, 1) for i in range(7)]
+    lat_ticks = [round(math.floor((north - i * 0.1) * 10) / 10, 1) for i in range(7)]
+    to_x = lambda value: (value - west) / span * 300  # noqa: E731
+    to_y = lambda value: (north - value) / span * 300  # noqa: E731
+    tile = None
+    if tile_url:
+        zoom = 12
+        scale = 2 ** zoom
+        x = (lon + 180) / 360 * scale
+        y = (1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * scale
+        tile = {"url": tile_url.format(z=zoom, x=int(x), y=int(y)),
+                "left": (x - int(x)) * 100, "top": (y - int(y)) * 100}
+    return {"meridians": [(t, to_x(t)) for t in ticks if 0 <= to_x(t) <= 300],
+            "parallels": [(t, to_y(t)) for t in lat_ticks if 0 <= to_y(t) <= 300],
+            "x": to_x(lon), "y": to_y(lat), "tile": tile}

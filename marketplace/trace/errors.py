@@ -1,0 +1,9 @@
+from marketplace.errors import InvalidInput, InvalidState
+
+
+class EventInFuture(InvalidInput):
+    pass
+
+
+class LotNotTraceable(InvalidState):
+    pass
