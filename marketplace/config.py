@@ -39,6 +39,7 @@ class Settings:
     token_rate_limit: str = "10 per minute"
     write_rate_limit: str = "120 per minute"
     read_rate_limit: str = "1200 per minute"
+    scan_rate_limit: str = "300 per minute"
     trusted_proxies: int = 0
     log_format: str = "json"
     reservation_minutes: int = 15
@@ -109,6 +110,7 @@ class Settings:
             token_rate_limit=env.get("RATE_LIMIT_TOKEN", cls.token_rate_limit),
             write_rate_limit=env.get("RATE_LIMIT_WRITES", cls.write_rate_limit),
             read_rate_limit=env.get("RATE_LIMIT_READS", cls.read_rate_limit),
+            scan_rate_limit=env.get("RATE_LIMIT_SCANS", cls.scan_rate_limit),
             trusted_proxies=int(env.get("TRUSTED_PROXIES", 0)),
             log_format=env.get("LOG_FORMAT", "json"),
             reservation_minutes=int(env.get("RESERVATION_MINUTES", 15)),

@@ -74,6 +74,9 @@ def _limit_for_request() -> str:
     settings = _settings()
     if request.endpoint == "auth.Token" and request.method == "POST":
         return settings.token_rate_limit
+    if request.blueprint == "resolver":
+        # Per phone or network: a viral product scanned by a whole town still gets through.
+        return settings.scan_rate_limit
     if request.method in WRITE_METHODS:
         return settings.write_rate_limit
     return settings.read_rate_limit

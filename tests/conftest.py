@@ -15,6 +15,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -41,6 +42,8 @@ def localstripe() -> Iterator[str]:
         server, port = _start_localstripe()
         if server is not None:
             break
+        # localstripe keeps its state in this one fixed file; a stale or torn copy stops it.
+        Path("/tmp/localstripe.pickle").unlink(missing_ok=True)
     else:
         pytest.fail("localstripe did not start in three attempts")
     yield f"http://127.0.0.1:{port}"

@@ -199,6 +199,8 @@ class DigitalLinkResource(ApiView):
 
 @blp.route("/.well-known/gs1resolver")
 class ResolverDescription(ApiView):
+    @blp.doc(responses={"200": {"description": "the GS1 resolver description file",
+                                "content": {"application/json": {"schema": {"type": "object"}}}}})
     def get(self):
         """Describe this resolver (GS1 resolver description file)"""
         base_url = _runtime().settings.public_base_url

@@ -89,3 +89,11 @@ def test_the_docs_page_loads_its_own_assets_only(client):
     assert "/api/docs/assets/swagger-ui-bundle.js" in page.get_data(as_text=True)
     assert "script-src 'self' 'unsafe-inline'" in page.headers["Content-Security-Policy"]
     assert client.get("/api/docs/assets/swagger-ui-bundle.js").status_code == 200
+
+
+def test_scans_have_their_own_rate_limit(settings, session_factory):
+    client = create_app(settings.with_overrides(scan_rate_limit="2 per minute"),
+                        session_factory=session_factory).test_client()
+    statuses = [client.get("/.well-known/gs1resolver").status_code for _ in range(3)]
+    assert statuses == [200, 200, 429]
+    assert client.get("/api/v1/clusters").status_code == 200
