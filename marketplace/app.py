@@ -99,9 +99,11 @@ def _register_blueprints(api: Api) -> None:
     from marketplace.auth.api import blp as auth_blp
     from marketplace.parties.api import blp as parties_blp
     from orders.api import blp as orders_blp
+    from orders.contracts.api import blp as contracts_blp
     from quality.api import blp as quality_blp
 
-    for blueprint in (auth_blp, parties_blp, catalog_blp, quality_blp, orders_blp, audit_blp):
+    for blueprint in (auth_blp, parties_blp, catalog_blp, quality_blp, orders_blp,
+                      contracts_blp, audit_blp):
         api.register_blueprint(blueprint)
 
 
