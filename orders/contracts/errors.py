@@ -67,3 +67,7 @@ class DeductionsExceedDeliveries(Conflict):
 
 class SettlementAlreadyPaid(InvalidState):
     pass
+
+
+class MarketPriceRecorded(Conflict):
+    """A day's price, once recorded, may have priced deliveries: it is not rewritten."""

@@ -32,6 +32,7 @@ from orders.contracts.errors import (
     DeliveryNotFound,
     GradeBelowContractMinimum,
     MarketPriceMissing,
+    MarketPriceRecorded,
     NotAContractParty,
     NothingToSign,
     OverContractQuantity,
@@ -275,7 +276,7 @@ def record_market_price(session: Session, *, actor: User, product_id: int, grade
         MarketPrice.product_id == product_id, MarketPrice.grade_code == grade_code,
         MarketPrice.unit == unit, MarketPrice.priced_on == priced_on))
     if price is not None:
-        raise ContractSigned(f"the {grade_code} price of {priced_on} is recorded already "
+        raise MarketPriceRecorded(f"the {grade_code} price of {priced_on} is recorded already "
                              f"({price.price_fen} fen); prices that were used are not rewritten")
     price = MarketPrice(product_id=product_id, grade_code=grade_code, unit=unit,
                         priced_on=priced_on, price_fen=price_fen, source=source,
