@@ -1,5 +1,5 @@
 """Order-farming contracts: versions, market prices, advances, deliveries, settlements;
-sharing rules may be scoped to a contract.
+call-offs against contracts; sharing rules may be scoped to a contract.
 
 Revision ID: 0006
 Revises: 0005
@@ -153,6 +153,18 @@ def upgrade() -> None:
     op.create_index(op.f('ix_contract_deliveries_lot_id'), 'contract_deliveries', ['lot_id'], unique=False)
     op.create_index(op.f('ix_contract_deliveries_settlement_id'), 'contract_deliveries', ['settlement_id'], unique=False)
     op.create_index(op.f('ix_contract_deliveries_status'), 'contract_deliveries', ['status'], unique=False)
+    op.create_table('call_offs',
+    sa.Column('order_id', sa.Integer(), nullable=False),
+    sa.Column('contract_id', sa.Integer(), nullable=False),
+    sa.Column('quantity', sa.Numeric(precision=14, scale=3), nullable=False),
+    sa.Column('payment', sa.Enum('invoice', 'card', name='call_off_payment', native_enum=False, create_constraint=True, length=32), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.CheckConstraint('quantity > 0', name=op.f('ck_call_offs_quantity_positive')),
+    sa.ForeignKeyConstraint(['contract_id'], ['contracts.id'], name=op.f('fk_call_offs_contract_id_contracts')),
+    sa.ForeignKeyConstraint(['order_id'], ['orders.id'], name=op.f('fk_call_offs_order_id_orders')),
+    sa.PrimaryKeyConstraint('order_id', name=op.f('pk_call_offs'))
+    )
+    op.create_index(op.f('ix_call_offs_contract_id'), 'call_offs', ['contract_id'], unique=False)
     # Batch mode: SQLite rebuilds the table to add the foreign key and swap the CHECK.
     with op.batch_alter_table('sharing_rules') as batch:
         batch.add_column(sa.Column('contract_id', sa.Integer(), nullable=True))
@@ -174,6 +186,8 @@ def downgrade() -> None:
         batch.drop_constraint(op.f('fk_sharing_rules_contract_id_contracts'), type_='foreignkey')
         batch.drop_index(op.f('ix_sharing_rules_contract_id'))
         batch.drop_column('contract_id')
+    op.drop_index(op.f('ix_call_offs_contract_id'), table_name='call_offs')
+    op.drop_table('call_offs')
     op.drop_index(op.f('ix_contract_deliveries_status'), table_name='contract_deliveries')
     op.drop_index(op.f('ix_contract_deliveries_settlement_id'), table_name='contract_deliveries')
     op.drop_index(op.f('ix_contract_deliveries_lot_id'), table_name='contract_deliveries')

@@ -1,17 +1,21 @@
 from __future__ import annotations
 
-from flask import make_response
+from datetime import timedelta
+
+from flask import current_app, make_response
 
 from marketplace import db
 from marketplace.auth.access import current_user, requires
 from marketplace.auth.models import Role
 from marketplace.http import ApiView, Blueprint, SelectPage
-from orders.contracts import service, settlement
+from orders.contracts import call_offs, service, settlement
 from orders.contracts.schemas import (
     AcceptanceSchema,
     AdvanceSchema,
     AmendmentCreateSchema,
+    BankTransferReferenceSchema,
     BankTransferSchema,
+    CallOffCreateSchema,
     ContractCreateSchema,
     ContractQuerySchema,
     ContractSchema,
@@ -29,6 +33,7 @@ from orders.contracts.schemas import (
     StatementSchema,
     TermsRevisionSchema,
 )
+from orders.schemas import OrderSchema
 
 blp = Blueprint("contracts", __name__, url_prefix="/api/v1",
                 description="Order-farming purchase contracts (订单农业): terms, signatures, "
@@ -263,3 +268,26 @@ class MarketPrices(ApiView):
     def post(self, data):
         """Record a day's market reference price of a product at a grade (per unit)"""
         return service.record_market_price(db.session(), actor=current_user(), **data)
+
+
+@blp.route(f"{CONTRACT}/call-offs")
+class ContractCallOffs(ApiView):
+    @requires(Role.ENTERPRISE)
+    @blp.arguments(CallOffCreateSchema)
+    @blp.response(201, OrderSchema)
+    def post(self, data, contract_id):
+        """Order against the contract: stock is reserved, priced by the contract, drawn down from it"""
+        minutes = current_app.extensions["shanhai"].settings.reservation_minutes
+        return call_offs.place_call_off(db.session(), actor=current_user(), contract_id=contract_id,
+                                        lines=data["lines"], payment=data["payment"],
+                                        card_hold=timedelta(minutes=minutes))
+
+
+@blp.route("/orders/<string(length=22):reference>/bank-transfer")
+class CallOffBankTransfer(ApiView):
+    @requires(Role.OPERATOR)
+    @blp.arguments(BankTransferReferenceSchema)
+    @blp.response(200, OrderSchema)
+    def post(self, data, reference):
+        """Record the bank transfer that paid an invoiced call-off: its stock is sold, the ledger posted"""
+        return call_offs.record_bank_transfer(db.session(), reference=reference, **data)

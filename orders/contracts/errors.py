@@ -71,3 +71,11 @@ class SettlementAlreadyPaid(InvalidState):
 
 class MarketPriceRecorded(Conflict):
     """A day's price, once recorded, may have priced deliveries: it is not rewritten."""
+
+
+class CallOffInvalid(InvalidInput):
+    pass
+
+
+class NotAnInvoiceCallOff(InvalidState):
+    pass

@@ -198,3 +198,21 @@ class Settlement(Base):
     contract: Mapped[Contract] = relationship()
     deliveries: Mapped[list[Delivery]] = relationship(order_by="Delivery.id")
     advances: Mapped[list[Advance]] = relationship(order_by="Advance.id")
+
+
+class CallOffPayment(enum.StrEnum):
+    INVOICE = "invoice"
+    CARD = "card"
+
+
+class CallOff(Base):
+    """An enterprise's order against its contract: it draws down the contracted quantity."""
+
+    __tablename__ = "call_offs"
+    __table_args__ = (sa.CheckConstraint("quantity > 0", name="quantity_positive"),)
+
+    order_id: Mapped[int] = mapped_column(sa.ForeignKey("orders.id"), primary_key=True)
+    contract_id: Mapped[int] = mapped_column(sa.ForeignKey("contracts.id"), index=True)
+    quantity: Mapped[Decimal] = mapped_column(QUANTITY)
+    payment: Mapped[CallOffPayment] = mapped_column(enum_column(CallOffPayment, "call_off_payment"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -16,7 +16,13 @@ from marketplace.schemas import (
     quantity_field,
     sort_field,
 )
-from orders.contracts.models import AdvanceKind, ContractStatus, DeliveryStatus, SettlementStatus
+from orders.contracts.models import (
+    AdvanceKind,
+    CallOffPayment,
+    ContractStatus,
+    DeliveryStatus,
+    SettlementStatus,
+)
 
 UNITS = ("g", "kg", "jin", "t", "each", "box")
 
@@ -275,3 +281,21 @@ class StatementSchema(Schema):
 
 class BankTransferSchema(Schema):
     bank_reference = name_field(100, required=True)
+
+
+class CallOffLineSchema(Schema):
+    sku_id = id_field(required=True)
+    quantity = ma.fields.Integer(strict=True, required=True,
+                                 validate=validate.Range(min=1, max=10_000))
+
+
+class CallOffCreateSchema(Schema):
+    lines = ma.fields.List(ma.fields.Nested(CallOffLineSchema), required=True,
+                           validate=validate.Length(min=1, max=50))
+    payment = ma.fields.Enum(CallOffPayment, by_value=True, required=True,
+                             metadata={"description": "invoice: bank transfer recorded by an "
+                                                      "operator; card: the order's card payment"})
+
+
+class BankTransferReferenceSchema(Schema):
+    bank_reference = ma.fields.String(required=True, validate=validate.Length(min=1, max=100))

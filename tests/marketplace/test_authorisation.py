@@ -66,6 +66,8 @@ WRITE_ACCESS = {
     ("POST", "/api/v1/contracts/<int:contract_id>/settlements"): {"enterprise"},
     ("POST", "/api/v1/contract-settlements/<int:settlement_id>/payment"): {"enterprise", "operator"},
     ("POST", "/api/v1/market-prices"): OPERATOR,
+    ("POST", "/api/v1/contracts/<int:contract_id>/call-offs"): {"enterprise"},
+    ("POST", "/api/v1/orders/<string(length=22):reference>/bank-transfer"): OPERATOR,
 }
 
 
