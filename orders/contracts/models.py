@@ -42,6 +42,7 @@ class Contract(Timestamped, Base):
                                                    index=True)
     current_version: Mapped[int | None]
     maximum_quantity: Mapped[Decimal] = mapped_column(QUANTITY, default=Decimal(0))
+    # Drawn down so far: accepted deliveries plus call-offs that were not cancelled.
     accepted_quantity: Mapped[Decimal] = mapped_column(QUANTITY, default=Decimal(0))
     ended_at: Mapped[datetime | None]
     end_reason: Mapped[str | None] = mapped_column(sa.String(500))
