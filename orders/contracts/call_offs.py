@@ -19,6 +19,7 @@ from marketplace.db import utcnow
 from orders import service as orders_service
 from orders.contracts import service
 from orders.contracts.errors import (
+    BankReferenceUsed,
     CallOffInvalid,
     NotAContractParty,
     NotAnInvoiceCallOff,
@@ -68,7 +69,7 @@ def place_call_off(session: Session, *, actor: User, contract_id: int, lines: li
         drawn += pack * line.quantity
     order.total_fen = sum(line.total_fen for line in order.lines)
     drawn = drawn.quantize(Decimal("0.001"))
-    taken = session.execute(
+    taken = drawn <= contract.maximum_quantity and session.execute(
         sa.update(Contract).where(Contract.id == contract.id,
                                   Contract.accepted_quantity + drawn <= Contract.maximum_quantity)
         .values(accepted_quantity=Contract.accepted_quantity + drawn)
@@ -91,6 +92,8 @@ def record_bank_transfer(session: Session, *, reference: str, bank_reference: st
         raise NotAnInvoiceCallOff(f"order {reference} is not a call-off paid by invoice")
     if order.status is not OrderStatus.PENDING_PAYMENT:
         raise OrderNotPayable(f"order {reference} is {order.status.value} and takes no payment")
+    if session.scalar(sa.select(Payment.id).where(Payment.external_id == bank_reference)):
+        raise BankReferenceUsed(f"the transfer {bank_reference} already paid another order")
     session.add(Payment(order=order, provider="bank_transfer", external_id=bank_reference,
                         amount_fen=order.total_fen, captured_fen=order.total_fen,
                         status=PaymentStatus.SUCCEEDED))

@@ -79,3 +79,7 @@ class CallOffInvalid(InvalidInput):
 
 class NotAnInvoiceCallOff(InvalidState):
     pass
+
+
+class BankReferenceUsed(Conflict):
+    pass

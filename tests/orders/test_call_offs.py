@@ -83,6 +83,11 @@ def test_an_invoiced_call_off_is_priced_by_the_contract_and_paid_by_bank_transfe
     again = client.post(f"/api/v1/orders/{reference}/bank-transfer",
                         headers=callers.operator.headers, json={"bank_reference": "CCB-99121"})
     assert again.status_code == 409
+    second = call_off(client, callers, contract, sku, 1, "invoice").get_json()["reference"]
+    reused = client.post(f"/api/v1/orders/{second}/bank-transfer",
+                         headers=callers.operator.headers, json={"bank_reference": "CCB-99120"})
+    assert reused.status_code == 409
+    assert reused.get_json()["type"] == "urn:shanhai:problem:bank-reference-used"
 
 
 def test_a_card_call_off_is_paid_through_the_ordinary_stripe_flow(client, session, callers,
