@@ -460,7 +460,7 @@ CONTRACTS = [
          market_prices=[("一级", date(2026, 11, 9), 150), ("二级", date(2026, 11, 9), 110),
                         ("三级", date(2026, 11, 9), 62)],
          advances=[("seedlings", "芹菜种苗 celery seedlings", 3_000_000, date(2026, 8, 1))],
-         deliveries=[dict(lot="xq-2026-n01", window=2, quantity=Decimal("20000"),
-                          delivered_on=date(2026, 11, 10), received=Decimal("19950"),
+         deliveries=[dict(lot="xq-2026-n01", window=2, quantity=Decimal("12000"),
+                          delivered_on=date(2026, 11, 10), received=Decimal("11950"),
                           receipt_grade="一级")]),
 ]

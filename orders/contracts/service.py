@@ -354,12 +354,11 @@ def deliver(session: Session, *, actor: User, contract_id: int, lot_id: int, win
         raise DeliveryInvalid(f"lot {lot_id} has no grade of this contract",
                               errors={"json": {"lot_id": ["grade the lot first"]}})
     in_lot_unit = units.convert(quantity, terms["unit"], lot.unit)
-    already = session.scalar(sa.select(sa.func.coalesce(sa.func.sum(Delivery.quantity), 0)).where(
-        Delivery.lot_id == lot.id, Delivery.status != DeliveryStatus.REJECTED)) or Decimal(0)
-    already_in_lot_unit = units.convert(Decimal(already), terms["unit"], lot.unit)
-    if in_lot_unit is None or in_lot_unit + already_in_lot_unit > lot.quantity:
-        raise DeliveryInvalid(f"lot {lot_id} holds {lot.quantity} {lot.unit}, less than delivered",
-                              errors={"json": {"quantity": ["more than the lot holds"]}})
+    # What leaves the farm leaves the lot's stock, so it cannot also be sold in the shop.
+    if in_lot_unit is None or not catalog_service.take_stock(session, lot_id=lot.id,
+                                                             quantity=in_lot_unit):
+        raise DeliveryInvalid(f"lot {lot_id} has less than {quantity} {terms['unit']} in stock",
+                              errors={"json": {"quantity": ["more than the lot has in stock"]}})
     delivery = Delivery(contract_id=contract.id, lot_id=lot.id, window=window,
                         delivered_on=delivered_on, quantity=quantity, lot_grade=grade.grade_code,
                         status=DeliveryStatus.DELIVERED, delivered_by_id=actor.id)
@@ -460,6 +459,9 @@ def reject_delivery(session: Session, *, actor: User, contract_id: int, delivery
     if delivery.status is not DeliveryStatus.DELIVERED:
         raise DeliveryAlreadyDecided(f"delivery {delivery_id} is {delivery.status.value} already")
     delivery.status = DeliveryStatus.REJECTED
+    terms = (contract.terms_in_force or contract.latest).terms
+    catalog_service.return_stock(session, lot_id=delivery.lot_id, quantity=units.convert(
+        delivery.quantity, terms["unit"], delivery.lot.unit))
     delivery.rejection_reason = reason
     delivery.decided_by_id, delivery.decided_at = actor.id, utcnow()
     session.flush()

@@ -344,3 +344,24 @@ def test_deductions_larger_than_the_deliveries_are_refused(session, people):
     with pytest.raises(DeductionsExceedDeliveries):
         settlement.create_settlement(session, actor=enterprise, contract_id=contract.id,
                                      period_start=date(2026, 10, 1), period_end=date(2026, 10, 31))
+
+
+def test_a_delivery_takes_stock_off_the_lot_and_a_rejection_puts_it_back(session, people):
+    from orders.contracts.errors import DeliveryInvalid
+
+    enterprise, grower = people["enterprise"], people["grower"]
+    product, standard = celery_product_and_standard(session, grower)
+    contract = make_contract(session, enterprise_user=enterprise, grower_user=grower, product=product)
+    lot = make_graded_lot(session, product=product, grade="一级", quantity=Decimal("100"),
+                          standard=standard)
+    delivery = service.deliver(session, actor=grower, contract_id=contract.id, lot_id=lot.id,
+                               window=1, quantity=Decimal("70"), delivered_on=date(2026, 10, 2))
+    assert lot.stock_on_hand == Decimal("30")
+    with pytest.raises(DeliveryInvalid):
+        service.deliver(session, actor=grower, contract_id=contract.id, lot_id=lot.id,
+                        window=1, quantity=Decimal("31"), delivered_on=date(2026, 10, 2))
+
+    service.reject_delivery(session, actor=enterprise, contract_id=contract.id,
+                            delivery_id=delivery.id, reason="below minimum grade on arrival")
+
+    assert lot.stock_on_hand == Decimal("100")
