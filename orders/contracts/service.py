@@ -218,6 +218,9 @@ def sign(session: Session, *, actor: User, contract_id: int, version: int,
     else:
         raise NotAContractParty("only the enterprise and the grower sign")
     if pending.enterprise_signed_at and pending.grower_signed_at:
+        if maximum_quantity(pending.terms) < contract.accepted_quantity:
+            raise OverContractQuantity(f"{contract.accepted_quantity} is drawn down already, more "
+                                       "than these terms allow; amend them again")
         pending.signed_at = now
         pending.fingerprint = fingerprint(pending.terms)
         contract.current_version = pending.number
