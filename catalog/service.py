@@ -401,3 +401,25 @@ def consume_stock(session: Session, *, lot_id: int, quantity: Decimal) -> None:
     lot = session.get(Lot, lot_id, populate_existing=True)
     if lot.stock_on_hand == 0 and lot.status is LotStatus.ON_SALE:
         transition_lot(lot, LotStatus.SOLD_OUT)
+
+
+def take_stock(session: Session, *, lot_id: int, quantity: Decimal) -> bool:
+    """Take unreserved stock off a lot outside a sale (a contract delivery); False if too little."""
+    taken = session.execute(
+        sa.update(Lot).where(Lot.id == lot_id, Lot.stock_on_hand - Lot.reserved >= quantity)
+        .values(stock_on_hand=Lot.stock_on_hand - quantity)
+        .execution_options(synchronize_session=False)).rowcount == 1
+    lot = session.get(Lot, lot_id, populate_existing=True)
+    if taken and lot.stock_on_hand == 0 and lot.status is LotStatus.ON_SALE:
+        transition_lot(lot, LotStatus.SOLD_OUT)
+    return taken
+
+
+def return_stock(session: Session, *, lot_id: int, quantity: Decimal) -> None:
+    """Put stock taken by `take_stock` back, e.g. when a delivery is rejected and goes home."""
+    session.execute(sa.update(Lot).where(Lot.id == lot_id)
+                    .values(stock_on_hand=Lot.stock_on_hand + quantity)
+                    .execution_options(synchronize_session=False))
+    lot = session.get(Lot, lot_id, populate_existing=True)
+    if lot.status is LotStatus.SOLD_OUT and lot.stock_on_hand > lot.reserved:
+        transition_lot(lot, LotStatus.ON_SALE)

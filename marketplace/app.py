@@ -103,10 +103,11 @@ def _register_blueprints(api: Api) -> None:
     from marketplace.parties.api import blp as parties_blp
     from marketplace.trace.api import blp as trace_blp
     from orders.api import blp as orders_blp
+    from orders.contracts.api import blp as contracts_blp
     from quality.api import blp as quality_blp
 
     for blueprint in (auth_blp, parties_blp, catalog_blp, quality_blp, codes_blp, trace_blp,
-                      resolver_blp, orders_blp, dashboard_blp, audit_blp):
+                      resolver_blp, orders_blp, contracts_blp, dashboard_blp, audit_blp):
         api.register_blueprint(blueprint)
 
 

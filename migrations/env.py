@@ -9,6 +9,7 @@ import marketplace.codes.models  # noqa: F401
 import marketplace.idempotency  # noqa: F401
 import marketplace.parties.models  # noqa: F401
 import marketplace.trace.models  # noqa: F401
+import orders.contracts.models  # noqa: F401
 import orders.ledger_models  # noqa: F401
 import orders.models  # noqa: F401
 import quality.models  # noqa: F401

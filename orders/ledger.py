@@ -61,10 +61,10 @@ def split(amount: int, shares: list[tuple[Party, int]], *, guaranteed_party: Par
 
 
 def create_rule(session: Session, *, name: str, shares: list[dict], cluster_id: int | None = None,
-                product_id: int | None = None, guaranteed_party: Party | None = None,
-                guaranteed_fen: int = 0) -> SharingRule:
-    if (cluster_id is None) == (product_id is None):
-        raise SharingRuleInvalid("a rule attaches to exactly one cluster or one product",
+                product_id: int | None = None, contract_id: int | None = None,
+                guaranteed_party: Party | None = None, guaranteed_fen: int = 0) -> SharingRule:
+    if [cluster_id, product_id, contract_id].count(None) != 2:
+        raise SharingRuleInvalid("a rule attaches to exactly one cluster, product or contract",
                                  errors={"json": {"cluster_id": ["give cluster_id or product_id"]}})
     if sum(share["basis_points"] for share in shares) != FULL:
         raise SharingRuleInvalid("the shares must add up to exactly 100 % (10000 basis points)",
@@ -75,6 +75,7 @@ def create_rule(session: Session, *, name: str, shares: list[dict], cluster_id: 
         raise SharingRuleInvalid("a guarantee needs both a party and an amount",
                                  errors={"json": {"guaranteed_fen": ["goes with guaranteed_party"]}})
     rule = SharingRule(name=name, cluster_id=cluster_id, product_id=product_id,
+                       contract_id=contract_id,
                        guaranteed_party=guaranteed_party, guaranteed_fen=guaranteed_fen,
                        shares=[SharingShare(position=i, party=s["party"],
                                             basis_points=s["basis_points"])
@@ -88,10 +89,14 @@ def list_rules(session: Session) -> sa.Select:
     return sa.select(SharingRule).order_by(SharingRule.id)
 
 
-def rule_for(session: Session, product: Product) -> SharingRule | None:
-    """The newest rule of the product, else of its brand's cluster."""
-    for column, value in ((SharingRule.product_id, product.id),
+def rule_for(session: Session, product: Product, *,
+             contract_id: int | None = None) -> SharingRule | None:
+    """The newest rule of the contract (if any), else of the product, else of its brand's cluster."""
+    for column, value in ((SharingRule.contract_id, contract_id),
+                          (SharingRule.product_id, product.id),
                           (SharingRule.cluster_id, product.brand.cluster_id)):
+        if value is None:
+            continue
         rule = session.scalar(sa.select(SharingRule).where(column == value)
                               .order_by(SharingRule.id.desc()).limit(1))
         if rule is not None:
@@ -108,9 +113,10 @@ class Recipient:
 
 
 def post_sale(session: Session, *, source_type: str, source_id: str, amount_fen: int,
-              currency: str, lot: Lot, memo: str, posted_at: datetime | None = None) -> str:
+              currency: str, lot: Lot, memo: str, contract_id: int | None = None,
+              posted_at: datetime | None = None) -> str:
     """Post money received for produce of `lot`: clearing is debited, each party credited."""
-    rule = rule_for(session, lot.product)
+    rule = rule_for(session, lot.product, contract_id=contract_id)
     shares = ([(share.party, share.basis_points) for share in rule.shares] if rule
               else list(DEFAULT_SHARES))
     parts = split(amount_fen, shares, guaranteed_party=rule.guaranteed_party if rule else None,

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from marketplace.db import Base, utcnow
 from marketplace.models import enum_column
+from orders.contracts import models as _contracts  # noqa: F401  (sharing_rules.contract_id refers to it)
 
 
 class Party(enum.StrEnum):
@@ -26,7 +27,9 @@ class SharingRule(Base):
 
     __tablename__ = "sharing_rules"
     __table_args__ = (
-        sa.CheckConstraint("(cluster_id IS NULL) <> (product_id IS NULL)",
+        sa.CheckConstraint("(CASE WHEN cluster_id IS NULL THEN 0 ELSE 1 END)"
+                           " + (CASE WHEN product_id IS NULL THEN 0 ELSE 1 END)"
+                           " + (CASE WHEN contract_id IS NULL THEN 0 ELSE 1 END) = 1",
                            name="one_scope"),
         sa.CheckConstraint("guaranteed_fen >= 0", name="guarantee_not_negative"),
     )
@@ -35,6 +38,7 @@ class SharingRule(Base):
     name: Mapped[str] = mapped_column(sa.String(200))
     cluster_id: Mapped[int | None] = mapped_column(sa.ForeignKey("clusters.id"), index=True)
     product_id: Mapped[int | None] = mapped_column(sa.ForeignKey("products.id"), index=True)
+    contract_id: Mapped[int | None] = mapped_column(sa.ForeignKey("contracts.id"), index=True)
     # A guaranteed amount paid first to one party; the percentages share the rest.
     guaranteed_party: Mapped[Party | None] = mapped_column(enum_column(Party, "guaranteed_party"))
     guaranteed_fen: Mapped[int] = mapped_column(sa.BigInteger, default=0)

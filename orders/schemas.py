@@ -131,6 +131,7 @@ class SharingRuleSchema(ObjectSchema):
     name = ma.fields.String(required=True, validate=validate.Length(min=1, max=200))
     cluster_id = id_field(allow_none=True)
     product_id = id_field(allow_none=True)
+    contract_id = id_field(allow_none=True)
     guaranteed_party = ma.fields.Enum(Party, by_value=True, allow_none=True)
     guaranteed_fen = fen_field(load_default=0)
     shares = ma.fields.List(ma.fields.Nested(SharingShareSchema), required=True,

@@ -16,6 +16,7 @@ from marketplace.auth import service as auth_service
 from marketplace.auth.models import Role, User
 from marketplace.db import sorted_by, utcnow
 from orders import ledger
+from orders.contracts.models import CallOff, Contract
 from orders.errors import (
     GuestNeedsEmail,
     OrderNotCancellable,
@@ -163,6 +164,7 @@ def _cancel(session: Session, order: Order, reason: str) -> None:
                 catalog_service.release_stock(session, lot_id=allocation.lot_id,
                                               quantity=allocation.quantity)
                 allocation.state = AllocationState.RELEASED
+    _return_call_off(session, order)
     order.status = OrderStatus.CANCELLED
     order.cancelled_at = utcnow()
     order.cancel_reason = reason
@@ -249,7 +251,16 @@ def _on_payment_succeeded(session: Session, intent: dict, gateway: StripeGateway
     return "paid"
 
 
+def _return_call_off(session: Session, order: Order) -> None:
+    """A cancelled call-off gives its quantity back to the contract it drew down."""
+    call_off = session.get(CallOff, order.id)
+    if call_off is not None:
+        session.execute(sa.update(Contract).where(Contract.id == call_off.contract_id)
+                        .values(accepted_quantity=Contract.accepted_quantity - call_off.quantity))
+
+
 def _mark_paid(session: Session, order: Order) -> None:
+    call_off = session.get(CallOff, order.id)
     for line in order.lines:
         amounts = ledger.largest_remainder(line.total_fen, [a.packs for a in line.allocations])
         for allocation, amount in zip(line.allocations, amounts, strict=True):
@@ -258,7 +269,8 @@ def _mark_paid(session: Session, order: Order) -> None:
             allocation.state = AllocationState.SOLD
             ledger.post_sale(session, source_type=SALE, source_id=order.reference,
                              amount_fen=amount, currency=order.currency, lot=allocation.lot,
-                             memo=f"{allocation.packs} × {line.sku.name_zh}")
+                             memo=f"{allocation.packs} × {line.sku.name_zh}",
+                             contract_id=call_off.contract_id if call_off else None)
     order.status = OrderStatus.PAID
     order.paid_at = utcnow()
     session.flush()

@@ -287,3 +287,52 @@ def make_coded_lot(session: Session, *, cooperative: Organisation, status: LotSt
     product = make_product(session, cooperative=cooperative)
     sku = make_sku(session, product=product)
     return make_lot(session, product=product, status=status, **lot_fields), sku
+
+
+def graded_definition(*codes: str) -> dict:
+    """A small standard grading by moisture, best grade first: ≤ 6 %, ≤ 8 %, ≤ 10 % …"""
+    definition = simple_definition()
+    definition["grades"] = [
+        {"code": code, "criteria": [{"kind": "measure", "measurement": "moisture",
+                                     "max": str(6 + 2 * rank)}]}
+        for rank, code in enumerate(codes)]
+    return definition
+
+
+CELERY_GRADES = ("一级", "二级", "三级")
+MOISTURE_FOR = {"一级": "5", "二级": "7", "三级": "9"}
+
+
+def contract_terms(**overrides) -> dict:
+    """Terms as the API loads them (decimals and dates): 1,000 kg in one window at fixed prices."""
+    return {"season": "2026 autumn", "quantity": Decimal("1000"), "unit": "kg",
+            "tolerance_percent": Decimal("5"), "grades": list(CELERY_GRADES),
+            "minimum_grade": "二级",
+            "windows": [{"starts_on": date(2026, 10, 1), "ends_on": date(2026, 10, 31),
+                         "quantity": Decimal("1000")}],
+            "deposit_fen": 0, "currency": "CNY",
+            "price_rule": {"kind": "fixed", "prices_fen": {"一级": 300, "二级": 250}},
+            **overrides}
+
+
+def make_contract(session: Session, *, enterprise_user: User, grower_user: User,
+                  product: Product | None = None, signed: bool = True, **term_overrides):
+    """A contract drafted by the enterprise and, unless `signed=False`, signed by both."""
+    from orders.contracts import service as contracts
+
+    product = product or make_product(session, cooperative=grower_user.organisation)
+    contract = contracts.draft_contract(session, actor=enterprise_user,
+                                        grower_id=grower_user.organisation_id,
+                                        product_id=product.id, terms=contract_terms(**term_overrides))
+    if signed:
+        for signer in (enterprise_user, grower_user):
+            contracts.sign(session, actor=signer, contract_id=contract.id, version=1,
+                           fingerprint_seen=contracts.fingerprint(contract.latest.terms))
+    return contract
+
+
+def make_graded_lot(session: Session, *, product: Product, grade: str, quantity: Decimal,
+                    standard: QualityStandard, unit: str = "kg") -> Lot:
+    lot = make_lot(session, product=product, quantity=quantity, unit=unit)
+    make_grade(session, lot=lot, standard=standard, sample=simple_sample(MOISTURE_FOR[grade]))
+    return lot

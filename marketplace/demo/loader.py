@@ -21,6 +21,8 @@ from marketplace.demo import region
 from marketplace.parties import service as parties_service
 from marketplace.parties.models import OrganisationKind
 from orders import ledger
+from orders.contracts import service as contracts_service
+from orders.contracts.models import AdvanceKind
 from orders.ledger_models import Party
 from quality import grading
 from quality import service as quality_service
@@ -107,7 +109,40 @@ def load_demo(session: Session, *, currency: str = "CNY",
                                               actor_organisation_id=lot.cooperative_id)
     if signing_keys:
         _mint_demo_codes(session, list(lots.values()), operator, signing_keys)
+    for item in region.CONTRACTS:
+        _load_contract(session, item, users, products, lots, organisations)
     return True
+
+
+def _load_contract(session: Session, item: dict, users, products, lots, organisations) -> None:
+    """A contract signed by both demo accounts, with market prices, an advance and a delivery."""
+    enterprise, grower = users[item["enterprise"]], users[item["grower"]]
+    operator = users["region-operator"]
+    product = products[item["product"]]
+    contract = contracts_service.draft_contract(session, actor=enterprise,
+                                                grower_id=organisations[item["grower"]].id,
+                                                product_id=product.id, terms=item["terms"])
+    for signer in (enterprise, grower):
+        contracts_service.sign(session, actor=signer, contract_id=contract.id, version=1,
+                               fingerprint_seen=contracts_service.fingerprint(contract.latest.terms))
+    for grade, priced_on, price in item["market_prices"]:
+        contracts_service.record_market_price(session, actor=operator, product_id=product.id,
+                                              grade_code=grade, unit=item["terms"]["unit"],
+                                              priced_on=priced_on, price_fen=price,
+                                              source="demo: illustrative wholesale price")
+    for kind, description, amount, given_on in item["advances"]:
+        contracts_service.record_advance(session, actor=enterprise, contract_id=contract.id,
+                                         kind=AdvanceKind(kind), description=description,
+                                         amount_fen=amount, given_on=given_on)
+    for spec in item["deliveries"]:
+        delivery = contracts_service.deliver(session, actor=grower, contract_id=contract.id,
+                                             lot_id=lots[spec["lot"]].id, window=spec["window"],
+                                             quantity=spec["quantity"],
+                                             delivered_on=spec["delivered_on"])
+        contracts_service.accept_delivery(session, actor=enterprise, contract_id=contract.id,
+                                          delivery_id=delivery.id,
+                                          received_quantity=spec["received"],
+                                          receipt_grade=spec["receipt_grade"])
 
 
 def _load_quality(session: Session, lot: Lot, standard: QualityStandard, example_name: str,

@@ -439,3 +439,28 @@ SHARING_RULES = [
                  ("operator", 500)],
          source="seed 003: 「带动10个村集体经营性收入增加」; percentages illustrative"),
 ]
+
+# 订单合作 (seed 001): 禾味食品 contracts ahead for 300 tonnes of the union's celery (seed 003:
+# 3,000 mu at 7,000 jin per mu, cost 0.7 yuan/jin). Prices per jin in fen; figures illustrative.
+CONTRACTS = [
+    dict(key="hewei-yinong-celery-2026", enterprise="hewei-foods", grower="yinong-coop",
+         product="celery", terms={
+             "season": "2026 秋冬芹菜 autumn-winter celery", "quantity": Decimal("600000"),
+             "unit": "jin", "tolerance_percent": Decimal("5"), "grades": ["一级", "二级", "三级"],
+             "minimum_grade": "三级", "deposit_fen": 5_000_000, "currency": "CNY",
+             "windows": [
+                 {"starts_on": date(2026, 10, 1), "ends_on": date(2026, 10, 31),
+                  "quantity": Decimal("200000")},
+                 {"starts_on": date(2026, 11, 1), "ends_on": date(2026, 11, 30),
+                  "quantity": Decimal("200000")},
+                 {"starts_on": date(2026, 12, 1), "ends_on": date(2026, 12, 31),
+                  "quantity": Decimal("200000")}],
+             "price_rule": {"kind": "market", "margin_percent": Decimal("10"),
+                            "floors_fen": {"一级": 130, "二级": 100, "三级": 75}}},
+         market_prices=[("一级", date(2026, 11, 9), 150), ("二级", date(2026, 11, 9), 110),
+                        ("三级", date(2026, 11, 9), 62)],
+         advances=[("seedlings", "芹菜种苗 celery seedlings", 3_000_000, date(2026, 8, 1))],
+         deliveries=[dict(lot="xq-2026-n01", window=2, quantity=Decimal("12000"),
+                          delivered_on=date(2026, 11, 10), received=Decimal("11950"),
+                          receipt_grade="一级")]),
+]

@@ -54,6 +54,22 @@ WRITE_ACCESS = {
     ("POST", "/api/v1/lots/<int:lot_id>/certificates"): GROWERS,
     ("POST", "/api/v1/lots/<int:lot_id>/codes"): GROWERS,
     ("POST", "/api/v1/lots/<int:lot_id>/trace-events"): GROWERS,
+    ("POST", "/api/v1/contracts"): {"enterprise"},
+    ("PUT", "/api/v1/contracts/<int:contract_id>/terms"): {"enterprise"},
+    ("POST", "/api/v1/contracts/<int:contract_id>/amendments"): {"enterprise"},
+    ("POST", "/api/v1/contracts/<int:contract_id>/signatures"): {"enterprise", "cooperative"},
+    ("POST", "/api/v1/contracts/<int:contract_id>/end"): {"enterprise", "cooperative", "operator"},
+    ("POST", "/api/v1/contracts/<int:contract_id>/advances"): {"enterprise"},
+    ("POST", "/api/v1/contracts/<int:contract_id>/deliveries"): {"cooperative"},
+    ("POST", "/api/v1/contracts/<int:contract_id>/deliveries/<int:delivery_id>/acceptance"):
+        {"enterprise"},
+    ("POST", "/api/v1/contracts/<int:contract_id>/deliveries/<int:delivery_id>/rejection"):
+        {"enterprise"},
+    ("POST", "/api/v1/contracts/<int:contract_id>/settlements"): {"enterprise"},
+    ("POST", "/api/v1/contract-settlements/<int:settlement_id>/payment"): {"enterprise", "operator"},
+    ("POST", "/api/v1/market-prices"): OPERATOR,
+    ("POST", "/api/v1/contracts/<int:contract_id>/call-offs"): {"enterprise"},
+    ("POST", "/api/v1/orders/<string(length=22):reference>/bank-transfer"): OPERATOR,
 }
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import sqlalchemy as sa
 
 from catalog import gtin as gtin_rules
@@ -73,3 +75,20 @@ def test_the_demo_data_is_consistent_with_itself():
         assert 0 <= lot["stock_on_hand"] <= lot["quantity"]
     for village in region.VILLAGES:
         assert 27 < village["latitude"] < 32 and 118 < village["longitude"] < 123  # Zhejiang
+
+
+def test_the_demo_has_hewei_foods_celery_contract_with_yinong_signed_and_delivering(session):
+    from orders.contracts.models import Contract, ContractStatus, Delivery, DeliveryStatus
+
+    load_demo(session)
+    contract = session.scalar(sa.select(Contract))
+    delivery = session.scalar(sa.select(Delivery))
+    assert contract.status is ContractStatus.ACTIVE
+    assert contract.terms_in_force.fingerprint is not None
+    assert {contract.enterprise.name_zh, contract.grower.name_zh} >= {"杭州萧山益农共富智芹菜专业合作社"}
+    # 一级 at 150 × 1.10 = 165 fen/jin; 11,950 jin × 165 = 1,971,750 fen.
+    assert (delivery.status, delivery.unit_price_fen, delivery.amount_fen) == (
+        DeliveryStatus.ACCEPTED, 165, 1_971_750)
+    assert delivery.lot.stock_on_hand == Decimal("3600")
+    assert load_demo(session) is False
+    assert session.scalar(sa.select(sa.func.count()).select_from(Contract)) == 1
