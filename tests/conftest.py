@@ -42,8 +42,6 @@ def localstripe() -> Iterator[str]:
         server, port = _start_localstripe()
         if server is not None:
             break
-        # localstripe keeps its state in this one fixed file; a stale or torn copy stops it.
-        Path("/tmp/localstripe.pickle").unlink(missing_ok=True)
     else:
         pytest.fail("localstripe did not start in three attempts")
     yield f"http://127.0.0.1:{port}"
@@ -55,7 +53,8 @@ def _start_localstripe() -> tuple[subprocess.Popen | None, int]:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    server = subprocess.Popen([sys.executable, "-m", "localstripe", "--port", str(port)],
+    server = subprocess.Popen([sys.executable, str(Path(__file__).with_name("localstripe_server.py")),
+                               "--port", str(port)],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     # Generous: on a busy two-core machine aiohttp's import alone can take seconds.
     deadline = time.monotonic() + 60

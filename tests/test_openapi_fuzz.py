@@ -23,7 +23,7 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
 
 
 @schemathesis.pytest.from_fixture("api_schema").parametrize()
-@settings(max_examples=10, deadline=None, derandomize=True,
+@settings(max_examples=6, deadline=None, derandomize=True,
           suppress_health_check=list(HealthCheck))
 def test_every_operation_keeps_its_documented_contract(case, session, callers):
     # A fresh token per case: the fuzzer may well revoke the one it is given.
