@@ -9,7 +9,7 @@ from urllib.parse import quote
 from flask import Response, current_app, json, redirect, render_template, request
 
 from marketplace import db
-from marketplace.codes import authenticity
+from marketplace.codes import authenticity, metrics
 from marketplace.codes.authenticity import ScanRecorder, ScanResult, Thresholds
 from marketplace.codes.errors import CodeNotFound, UnknownLinkType
 from marketplace.codes.story import StoryCache
@@ -161,6 +161,8 @@ class DigitalLinkResource(ApiView):
                 secret=settings.secret_key, address=request.remote_addr or "",
                 user_agent=request.headers.get("User-Agent", "")),
             place=authenticity.coarse_place(request.args.get("lat"), request.args.get("lon")))
+        if counts_as_scan:
+            metrics.SCANS.labels(result.verdict.status).inc()
         if result.code is None:
             if representation == "html":
                 body = render_template("codes/not_genuine.html", lang=lang,

@@ -276,3 +276,18 @@ def test_the_demo_region_comes_with_scannable_codes(client, session):
     scan = client.get(path(codes_service.code_uri(code, base_url=BASE)),
                       headers={"Accept": "application/json"})
     assert scan.status_code == 200 and scan.get_json()["story"]["trace"][0]["type"] == "commissioning"
+
+
+def test_scans_are_counted_by_verdict_in_the_metrics(client, unit_uri):
+    from prometheus_client import REGISTRY
+
+    def count(verdict):
+        return REGISTRY.get_sample_value("shanhai_scans_total", {"verdict": verdict}) or 0
+
+    genuine, forged = count("genuine"), count("not_genuine")
+    client.get(path(unit_uri), headers={"Accept": "application/json"})
+    client.head(path(unit_uri))
+    tampered = path(unit_uri)[:-1] + ("A" if path(unit_uri)[-1] != "A" else "B")
+    client.get(tampered, headers={"Accept": "application/json"})
+    assert count("genuine") - genuine == 1
+    assert count("not_genuine") - forged == 1
