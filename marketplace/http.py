@@ -6,7 +6,7 @@ import http
 
 import flask_smorest
 import sqlalchemy as sa
-from flask import request
+from flask import Response, make_response, request
 from flask.views import MethodView
 from flask_smorest.etag import ETAG_HEADER, IF_MATCH_HEADER, IF_NONE_MATCH_HEADER, _get_etag_ctx
 from flask_smorest.pagination import Page
@@ -100,3 +100,12 @@ class IdConverter(IntegerConverter):
 
     def __init__(self, map, fixed_digits=0, min=0, max=2**31 - 1, signed=False):
         super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
+
+
+def download(body, *, mimetype: str, filename: str, inline: bool = False) -> Response:
+    """A file answer: the body with its type and the name a browser saves it under."""
+    response = make_response(body)
+    response.mimetype = mimetype
+    disposition = "inline" if inline else "attachment"
+    response.headers["Content-Disposition"] = f'{disposition}; filename="{filename}"'
+    return response

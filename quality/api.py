@@ -5,7 +5,7 @@ from flask import make_response, request
 from marketplace import db
 from marketplace.auth.access import current_user, requires
 from marketplace.auth.models import Role
-from marketplace.http import ApiView, Blueprint, SelectPage
+from marketplace.http import ApiView, Blueprint, SelectPage, download
 from quality import service
 from quality.schemas import (
     BrandMinimumGradeSchema,
@@ -196,7 +196,6 @@ class CertificatePdf(ApiView):
     @blp.response(200, content_type="application/pdf", description="the certificate as a PDF")
     def get(self, certificate_id):
         """Download a certificate as a PDF"""
-        response = make_response(service.certificate_pdf(db.session(), certificate_id))
-        response.mimetype = "application/pdf"
-        response.headers["Content-Disposition"] = f'inline; filename="certificate-{certificate_id}.pdf"'
-        return response
+        return download(service.certificate_pdf(db.session(), certificate_id),
+                        mimetype="application/pdf", filename=f"certificate-{certificate_id}.pdf",
+                        inline=True)

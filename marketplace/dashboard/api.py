@@ -2,14 +2,14 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from flask import current_app, jsonify, make_response
+from flask import current_app, jsonify
 
 from marketplace import db
 from marketplace.auth.access import requires
 from marketplace.auth.models import Role
 from marketplace.dashboard import exports, service
 from marketplace.dashboard.schemas import ClusterFiguresSchema, MapQuerySchema, PeriodQuerySchema
-from marketplace.http import ApiView, Blueprint
+from marketplace.http import ApiView, Blueprint, download
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -52,13 +52,6 @@ class VillageMap(ApiView):
         return response
 
 
-def _download(body, mimetype: str, filename: str):
-    response = make_response(body)
-    response.mimetype = mimetype
-    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
-
-
 @blp.route("/clusters/<int:cluster_id>/villages.csv")
 class ClusterCsv(ApiView):
     @requires(Role.OPERATOR)
@@ -67,8 +60,8 @@ class ClusterCsv(ApiView):
     def get(self, query, cluster_id):
         """The cluster's village figures as CSV"""
         figures = _figures(query, cluster_id)
-        return _download(exports.villages_csv(figures), "text/csv",
-                         f"cluster-{cluster_id}-{figures['period']['start']}.csv")
+        return download(exports.villages_csv(figures), mimetype="text/csv",
+                        filename=f"cluster-{cluster_id}-{figures['period']['start']}.csv")
 
 
 @blp.route("/clusters/<int:cluster_id>/villages.xlsx")
@@ -79,8 +72,8 @@ class ClusterXlsx(ApiView):
     def get(self, query, cluster_id):
         """The cluster's figures as an Excel workbook"""
         figures = _figures(query, cluster_id)
-        return _download(exports.villages_xlsx(figures), XLSX,
-                         f"cluster-{cluster_id}-{figures['period']['start']}.xlsx")
+        return download(exports.villages_xlsx(figures), mimetype=XLSX,
+                        filename=f"cluster-{cluster_id}-{figures['period']['start']}.xlsx")
 
 
 @blp.route("/clusters/<int:cluster_id>/report.pdf")
@@ -91,8 +84,8 @@ class ClusterReport(ApiView):
     def get(self, query, cluster_id):
         """A one-page PDF report of the cluster for the period"""
         figures = _figures(query, cluster_id)
-        return _download(exports.cluster_report_pdf(figures), "application/pdf",
-                         f"cluster-{cluster_id}-{figures['period']['start']}.pdf")
+        return download(exports.cluster_report_pdf(figures), mimetype="application/pdf",
+                        filename=f"cluster-{cluster_id}-{figures['period']['start']}.pdf")
 
 
 def _figures(query: dict, cluster_id: int) -> dict:

@@ -1,13 +1,13 @@
 from __future__ import annotations
 
-from flask import current_app, make_response
+from flask import current_app
 
 from catalog import service as catalog_service
 from marketplace import db
 from marketplace.auth import service as auth_service
 from marketplace.auth.access import current_user, requires
 from marketplace.auth.models import Role
-from marketplace.http import ApiView, Blueprint, SelectPage
+from marketplace.http import ApiView, Blueprint, SelectPage, download
 from marketplace.trace import export, service
 from marketplace.trace.schemas import (
     ChainQuerySchema,
@@ -65,10 +65,8 @@ class LotTraceCsv(ApiView):
     @blp.response(200, content_type="text/csv", description="FSMA 204-style CSV, one row per event")
     def get(self, lot_id):
         """Export a lot's critical tracking events as a sortable CSV (FSMA 204 style)"""
-        response = make_response(export.fsma_csv(db.session(), lot_id=lot_id))
-        response.mimetype = "text/csv"
-        response.headers["Content-Disposition"] = f'attachment; filename="lot-{lot_id}-trace.csv"'
-        return response
+        return download(export.fsma_csv(db.session(), lot_id=lot_id), mimetype="text/csv",
+                        filename=f"lot-{lot_id}-trace.csv")
 
 
 @blp.route("/trace/verification")

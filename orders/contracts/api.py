@@ -2,12 +2,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import current_app, make_response
+from flask import current_app
 
 from marketplace import db
 from marketplace.auth.access import current_user, requires
 from marketplace.auth.models import Role
-from marketplace.http import ApiView, Blueprint, SelectPage
+from marketplace.http import ApiView, Blueprint, SelectPage, download
 from orders.contracts import call_offs, service, settlement
 from orders.contracts.schemas import (
     AcceptanceSchema,
@@ -222,10 +222,8 @@ class SettlementPdf(ApiView):
     def get(self, settlement_id):
         """Download a settlement statement as a PDF"""
         found = settlement.get_settlement(db.session(), settlement_id, actor=current_user())
-        response = make_response(settlement.render_pdf(found))
-        response.mimetype = "application/pdf"
-        response.headers["Content-Disposition"] = f'inline; filename="settlement-{settlement_id}.pdf"'
-        return response
+        return download(settlement.render_pdf(found), mimetype="application/pdf",
+                        filename=f"settlement-{settlement_id}.pdf", inline=True)
 
 
 @blp.route(f"{SETTLEMENT}/csv")
@@ -235,10 +233,8 @@ class SettlementCsv(ApiView):
     def get(self, settlement_id):
         """Download a settlement statement as CSV"""
         found = settlement.get_settlement(db.session(), settlement_id, actor=current_user())
-        response = make_response(settlement.render_csv(found))
-        response.mimetype = "text/csv"
-        response.headers["Content-Disposition"] = f'attachment; filename="settlement-{settlement_id}.csv"'
-        return response
+        return download(settlement.render_csv(found), mimetype="text/csv",
+                        filename=f"settlement-{settlement_id}.csv")
 
 
 @blp.route(f"{SETTLEMENT}/payment")
