@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from flask import current_app, make_response, request
+from flask import make_response, request
 
 from catalog import service
 from catalog.schemas import (
@@ -23,14 +23,11 @@ from catalog.schemas import (
 from marketplace import db
 from marketplace.auth.access import current_user, requires
 from marketplace.auth.models import Role
-from marketplace.http import ApiView, Blueprint, SelectPage
+from marketplace.http import ApiView, Blueprint, SelectPage, runtime
 
 blp = Blueprint("catalog", __name__, url_prefix="/api/v1",
                 description="Brands, categories, products, SKUs and harvest lots")
 
-
-def _settings():
-    return current_app.extensions["shanhai"].settings
 
 
 @blp.route("/brands")
@@ -87,7 +84,7 @@ class BrandLogo(ApiView):
     def put(self, files, brand_id):
         """Upload a brand's logo (multipart field `logo`); it is normalised to a PNG"""
         return service.set_brand_logo(db.session(), brand_id=brand_id, data=files["logo"].read(),
-                                      max_bytes=_settings().max_logo_bytes)
+                                      max_bytes=runtime().settings.max_logo_bytes)
 
 
 @blp.route("/categories")
@@ -158,7 +155,7 @@ class Skus(ApiView):
     @blp.response(201, SkuSchema)
     def post(self, data):
         """Add a SKU to one of your products"""
-        return service.create_sku(db.session(), actor=current_user(), currency=_settings().currency,
+        return service.create_sku(db.session(), actor=current_user(), currency=runtime().settings.currency,
                                   **data)
 
 

@@ -6,7 +6,7 @@ import http
 
 import flask_smorest
 import sqlalchemy as sa
-from flask import Response, make_response, request
+from flask import Response, current_app, make_response, request
 from flask.views import MethodView
 from flask_smorest.etag import ETAG_HEADER, IF_MATCH_HEADER, IF_NONE_MATCH_HEADER, _get_etag_ctx
 from flask_smorest.pagination import Page
@@ -109,3 +109,8 @@ def download(body, *, mimetype: str, filename: str, inline: bool = False) -> Res
     disposition = "inline" if inline else "attachment"
     response.headers["Content-Disposition"] = f'{disposition}; filename="{filename}"'
     return response
+
+
+def runtime():
+    """The current app's Runtime: settings, engine, session factory, limiter, Stripe gateway."""
+    return current_app.extensions["shanhai"]

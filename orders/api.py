@@ -2,12 +2,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import current_app, request
+from flask import request
 
 from marketplace import db
 from marketplace.auth.access import bearer_token, current_user, requires
 from marketplace.auth.models import Role
-from marketplace.http import ApiView, Blueprint, SelectPage
+from marketplace.http import ApiView, Blueprint, SelectPage, runtime
 from marketplace.idempotency import idempotent
 from orders import ledger, metrics, service
 from orders.errors import OutOfStock
@@ -27,18 +27,12 @@ from orders.schemas import (
     SharingRuleSchema,
     WebhookAckSchema,
 )
-from orders.stripe_gateway import StripeGateway, WebhookSignatureInvalid
+from orders.stripe_gateway import WebhookSignatureInvalid
 
 blp = Blueprint("orders", __name__, url_prefix="/api/v1",
                 description="Orders, card payments, refunds, and the benefit-sharing ledger")
 
 
-def _settings():
-    return current_app.extensions["shanhai"].settings
-
-
-def _gateway() -> StripeGateway:
-    return current_app.extensions["shanhai"].stripe
 
 
 REFERENCE = "<string(length=22):reference>"
@@ -60,7 +54,7 @@ class Orders(ApiView):
     def post(self, data):
         """Order SKUs: their stock is reserved for 15 minutes, or the order fails naming every short line"""
         buyer = current_user() if bearer_token() else None
-        settings = _settings()
+        settings = runtime().settings
         try:
             order = service.place_order(db.session(), buyer=buyer, lines=data["lines"],
                                         email=data.get("email"),
@@ -99,7 +93,7 @@ class OrderPayments(ApiView):
     def post(self, data, reference):
         """Start paying by card: returns the Stripe PaymentIntent's client secret (one per order)"""
         payment, client_secret = service.start_card_payment(db.session(), reference=reference,
-                                                            gateway=_gateway())
+                                                            gateway=runtime().stripe)
         return {"payment_intent_id": payment.external_id, "client_secret": client_secret,
                 "amount_fen": payment.amount_fen, "currency": payment.order.currency}
 
@@ -112,7 +106,7 @@ class OrderRefunds(ApiView):
     @blp.response(201, RefundSchema)
     def post(self, data, reference):
         """Refund part or all of a paid order; never more than was captured"""
-        return service.refund_order(db.session(), reference=reference, gateway=_gateway(), **data)
+        return service.refund_order(db.session(), reference=reference, gateway=runtime().stripe, **data)
 
 
 @blp.route(f"/orders/{REFERENCE}/fulfilment")
@@ -143,7 +137,7 @@ class StripeWebhook(ApiView):
              requestBody={"required": True, "content": {"application/json": {"schema": {"type": "object"}}}})
     def post(self):
         """Stripe's events, verified by signature; each event id changes things at most once"""
-        gateway = _gateway()
+        gateway = runtime().stripe
         try:
             event = gateway.verify_event(request.get_data(), request.headers.get("Stripe-Signature"))
         except WebhookSignatureInvalid:

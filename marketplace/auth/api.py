@@ -2,8 +2,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import current_app
-
 from marketplace import db
 from marketplace.auth import service
 from marketplace.auth.access import bearer_token, current_user, requires
@@ -16,7 +14,7 @@ from marketplace.auth.schemas import (
     UserQuerySchema,
     UserSchema,
 )
-from marketplace.http import ApiView, Blueprint, SelectPage
+from marketplace.http import ApiView, Blueprint, SelectPage, runtime
 
 blp = Blueprint("auth", __name__, url_prefix="/api/v1", description="Accounts and bearer tokens")
 
@@ -28,7 +26,7 @@ class Token(ApiView):
     @blp.alt_response(401, response="UNAUTHORIZED")
     def post(self, credentials):
         """Exchange an e-mail and password for a bearer token"""
-        settings = current_app.extensions["shanhai"].settings
+        settings = runtime().settings
         raw, token = service.issue_token(db.session(), **credentials,
                                          lifetime=timedelta(hours=settings.token_lifetime_hours))
         return {"access_token": raw, "token_type": "Bearer", "expires_at": token.expires_at}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Response, current_app, make_response, stream_with_context
+from flask import Response, make_response, stream_with_context
 
 from marketplace import db
 from marketplace.auth.access import current_user, requires
@@ -16,14 +16,11 @@ from marketplace.codes.schemas import (
     QrQuerySchema,
     SuspectedCodeQuerySchema,
 )
-from marketplace.http import ApiView, Blueprint, SelectPage
+from marketplace.http import ApiView, Blueprint, SelectPage, runtime
 
 blp = Blueprint("codes", __name__, url_prefix="/api/v1",
                 description="Collaboration codes (山海协作码): signed GS1 Digital Link QR codes")
 
-
-def _settings():
-    return current_app.extensions["shanhai"].settings
 
 
 @blp.route("/lots/<int:lot_id>/codes")
@@ -34,7 +31,7 @@ class LotCodes(ApiView):
     def post(self, data, lot_id):
         """Mint one lot code or up to 100,000 unit codes for one of your lots"""
         return service.mint_codes(db.session(), actor=current_user(), lot_id=lot_id,
-                                  keys=_settings().signing_keys, **data)
+                                  keys=runtime().settings.signing_keys, **data)
 
 
 @blp.route("/code-batches")
@@ -60,7 +57,7 @@ class CodeBatchById(ApiView):
 def _stream(produce, mimetype: str, filename: str) -> Response:
     """Stream what `produce(session)` yields from a session of its own: the request's session
     is closed when the view returns, long before a 100,000-code download ends."""
-    factory = current_app.extensions["shanhai"].session_factory
+    factory = runtime().session_factory
 
     def chunks():
         with factory() as own_session:
@@ -79,7 +76,7 @@ class CodeBatchCsv(ApiView):
         """Export a batch's codes as CSV (streamed)"""
         session = db.session()
         service.get_batch(session, actor=current_user(), batch_id=batch_id)
-        base_url = _settings().public_base_url
+        base_url = runtime().settings.public_base_url
         return _stream(lambda own: service.batch_csv(own, batch_id=batch_id, base_url=base_url),
                        "text/csv", f"codes-{batch_id}.csv")
 
@@ -92,7 +89,7 @@ class CodeBatchLabels(ApiView):
         """Download a batch's print-ready A4 label sheet (PDF, streamed)"""
         session = db.session()
         service.get_batch(session, actor=current_user(), batch_id=batch_id)
-        base_url = _settings().public_base_url
+        base_url = runtime().settings.public_base_url
 
         def produce(own):
             labels, logo = service.batch_labels(own, batch_id=batch_id, base_url=base_url)
@@ -104,7 +101,7 @@ class CodeBatchLabels(ApiView):
 def _qr(code_id: int, query: dict, *, svg: bool) -> Response:
     session = db.session()
     code = service.get_code(session, actor=current_user(), code_id=code_id)
-    uri, logo = service.code_render_inputs(session, code=code, base_url=_settings().public_base_url)
+    uri, logo = service.code_render_inputs(session, code=code, base_url=runtime().settings.public_base_url)
     logo = logo if query["logo"] else None
     if svg:
         response = make_response(rendering.render_svg(uri, size=query["size"], logo_png=logo))

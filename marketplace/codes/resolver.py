@@ -13,7 +13,7 @@ from marketplace.codes import authenticity, metrics
 from marketplace.codes.authenticity import ScanRecorder, ScanResult, Thresholds
 from marketplace.codes.errors import CodeNotFound, UnknownLinkType
 from marketplace.codes.story import StoryCache
-from marketplace.http import ApiView, Blueprint
+from marketplace.http import ApiView, Blueprint, runtime
 
 blp = Blueprint("resolver", __name__, url_prefix="", template_folder="templates",
                 description="GS1 Digital Link resolver: what a phone gets when it scans a code")
@@ -38,37 +38,34 @@ def add_cors_headers(response: Response) -> Response:
     return response
 
 
-def _runtime():
-    return current_app.extensions["shanhai"]
-
 
 def _story_cache() -> StoryCache:
     extensions = current_app.extensions
     if "shanhai.story_cache" not in extensions:
-        extensions["shanhai.story_cache"] = StoryCache(_runtime().settings.scan_story_cache_seconds)
+        extensions["shanhai.story_cache"] = StoryCache(runtime().settings.scan_story_cache_seconds)
     return extensions["shanhai.story_cache"]
 
 
 def _recorder() -> ScanRecorder | None:
     """The process's write-behind scan recorder, when the settings ask for one."""
-    runtime = _runtime()
-    if runtime.settings.scan_write_behind_seconds <= 0:
+    current = runtime()
+    if current.settings.scan_write_behind_seconds <= 0:
         return None
     extensions = current_app.extensions
     if "shanhai.scan_recorder" not in extensions:
-        factory, app = runtime.session_factory, current_app._get_current_object()
+        factory, app = current.session_factory, current_app._get_current_object()
 
         def write(records) -> None:
             with app.app_context(), db.unit_of_work(factory) as session:
                 authenticity.apply_scans(session, records, thresholds=_thresholds())
 
         extensions["shanhai.scan_recorder"] = ScanRecorder(
-            write=write, interval=runtime.settings.scan_write_behind_seconds)
+            write=write, interval=current.settings.scan_write_behind_seconds)
     return extensions["shanhai.scan_recorder"]
 
 
 def _thresholds() -> Thresholds:
-    settings = _runtime().settings
+    settings = runtime().settings
     return Thresholds(scan_count=settings.scan_count_threshold,
                       distinct_places=settings.scan_place_threshold,
                       place_window=timedelta(hours=settings.scan_place_window_hours))
@@ -125,7 +122,7 @@ def _links(result: ScanResult, story: dict, base_url: str) -> dict[str, list[dic
 
 def _message(verdict, lang: str) -> str:
     first = verdict.first_scanned_at
-    when = first.astimezone(_runtime().settings.zone).strftime("%Y-%m-%d %H:%M") if first else ""
+    when = first.astimezone(runtime().settings.zone).strftime("%Y-%m-%d %H:%M") if first else ""
     if verdict.status == "not_genuine":
         if lang == "zh":
             return "非正品：此码不是本平台签发的。"
@@ -148,7 +145,7 @@ def _verdict_json(verdict, lang: str) -> dict:
 class DigitalLinkResource(ApiView):
     def get(self, rest):
         """Resolve a collaboration code: scan page, JSON story, linkset or a redirect"""
-        settings = _runtime().settings
+        settings = runtime().settings
         base_url = settings.public_base_url
         representation = _wanted_representation()
         lang = _language()
@@ -205,7 +202,7 @@ class ResolverDescription(ApiView):
                                 "content": {"application/json": {"schema": {"type": "object"}}}}})
     def get(self):
         """Describe this resolver (GS1 resolver description file)"""
-        base_url = _runtime().settings.public_base_url
+        base_url = runtime().settings.public_base_url
         return {
             "name": "Shanhai 山海 collaboration-code resolver",
             "resolverRoot": base_url,

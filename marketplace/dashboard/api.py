@@ -2,14 +2,14 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from flask import current_app, jsonify
+from flask import jsonify
 
 from marketplace import db
 from marketplace.auth.access import requires
 from marketplace.auth.models import Role
 from marketplace.dashboard import exports, service
 from marketplace.dashboard.schemas import ClusterFiguresSchema, MapQuerySchema, PeriodQuerySchema
-from marketplace.http import ApiView, Blueprint, download
+from marketplace.http import ApiView, Blueprint, download, runtime
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -18,7 +18,7 @@ blp = Blueprint("dashboard", __name__, url_prefix="/api/v1/dashboard",
 
 
 def _period(query: dict) -> service.Period:
-    zone = current_app.extensions["shanhai"].settings.zone
+    zone = runtime().settings.zone
     default = service.default_period(datetime.now(zone).date())
     start = query.get("start", default.start)
     end = query["end"] + timedelta(days=1) if "end" in query else default.end
@@ -46,7 +46,7 @@ class VillageMap(ApiView):
         cluster_id = query.pop("cluster_id", None)
         collection = service.villages_geojson(
             db.session(), cluster_id=cluster_id, period=_period(query),
-            zone=current_app.extensions["shanhai"].settings.zone)
+            zone=runtime().settings.zone)
         response = jsonify(collection)
         response.mimetype = "application/geo+json"
         return response
@@ -90,4 +90,4 @@ class ClusterReport(ApiView):
 
 def _figures(query: dict, cluster_id: int) -> dict:
     return service.cluster_figures(db.session(), cluster_id=cluster_id, period=_period(query),
-                                   zone=current_app.extensions["shanhai"].settings.zone)
+                                   zone=runtime().settings.zone)

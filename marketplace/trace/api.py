@@ -7,7 +7,7 @@ from marketplace import db
 from marketplace.auth import service as auth_service
 from marketplace.auth.access import current_user, requires
 from marketplace.auth.models import Role
-from marketplace.http import ApiView, Blueprint, SelectPage, download
+from marketplace.http import ApiView, Blueprint, SelectPage, download, runtime
 from marketplace.trace import export, service
 from marketplace.trace.schemas import (
     ChainQuerySchema,
@@ -21,7 +21,7 @@ blp = Blueprint("trace", __name__, url_prefix="/api/v1",
 
 
 def _base_url() -> str:
-    return current_app.extensions["shanhai"].settings.public_base_url
+    return runtime().settings.public_base_url
 
 
 @blp.route("/lots/<int:lot_id>/trace-events")

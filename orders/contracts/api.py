@@ -2,12 +2,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import current_app
-
 from marketplace import db
 from marketplace.auth.access import current_user, requires
 from marketplace.auth.models import Role
-from marketplace.http import ApiView, Blueprint, SelectPage, download
+from marketplace.http import ApiView, Blueprint, SelectPage, download, runtime
 from orders.contracts import call_offs, service, settlement
 from orders.contracts.schemas import (
     AcceptanceSchema,
@@ -273,7 +271,7 @@ class ContractCallOffs(ApiView):
     @blp.response(201, OrderSchema)
     def post(self, data, contract_id):
         """Order against the contract: stock is reserved, priced by the contract, drawn down from it"""
-        minutes = current_app.extensions["shanhai"].settings.reservation_minutes
+        minutes = runtime().settings.reservation_minutes
         return call_offs.place_call_off(db.session(), actor=current_user(), contract_id=contract_id,
                                         lines=data["lines"], payment=data["payment"],
                                         card_hold=timedelta(minutes=minutes))
