@@ -16,14 +16,18 @@ import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+
+from catalog.models import Lot
 
 from marketplace.codes import digital_link, signing
 from marketplace.codes.errors import MalformedDigitalLink
-from marketplace.codes.models import Code, CodeLevel, Scan
+from marketplace.codes.models import Code, CodeLevel, Scan, ScanDay
 from marketplace.codes.service import SIGNATURE_PARAMETER
 from marketplace.db import utcnow
 
@@ -132,7 +136,7 @@ def check(session: Session, *, path_and_query: str, keys) -> ScanResult:
                       CodeRef(row.id, row.lot_id, row.serial))
 
 
-def scan(session: Session, *, path_and_query: str, keys, thresholds: Thresholds,
+def scan(session: Session, *, path_and_query: str, keys, thresholds: Thresholds, zone: ZoneInfo,
          fingerprint: str, place: str | None = None, record: bool = True,
          recorder: ScanRecorder | None = None) -> ScanResult:
     """Check a code and, when it is genuine and `record` holds, count this scan.
@@ -148,7 +152,7 @@ def scan(session: Session, *, path_and_query: str, keys, thresholds: Thresholds,
     entry = ScanRecord(code.id, code.level is CodeLevel.UNIT, now, place, fingerprint)
     verdict = result.verdict
     if recorder is None:
-        flags = apply_scans(session, [entry], thresholds=thresholds)
+        flags = apply_scans(session, [entry], thresholds=thresholds, zone=zone)
         row = _find(session, result.link.identifier)
         reason = flags.get(code.id) or row.suspected_copy_reason
         result.verdict = Verdict("suspected_copy" if row.suspected_copy_at else "genuine",
@@ -165,9 +169,10 @@ def scan(session: Session, *, path_and_query: str, keys, thresholds: Thresholds,
     return result
 
 
-def apply_scans(session: Session, records: list[ScanRecord], *,
-                thresholds: Thresholds) -> dict[int, str]:
-    """Write scans, bump each code's counters once, and flag unit codes that look copied.
+def apply_scans(session: Session, records: list[ScanRecord], *, thresholds: Thresholds,
+                zone: ZoneInfo) -> dict[int, str]:
+    """Write scans, bump each code's counters once, count them per village and local day, and
+    flag unit codes that look copied.
 
     Returns the reasons of the codes flagged now. Only flushes: the caller owns the commit.
     """
@@ -180,15 +185,20 @@ def apply_scans(session: Session, records: list[ScanRecord], *,
     for record in records:
         per_code.setdefault(record.code_id, []).append(record)
     flagged: dict[int, str] = {}
+    lots: dict[int, list[ScanRecord]] = {}
+    first_scans: dict[int, list[ScanRecord]] = {}
     for code_id, scans in sorted(per_code.items()):
         first, last = scans[0].scanned_at, scans[-1].scanned_at
-        count, already_flagged = session.execute(
+        count, already_flagged, lot_id = session.execute(
             sa.update(Code).where(Code.id == code_id)
             .values(scan_count=Code.scan_count + len(scans),
                     first_scanned_at=sa.func.coalesce(Code.first_scanned_at, first),
                     last_scanned_at=last)
-            .returning(Code.scan_count, Code.suspected_copy_at)
+            .returning(Code.scan_count, Code.suspected_copy_at, Code.lot_id)
             .execution_options(synchronize_session=False)).one()
+        lots.setdefault(lot_id, []).extend(scans)
+        if count == len(scans):
+            first_scans.setdefault(lot_id, []).append(scans[0])
         if not scans[0].unit or already_flagged is not None:
             continue
         reason = _copy_reason(session, code_id=code_id, count=count, now=last,
@@ -198,8 +208,66 @@ def apply_scans(session: Session, records: list[ScanRecord], *,
                             .values(suspected_copy_at=last, suspected_copy_reason=reason)
                             .execution_options(synchronize_session=False))
             flagged[code_id] = reason
+    _count_scan_days(session, lots, first_scans, zone)
     session.flush()
     return flagged
+
+
+def _count_scan_days(session: Session, lots: dict[int, list[ScanRecord]],
+                     first_scans: dict[int, list[ScanRecord]], zone: ZoneInfo) -> None:
+    villages = dict(session.execute(sa.select(Lot.id, Lot.village_id)
+                                    .where(Lot.id.in_(sorted(lots)))).all())
+    days: dict[tuple[int, date], list[int]] = {}
+    for counted, column in ((lots, 0), (first_scans, 1)):
+        for lot_id, scans in counted.items():
+            for record in scans:
+                key = (villages[lot_id], record.scanned_at.astimezone(zone).date())
+                days.setdefault(key, [0, 0])[column] += 1
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(ScanDay)
+    statement = statement.on_conflict_do_update(
+        index_elements=[ScanDay.village_id, ScanDay.day],
+        set_={"scans": ScanDay.scans + statement.excluded.scans,
+              "codes_first_scanned": ScanDay.codes_first_scanned
+              + statement.excluded.codes_first_scanned})
+    # In key order, so that two writers never wait on each other's rows in opposite orders.
+    session.execute(statement, [{"village_id": village_id, "day": day, "scans": scans,
+                                 "codes_first_scanned": first}
+                                for (village_id, day), (scans, first) in sorted(days.items())])
+
+
+def local_date(session: Session, column, zone: ZoneInfo):
+    """The local calendar day of a UTC timestamp column, in SQL."""
+    if session.get_bind().dialect.name == "postgresql":
+        return sa.cast(sa.func.timezone(zone.key, column), sa.Date)
+    # SQLite has no zone database; our zones keep one offset all year (Asia/Shanghai: +8 h).
+    hours = int(datetime.now(zone).utcoffset().total_seconds() // 3600)
+    return sa.func.date(column, f"{hours:+d} hours")
+
+
+def rebuild_scan_days(session: Session, *, zone: ZoneInfo) -> int:
+    """Recount every village's scans per day from the scans themselves; returns the rows written.
+
+    For repair and for data loaded in bulk: `apply_scans` keeps the counts current otherwise.
+    """
+    session.execute(sa.delete(ScanDay))
+    scan_day = local_date(session, Scan.scanned_at, zone).label("day")
+    scans = (sa.select(Lot.village_id, scan_day, sa.func.count().label("scans"))
+             .join(Code, Code.id == Scan.code_id).join(Lot, Lot.id == Code.lot_id)
+             .where(Scan.genuine.is_(True))
+             .group_by(Lot.village_id, scan_day)).subquery()
+    first_day = local_date(session, Code.first_scanned_at, zone).label("day")
+    firsts = dict(((village_id, str(day)), count) for village_id, day, count in session.execute(
+        sa.select(Lot.village_id, first_day, sa.func.count())
+        .join(Lot, Lot.id == Code.lot_id).where(Code.first_scanned_at.is_not(None))
+        .group_by(Lot.village_id, first_day)))
+    rows = [{"village_id": village_id, "day": day if isinstance(day, date) else date.fromisoformat(day),
+             "scans": count, "codes_first_scanned": firsts.get((village_id, str(day)), 0)}
+            for village_id, day, count in session.execute(sa.select(scans))]
+    for start in range(0, len(rows), 5000):
+        session.execute(sa.insert(ScanDay), rows[start:start + 5000])
+    session.flush()
+    return len(rows)
 
 
 def _copy_reason(session: Session, *, code_id: int, count: int, now: datetime, any_place: bool,

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -75,3 +75,21 @@ class Scan(Base):
     place: Mapped[str | None] = mapped_column(sa.String(32))
     client_fingerprint: Mapped[str] = mapped_column(sa.String(64))
     genuine: Mapped[bool]
+
+
+class ScanDay(Base):
+    """Scans of one village's codes on one local day, kept up to date as scans are written.
+
+    The dashboard charts a region's scans by day; summing a million scan rows per request would
+    not answer in time, and these rows are at most one per village per day.
+    """
+
+    __tablename__ = "scan_days"
+    __table_args__ = (sa.CheckConstraint("scans >= codes_first_scanned AND codes_first_scanned >= 0",
+                                         name="counts"),)
+
+    village_id: Mapped[int] = mapped_column(sa.ForeignKey("villages.id"), primary_key=True)
+    day: Mapped[date] = mapped_column(primary_key=True, index=True)
+    scans: Mapped[int] = mapped_column(default=0)
+    # Codes whose very first scan fell on this day: packs that reached a consumer.
+    codes_first_scanned: Mapped[int] = mapped_column(default=0)

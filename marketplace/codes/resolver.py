@@ -57,7 +57,8 @@ def _recorder() -> ScanRecorder | None:
 
         def write(records) -> None:
             with app.app_context(), db.unit_of_work(factory) as session:
-                authenticity.apply_scans(session, records, thresholds=_thresholds())
+                authenticity.apply_scans(session, records, thresholds=_thresholds(),
+                                        zone=current.settings.zone)
 
         extensions["shanhai.scan_recorder"] = ScanRecorder(
             write=write, interval=current.settings.scan_write_behind_seconds)
@@ -153,7 +154,8 @@ class DigitalLinkResource(ApiView):
         counts_as_scan = request.method == "GET" and representation in ("html", "json")
         result = authenticity.scan(
             session, path_and_query=_raw_path_and_query(), keys=settings.signing_keys,
-            thresholds=_thresholds(), record=counts_as_scan, recorder=_recorder(),
+            thresholds=_thresholds(), zone=settings.zone, record=counts_as_scan,
+            recorder=_recorder(),
             fingerprint=authenticity.client_fingerprint(
                 secret=settings.secret_key, address=request.remote_addr or "",
                 user_agent=request.headers.get("User-Agent", "")),

@@ -5,7 +5,8 @@ from __future__ import annotations
 import csv
 import io
 import string
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
@@ -15,11 +16,12 @@ from marketplace.auth.errors import NotYours
 from marketplace.codes import authenticity, digital_link, service, signing
 from marketplace.codes.authenticity import Thresholds
 from marketplace.codes.errors import LotNotCodable, SkuNotOfLot
-from marketplace.codes.models import Code, CodeLevel
+from marketplace.codes.models import Code, CodeLevel, ScanDay
 from tests import factories
 
 BASE = "http://shanhai.test"
 KEYS = factories.SIGNING_KEYS
+ZONE = ZoneInfo("Asia/Shanghai")
 
 
 @pytest.fixture
@@ -146,11 +148,11 @@ def test_a_single_flipped_character_anywhere_in_a_code_is_not_genuine(session, c
 def test_the_first_scan_is_genuine_and_counts_go_up(session, callers, coded):
     _, codes = mint(session, callers, coded, quantity=1)
     path = uri_of(session, codes[0])[len(BASE):]
-    first = authenticity.scan(session, path_and_query=path, keys=KEYS, thresholds=Thresholds(),
+    first = authenticity.scan(session, zone=ZONE, path_and_query=path, keys=KEYS, thresholds=Thresholds(),
                               fingerprint="a")
     assert first.verdict.status == "genuine" and first.verdict.scan_count == 1
     assert first.verdict.first_scanned_at is not None
-    second = authenticity.scan(session, path_and_query=path, keys=KEYS, thresholds=Thresholds(),
+    second = authenticity.scan(session, zone=ZONE, path_and_query=path, keys=KEYS, thresholds=Thresholds(),
                                fingerprint="b")
     assert second.verdict.scan_count == 2
     assert second.verdict.first_scanned_at == first.verdict.first_scanned_at
@@ -160,7 +162,7 @@ def test_a_code_scanned_more_often_than_the_threshold_is_flagged_as_a_copy(sessi
     _, codes = mint(session, callers, coded, quantity=2)
     path = uri_of(session, codes[0])[len(BASE):]
     thresholds = Thresholds(scan_count=3)
-    verdicts = [authenticity.scan(session, path_and_query=path, keys=KEYS, thresholds=thresholds,
+    verdicts = [authenticity.scan(session, zone=ZONE, path_and_query=path, keys=KEYS, thresholds=thresholds,
                                   fingerprint=str(i)).verdict.status for i in range(5)]
     assert verdicts == ["genuine"] * 3 + ["suspected_copy"] * 2
     suspected = session.scalars(service.list_suspected_codes(session)).all()
@@ -173,7 +175,7 @@ def test_a_code_scanned_from_too_many_places_within_the_window_is_flagged(sessio
     thresholds = Thresholds(scan_count=100, distinct_places=2, place_window=timedelta(hours=1))
     statuses = []
     for place in ["30.2,120.3", "30.2,120.3", "31.2,121.5", "39.9,116.4"]:
-        result = authenticity.scan(session, path_and_query=path, keys=KEYS, thresholds=thresholds,
+        result = authenticity.scan(session, zone=ZONE, path_and_query=path, keys=KEYS, thresholds=thresholds,
                                    fingerprint="x", place=place)
         statuses.append(result.verdict.status)
     assert statuses == ["genuine", "genuine", "genuine", "suspected_copy"]
@@ -185,7 +187,7 @@ def test_lot_codes_are_never_flagged_as_copies_because_every_pack_carries_them(s
     _, codes = mint(session, callers, coded, level=CodeLevel.LOT)
     path = uri_of(session, codes[0])[len(BASE):]
     for i in range(4):
-        result = authenticity.scan(session, path_and_query=path, keys=KEYS,
+        result = authenticity.scan(session, zone=ZONE, path_and_query=path, keys=KEYS,
                                    thresholds=Thresholds(scan_count=2), fingerprint=str(i))
     assert result.verdict.status == "genuine" and result.verdict.scan_count == 4
 
@@ -195,7 +197,7 @@ def test_a_scan_keeps_a_hashed_fingerprint_and_a_coarse_place_never_the_address(
     _, codes = mint(session, callers, coded, quantity=1)
     fingerprint = authenticity.client_fingerprint(secret="s", address="203.0.113.9", user_agent="UA")
     place = authenticity.coarse_place("30.2456", "120.3123")
-    authenticity.scan(session, path_and_query=uri_of(session, codes[0])[len(BASE):], keys=KEYS,
+    authenticity.scan(session, zone=ZONE, path_and_query=uri_of(session, codes[0])[len(BASE):], keys=KEYS,
                       thresholds=Thresholds(), fingerprint=fingerprint, place=place)
     row = session.execute(sa.text("select place, client_fingerprint from scans")).one()
     assert row.place == "30.2,120.3"
@@ -224,11 +226,12 @@ def test_the_write_behind_recorder_counts_queued_scans_and_writes_them_in_one_go
 
     def write(records):
         written.append(records)
-        authenticity.apply_scans(session, records, thresholds=Thresholds(scan_count=2))
+        authenticity.apply_scans(session, records, thresholds=Thresholds(scan_count=2),
+                                 zone=ZONE)
 
     recorder = authenticity.ScanRecorder(write=write, interval=3600)
     path = uri_of(session, codes[0])[len(BASE):]
-    verdicts = [authenticity.scan(session, path_and_query=path, keys=KEYS, fingerprint="f",
+    verdicts = [authenticity.scan(session, zone=ZONE, path_and_query=path, keys=KEYS, fingerprint="f",
                                   thresholds=Thresholds(scan_count=2), recorder=recorder).verdict
                 for _ in range(3)]
     assert [v.scan_count for v in verdicts] == [1, 2, 3]
@@ -239,7 +242,7 @@ def test_the_write_behind_recorder_counts_queued_scans_and_writes_them_in_one_go
     session.expire_all()
     stored = session.get(Code, codes[0].id)
     assert stored.scan_count == 3 and stored.suspected_copy_at is not None
-    after = authenticity.scan(session, path_and_query=path, keys=KEYS, fingerprint="f",
+    after = authenticity.scan(session, zone=ZONE, path_and_query=path, keys=KEYS, fingerprint="f",
                               thresholds=Thresholds(scan_count=2), recorder=recorder).verdict
     assert after.scan_count == 4 and after.status == "suspected_copy"
     recorder.flush()
@@ -259,11 +262,41 @@ def test_a_failed_write_keeps_the_scans_for_the_next_try(session, callers, coded
     recorder = authenticity.ScanRecorder(write=write, interval=3600)
     path = uri_of(session, codes[0])[len(BASE):]
     for _ in range(2):
-        authenticity.scan(session, path_and_query=path, keys=KEYS, fingerprint="f",
+        authenticity.scan(session, zone=ZONE, path_and_query=path, keys=KEYS, fingerprint="f",
                           thresholds=Thresholds(), recorder=recorder)
     recorder.flush()
-    verdict = authenticity.scan(session, path_and_query=path, keys=KEYS, fingerprint="f",
+    verdict = authenticity.scan(session, zone=ZONE, path_and_query=path, keys=KEYS, fingerprint="f",
                                 thresholds=Thresholds(), recorder=recorder).verdict
     assert verdict.scan_count == 3
     recorder.flush()
     assert attempts == [2, 3]
+
+
+def test_scans_are_counted_per_village_and_local_day_as_a_recount_from_the_scans_would(
+        session, callers, coded):
+    _, codes = mint(session, callers, coded, quantity=3)
+    other_village = factories.make_village(session)
+    _, other_codes = mint(session, callers, factories.make_coded_lot(
+        session, cooperative=callers.cooperative.organisation, village_id=other_village.id), quantity=1)
+    lot_village = coded[0].village_id
+    # 23:30 and 00:30 in Shanghai on either side of midnight: two local days, one UTC day.
+    evening = datetime(2026, 5, 1, 15, 30, tzinfo=UTC)
+    records = [authenticity.ScanRecord(codes[0].id, True, evening, None, "a"),
+               authenticity.ScanRecord(codes[0].id, True, evening + timedelta(hours=1), None, "b"),
+               authenticity.ScanRecord(codes[1].id, True, evening + timedelta(hours=1), None, "c"),
+               authenticity.ScanRecord(other_codes[0].id, True, evening, None, "d")]
+    authenticity.apply_scans(session, records[:2], thresholds=Thresholds(), zone=ZONE)
+    authenticity.apply_scans(session, records[2:], thresholds=Thresholds(), zone=ZONE)
+    authenticity.apply_scans(session, records[1:2], thresholds=Thresholds(), zone=ZONE)
+
+    def scan_days():
+        rows = session.execute(sa.select(ScanDay.village_id, ScanDay.day, ScanDay.scans,
+                                         ScanDay.codes_first_scanned).order_by(ScanDay.village_id,
+                                                                               ScanDay.day))
+        return [tuple(row) for row in rows]
+
+    counted = scan_days()
+    assert counted == [(lot_village, date(2026, 5, 1), 1, 1), (lot_village, date(2026, 5, 2), 3, 1),
+                       (other_village.id, date(2026, 5, 1), 1, 1)]
+    assert authenticity.rebuild_scan_days(session, zone=ZONE) == 3
+    assert scan_days() == counted
