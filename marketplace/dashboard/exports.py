@@ -15,6 +15,8 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfgen import canvas
 
+from marketplace.dashboard.service import flat
+
 FONT = "STSong-Light"
 COLUMNS = [
     ("village_id", "村 ID Village id"),
@@ -27,6 +29,19 @@ COLUMNS = [
     ("collective_income_fen", "期间集体经营性收入(分) Collective income (fen)"),
     ("previous_collective_income_fen", "上年同期(分) Same period last year (fen)"),
     ("income_line_fen", "120万元线(分) 1.2-million-yuan line (fen)"),
+    ("sales_orders_paid", "已付订单 Orders paid"),
+    ("sales_paid_fen", "销售额(分) Sales (fen)"),
+    ("sales_refunded_fen", "退款(分) Refunds (fen)"),
+    ("previous_sales_paid_fen", "上年同期销售额(分) Sales last year (fen)"),
+    ("deliveries_accepted", "合同交货验收批次 Deliveries accepted"),
+    ("deliveries_rejected", "拒收批次 Deliveries rejected"),
+    ("deliveries_accepted_value_fen", "验收货值(分) Accepted value (fen)"),
+    ("previous_deliveries_accepted_value_fen", "上年同期货值(分) Accepted value last year (fen)"),
+    ("codes_minted", "赋码数 Codes minted"),
+    ("codes_scans", "扫码次数 Scans"),
+    ("codes_codes_first_scanned", "首次扫码数 Codes first scanned"),
+    ("codes_suspected_copies", "疑似复制码 Suspected copies"),
+    ("previous_codes_scans", "上年同期扫码 Scans last year"),
 ]
 
 
@@ -34,7 +49,7 @@ def villages_csv(figures: dict) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow([title for _, title in COLUMNS])
-    for row in figures["villages"]:
+    for row in map(flat, figures["villages"]):
         writer.writerow([row[key] for key, _ in COLUMNS])
     return out.getvalue()
 
@@ -46,7 +61,7 @@ def villages_xlsx(figures: dict) -> bytes:
     sheet.append([title for _, title in COLUMNS])
     for cell in sheet[1]:
         cell.font = Font(bold=True)
-    for row in figures["villages"]:
+    for row in map(flat, figures["villages"]):
         sheet.append([row[key] for key, _ in COLUMNS])
     summary = workbook.create_sheet("summary")
     period = figures["period"]
@@ -56,8 +71,22 @@ def villages_xlsx(figures: dict) -> bytes:
                          ("orders paid", figures["sales"]["orders_paid"]),
                          ("sales (fen)", figures["sales"]["paid_fen"]),
                          ("refunds (fen)", figures["sales"]["refunded_fen"]),
-                         ("collective income (fen)", figures["collective_income_fen"])):
+                         ("collective income (fen)", figures["collective_income_fen"]),
+                         ("deliveries accepted", figures["deliveries"]["accepted"]),
+                         ("accepted value (fen)", figures["deliveries"]["accepted_value_fen"]),
+                         ("codes minted", figures["codes"]["minted"]),
+                         ("scans", figures["codes"]["scans"]),
+                         ("suspected copies", figures["codes"]["suspected_copies"])):
         summary.append([label, value])
+    grades = workbook.create_sheet("deliveries by grade")
+    grades.append(["grade", "unit", "deliveries", "quantity", "value (fen)"])
+    for line in figures["deliveries"]["by_grade"]:
+        grades.append([line["grade"], line["unit"], line["deliveries"], line["quantity"],
+                       line["value_fen"]])
+    scans = workbook.create_sheet("scans by day")
+    scans.append(["day", "scans", "codes first scanned"])
+    for day in figures["scans_by_day"]:
+        scans.append([day["day"], day["scans"], day["codes_first_scanned"]])
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()
@@ -93,10 +122,22 @@ def cluster_report_pdf(figures: dict) -> bytes:
     page.drawString(15 * mm, height - 39 * mm,
                     f"集体经营性收入 Collective income: {yuan(figures['collective_income_fen'])}"
                     f"    上年同期 Last year: {yuan(figures['previous_collective_income_fen'])}")
+    deliveries, codes = figures["deliveries"], figures["codes"]
+    by_grade = "  ".join(f"{line['grade']} {line['quantity']} {line['unit']} {yuan(line['value_fen'])}"
+                         for line in deliveries["by_grade"]) or "—"
+    page.drawString(15 * mm, height - 46 * mm,
+                    f"合同交货验收 Deliveries accepted: {deliveries['accepted']} "
+                    f"({yuan(deliveries['accepted_value_fen'])}; 拒收 rejected {deliveries['rejected']})"
+                    f"    按等级 By grade: {by_grade}")
+    page.drawString(15 * mm, height - 53 * mm,
+                    f"赋码 Codes minted: {codes['minted']}    扫码 Scans: {codes['scans']}"
+                    f"    首次扫码 First scans: {codes['codes_first_scanned']}"
+                    f"    疑似复制 Suspected copies: {codes['suspected_copies']}"
+                    f"    上年同期扫码 Scans last year: {codes['previous']['scans']}")
     headers = ["村 Village", "基准 Baseline", "年度目标 Target", "期间目标 Period target",
                "期间收入 Income", "上年同期 Last year", "达标 On target"]
     xs = [15, 75, 120, 165, 210, 250, 285]
-    y = height - 50 * mm
+    y = height - 64 * mm
     page.setFont(FONT, 9)
     for x, title in zip(xs, headers, strict=True):
         page.drawString(x * mm, y, title)

@@ -34,6 +34,48 @@ class SalesWithPreviousSchema(SalesSchema):
     previous = ma.fields.Nested(SalesSchema)
 
 
+class DeliveriesSchema(Schema):
+    accepted = ma.fields.Integer(metadata={"description": "deliveries accepted"})
+    rejected = ma.fields.Integer(metadata={"description": "deliveries rejected"})
+    accepted_value_fen = fen_field()
+
+
+class GradeDeliveriesSchema(Schema):
+    grade = ma.fields.String(metadata={"description": "the grade the delivery was settled at"})
+    unit = ma.fields.String()
+    deliveries = ma.fields.Integer()
+    quantity = ma.fields.Decimal(as_string=True,
+                                 metadata={"description": "accepted quantity, in unit"})
+    value_fen = fen_field()
+
+
+class ClusterDeliveriesSchema(DeliveriesSchema):
+    by_grade = ma.fields.List(ma.fields.Nested(GradeDeliveriesSchema))
+
+
+class ClusterDeliveriesWithPreviousSchema(ClusterDeliveriesSchema):
+    previous = ma.fields.Nested(ClusterDeliveriesSchema)
+
+
+class CodesSchema(Schema):
+    minted = ma.fields.Integer(metadata={"description": "codes minted in the period"})
+    scans = ma.fields.Integer(metadata={"description": "genuine scans in the period"})
+    codes_first_scanned = ma.fields.Integer(
+        metadata={"description": "codes scanned for the first time in the period"})
+    suspected_copies = ma.fields.Integer(
+        metadata={"description": "codes flagged as likely copies in the period"})
+
+
+class CodesWithPreviousSchema(CodesSchema):
+    previous = ma.fields.Nested(CodesSchema)
+
+
+class DayScansSchema(Schema):
+    day = ma.fields.Date(metadata={"description": "local day"})
+    scans = ma.fields.Integer()
+    codes_first_scanned = ma.fields.Integer()
+
+
 class VillageFiguresSchema(Schema):
     village_id = ma.fields.Integer()
     name_zh = ma.fields.String()
@@ -48,6 +90,12 @@ class VillageFiguresSchema(Schema):
     income_line_fen = fen_field()
     collective_income_fen = ma.fields.Integer()
     previous_collective_income_fen = ma.fields.Integer()
+    sales = ma.fields.Nested(SalesSchema)
+    previous_sales = ma.fields.Nested(SalesSchema)
+    deliveries = ma.fields.Nested(DeliveriesSchema)
+    previous_deliveries = ma.fields.Nested(DeliveriesSchema)
+    codes = ma.fields.Nested(CodesSchema)
+    previous_codes = ma.fields.Nested(CodesSchema)
 
 
 class PeriodSchema(Schema):
@@ -71,9 +119,12 @@ class ClusterFiguresSchema(Schema):
     period = ma.fields.Nested(PeriodSchema)
     previous_period = ma.fields.Nested(PeriodSchema)
     sales = ma.fields.Nested(SalesWithPreviousSchema)
+    deliveries = ma.fields.Nested(ClusterDeliveriesWithPreviousSchema)
+    codes = ma.fields.Nested(CodesWithPreviousSchema)
     collective_income_fen = ma.fields.Integer()
     previous_collective_income_fen = ma.fields.Integer()
     sales_by_month = ma.fields.List(ma.fields.Nested(MonthSalesSchema))
+    scans_by_day = ma.fields.List(ma.fields.Nested(DayScansSchema))
     lots_by_status = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Integer())
     lots_by_grade = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Integer())
     villages = ma.fields.List(ma.fields.Nested(VillageFiguresSchema))

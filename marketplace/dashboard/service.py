@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -10,10 +11,12 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from catalog.models import Lot
+from marketplace.codes.models import Code, CodeBatch, ScanDay
 from marketplace.parties import service as parties_service
 from marketplace.parties.models import ClusterVillage, Village
 from orders.ledger import CLEARING, OPERATING_INCOME
 from orders.ledger_models import LedgerEntry, Party
+from orders.contracts.models import Delivery, DeliveryStatus
 from orders.models import Allocation, Order, OrderLine
 from quality.models import Grade
 
@@ -23,6 +26,7 @@ TARGET_GROWTH = 0.20
 SALES_SOURCES = ("order", "sale", "refund")
 # Seed 004: every village's collective operating income above 1.2 million yuan by 2027.
 INCOME_LINE_FEN = 120_000_000
+QUANTUM = Decimal("0.001")
 
 
 @dataclass(frozen=True)
@@ -53,69 +57,114 @@ def _year_earlier(day: date) -> date:
 def cluster_figures(session: Session, *, cluster_id: int, period: Period, zone: ZoneInfo) -> dict:
     cluster = parties_service.get_cluster(session, cluster_id)
     village_ids = cluster.village_ids
-    now = _figures(session, village_ids, period, zone)
-    before = _figures(session, village_ids, period.year_before(), zone)
     villages = village_rows(session, village_ids=village_ids, period=period, zone=zone)
+    before = period.year_before()
+
+    def totals(key: str) -> dict:
+        return {name: sum(row[key][name] for row in villages) for name in villages[0][key]} \
+            if villages else {}
+
+    sales = totals("sales")
+    deliveries = totals("deliveries")
+    codes = totals("codes")
     return {
         "cluster": {"id": cluster.id, "name_zh": cluster.name_zh, "name_en": cluster.name_en},
         "period": {"start": period.start, "end": period.end},
-        "previous_period": {"start": period.year_before().start, "end": period.year_before().end},
-        "sales": {**now["sales"], "previous": before["sales"]},
+        "previous_period": {"start": before.start, "end": before.end},
+        "sales": {**_cluster_sales(session, village_ids, period, zone, sales),
+                  "previous": _cluster_sales(session, village_ids, before, zone,
+                                             totals("previous_sales"))},
+        "deliveries": {**deliveries,
+                       "by_grade": deliveries_by_grade(session, village_ids, period),
+                       "previous": {**totals("previous_deliveries"),
+                                    "by_grade": deliveries_by_grade(session, village_ids, before)}},
+        "codes": {**codes, "previous": totals("previous_codes")},
         "collective_income_fen": sum(v["collective_income_fen"] for v in villages),
         "previous_collective_income_fen": sum(v["previous_collective_income_fen"] for v in villages),
         "sales_by_month": sales_by_month(session, village_ids, period, zone),
+        "scans_by_day": scans_by_day(session, village_ids, period),
         "lots_by_status": lots_by_status(session, village_ids),
         "lots_by_grade": lots_by_grade(session, village_ids),
         "villages": villages,
     }
 
 
-def _figures(session: Session, village_ids: list[int], period: Period, zone: ZoneInfo) -> dict:
+def _cluster_sales(session: Session, village_ids: list[int], period: Period, zone: ZoneInfo,
+                   amounts: dict) -> dict:
+    # An order may take from several villages' lots: it is counted once for the cluster.
+    return {"orders_paid": _orders_paid(session, village_ids, period, zone, by_village=False),
+            "paid_fen": amounts.get("paid_fen", 0), "refunded_fen": amounts.get("refunded_fen", 0)}
+
+
+def _orders_paid(session: Session, village_ids: list[int] | None, period: Period, zone: ZoneInfo,
+                 *, by_village: bool):
     start, end = period.bounds(zone)
-    paid = (sa.select(sa.func.count(sa.distinct(Order.id)))
-            .join(OrderLine, OrderLine.order_id == Order.id)
-            .join(Allocation, Allocation.line_id == OrderLine.id)
-            .join(Lot, Lot.id == Allocation.lot_id)
-            .where(Lot.village_id.in_(village_ids), Order.paid_at >= start, Order.paid_at < end))
-    money = (sa.select(LedgerEntry.source_type,
-                       sa.func.coalesce(sa.func.sum(LedgerEntry.credit_fen - LedgerEntry.debit_fen), 0))
-             .where(LedgerEntry.village_id.in_(village_ids), LedgerEntry.account != CLEARING,
-                    LedgerEntry.source_type.in_(SALES_SOURCES),
-                    LedgerEntry.posted_at >= start, LedgerEntry.posted_at < end)
-             .group_by(LedgerEntry.source_type))
-    amounts = dict(session.execute(money).all())
-    return {"sales": {"orders_paid": session.scalar(paid) or 0,
-                      "paid_fen": int(amounts.get("order", 0)) + int(amounts.get("sale", 0)),
-                      "refunded_fen": -int(amounts.get("refund", 0))}}
+    orders = sa.func.count(sa.distinct(Order.id))
+    statement = (sa.select(Lot.village_id, orders) if by_village else sa.select(orders))
+    statement = (statement.select_from(Order)
+                 .join(OrderLine, OrderLine.order_id == Order.id)
+                 .join(Allocation, Allocation.line_id == OrderLine.id)
+                 .join(Lot, Lot.id == Allocation.lot_id)
+                 .where(Order.paid_at >= start, Order.paid_at < end))
+    if village_ids is not None:
+        statement = statement.where(Lot.village_id.in_(village_ids))
+    if by_village:
+        return dict(session.execute(statement.group_by(Lot.village_id)).all())
+    return session.scalar(statement) or 0
 
 
 def village_rows(session: Session, *, village_ids: list[int] | None, period: Period,
                  zone: ZoneInfo) -> list[dict]:
-    """Each village's collective operating income from the ledger, against baseline and targets."""
-    income_now = _income_by_village(session, village_ids, period, zone)
-    income_before = _income_by_village(session, village_ids, period.year_before(), zone)
-    statement = sa.select(Village).order_by(Village.id)
+    """Each village's figures for the period and a year before: income from the ledger against
+    baseline and targets, sales, contract deliveries and codes, one grouped query each."""
+    before = period.year_before()
+    figures = {when: {"income": _income_by_village(session, village_ids, span, zone),
+                      "sales": _sales_by_village(session, village_ids, span, zone),
+                      "orders": _orders_paid(session, village_ids, span, zone, by_village=True),
+                      "deliveries": _deliveries_by_village(session, village_ids, span),
+                      "codes": _codes_by_village(session, village_ids, span, zone)}
+               for when, span in (("now", period), ("before", before))}
+    statement = (sa.select(Village, ClusterVillage.cluster_id)
+                 .outerjoin(ClusterVillage, ClusterVillage.village_id == Village.id)
+                 .order_by(Village.id))
     if village_ids is not None:
         statement = statement.where(Village.id.in_(village_ids))
     rows = []
-    for village in session.scalars(statement):
+    for village, cluster_id in session.execute(statement):
         years = max(period.start.year - village.baseline_year, 0)
         annual_target = round(village.baseline_income_fen * (1 + TARGET_GROWTH) ** max(years, 1))
         # Targets are yearly: a shorter period is compared with its share of the year.
         share = period.days / 365
+        now, then = figures["now"], figures["before"]
         rows.append({
             "village_id": village.id, "name_zh": village.name_zh, "name_en": village.name_en,
             "latitude": village.latitude, "longitude": village.longitude,
-            "cluster_id": village.cluster_id,
+            "cluster_id": cluster_id,
             "baseline_income_fen": village.baseline_income_fen,
             "baseline_year": village.baseline_year,
             "annual_target_fen": annual_target,
             "period_target_fen": round(annual_target * share),
             "income_line_fen": INCOME_LINE_FEN,
-            "collective_income_fen": income_now.get(village.id, 0),
-            "previous_collective_income_fen": income_before.get(village.id, 0),
+            "collective_income_fen": now["income"].get(village.id, 0),
+            "previous_collective_income_fen": then["income"].get(village.id, 0),
+            "sales": _village_sales(now, village.id),
+            "previous_sales": _village_sales(then, village.id),
+            "deliveries": now["deliveries"].get(village.id, dict(NO_DELIVERIES)),
+            "previous_deliveries": then["deliveries"].get(village.id, dict(NO_DELIVERIES)),
+            "codes": now["codes"].get(village.id, dict(NO_CODES)),
+            "previous_codes": then["codes"].get(village.id, dict(NO_CODES)),
         })
     return rows
+
+
+NO_DELIVERIES = {"accepted": 0, "rejected": 0, "accepted_value_fen": 0}
+NO_CODES = {"minted": 0, "scans": 0, "codes_first_scanned": 0, "suspected_copies": 0}
+
+
+def _village_sales(figures: dict, village_id: int) -> dict:
+    paid, refunded = figures["sales"].get(village_id, (0, 0))
+    return {"orders_paid": figures["orders"].get(village_id, 0), "paid_fen": paid,
+            "refunded_fen": refunded}
 
 
 def _income_by_village(session: Session, village_ids: list[int] | None, period: Period,
@@ -130,6 +179,103 @@ def _income_by_village(session: Session, village_ids: list[int] | None, period: 
     if village_ids is not None:
         statement = statement.where(LedgerEntry.village_id.in_(village_ids))
     return {village_id: int(total) for village_id, total in session.execute(statement)}
+
+
+def _sales_by_village(session: Session, village_ids: list[int] | None, period: Period,
+                      zone: ZoneInfo) -> dict[int, tuple[int, int]]:
+    """(paid, refunded) fen per village: every share of each sale, as the ledger split it."""
+    start, end = period.bounds(zone)
+    statement = (sa.select(LedgerEntry.village_id, LedgerEntry.source_type,
+                           sa.func.sum(LedgerEntry.credit_fen - LedgerEntry.debit_fen))
+                 .where(LedgerEntry.account != CLEARING,
+                        LedgerEntry.source_type.in_(SALES_SOURCES),
+                        LedgerEntry.posted_at >= start, LedgerEntry.posted_at < end)
+                 .group_by(LedgerEntry.village_id, LedgerEntry.source_type))
+    if village_ids is not None:
+        statement = statement.where(LedgerEntry.village_id.in_(village_ids))
+    sales: dict[int, tuple[int, int]] = {}
+    for village_id, source_type, total in session.execute(statement):
+        paid, refunded = sales.get(village_id, (0, 0))
+        if source_type == "refund":
+            refunded -= int(total)
+        else:
+            paid += int(total)
+        sales[village_id] = (paid, refunded)
+    return sales
+
+
+def _deliveries_by_village(session: Session, village_ids: list[int] | None,
+                           period: Period) -> dict[int, dict]:
+    accepted = Delivery.status == DeliveryStatus.ACCEPTED
+    statement = (sa.select(Lot.village_id,
+                           sa.func.count().filter(accepted),
+                           sa.func.count().filter(Delivery.status == DeliveryStatus.REJECTED),
+                           sa.func.coalesce(sa.func.sum(Delivery.amount_fen).filter(accepted), 0))
+                 .select_from(Delivery).join(Lot, Lot.id == Delivery.lot_id)
+                 .where(Delivery.delivered_on >= period.start, Delivery.delivered_on < period.end)
+                 .group_by(Lot.village_id))
+    if village_ids is not None:
+        statement = statement.where(Lot.village_id.in_(village_ids))
+    return {village_id: {"accepted": count, "rejected": rejected, "accepted_value_fen": int(value)}
+            for village_id, count, rejected, value in session.execute(statement)}
+
+
+def deliveries_by_grade(session: Session, village_ids: list[int], period: Period) -> list[dict]:
+    """Accepted contract deliveries by the grade that was paid and the unit they were weighed in."""
+    statement = (sa.select(Delivery.settled_grade, Lot.unit, sa.func.count(),
+                           sa.func.sum(Delivery.received_quantity), sa.func.sum(Delivery.amount_fen))
+                 .select_from(Delivery).join(Lot, Lot.id == Delivery.lot_id)
+                 .where(Lot.village_id.in_(village_ids), Delivery.status == DeliveryStatus.ACCEPTED,
+                        Delivery.delivered_on >= period.start, Delivery.delivered_on < period.end)
+                 .group_by(Delivery.settled_grade, Lot.unit)
+                 .order_by(Delivery.settled_grade, Lot.unit))
+    return [{"grade": grade, "unit": unit, "deliveries": count,
+             "quantity": Decimal(quantity).quantize(QUANTUM), "value_fen": int(value)}
+            for grade, unit, count, quantity, value in session.execute(statement)]
+
+
+def _codes_by_village(session: Session, village_ids: list[int] | None, period: Period,
+                      zone: ZoneInfo) -> dict[int, dict]:
+    start, end = period.bounds(zone)
+    in_villages = (lambda column: column.in_(village_ids)) if village_ids is not None else \
+        (lambda column: sa.true())
+    minted = (sa.select(Lot.village_id, sa.func.sum(CodeBatch.quantity))
+              .select_from(CodeBatch).join(Lot, Lot.id == CodeBatch.lot_id)
+              .where(in_villages(Lot.village_id), CodeBatch.created_at >= start,
+                     CodeBatch.created_at < end)
+              .group_by(Lot.village_id))
+    scanned = (sa.select(ScanDay.village_id, sa.func.sum(ScanDay.scans),
+                         sa.func.sum(ScanDay.codes_first_scanned))
+               .where(in_villages(ScanDay.village_id), ScanDay.day >= period.start,
+                      ScanDay.day < period.end)
+               .group_by(ScanDay.village_id))
+    suspected = (sa.select(Lot.village_id, sa.func.count())
+                 .select_from(Code).join(Lot, Lot.id == Code.lot_id)
+                 .where(in_villages(Lot.village_id), Code.suspected_copy_at >= start,
+                        Code.suspected_copy_at < end)
+                 .group_by(Lot.village_id))
+    codes: dict[int, dict] = {}
+
+    def row(village_id: int) -> dict:
+        return codes.setdefault(village_id, dict(NO_CODES))
+
+    for village_id, count in session.execute(minted):
+        row(village_id)["minted"] = int(count)
+    for village_id, scans, first in session.execute(scanned):
+        row(village_id).update(scans=int(scans), codes_first_scanned=int(first))
+    for village_id, count in session.execute(suspected):
+        row(village_id)["suspected_copies"] = count
+    return codes
+
+
+def scans_by_day(session: Session, village_ids: list[int], period: Period) -> list[dict]:
+    rows = session.execute(
+        sa.select(ScanDay.day, sa.func.sum(ScanDay.scans), sa.func.sum(ScanDay.codes_first_scanned))
+        .where(ScanDay.village_id.in_(village_ids), ScanDay.day >= period.start,
+               ScanDay.day < period.end)
+        .group_by(ScanDay.day).order_by(ScanDay.day))
+    return [{"day": day, "scans": int(scans), "codes_first_scanned": int(first)}
+            for day, scans, first in rows]
 
 
 def local_month(session: Session, column, zone: ZoneInfo):
@@ -183,12 +329,25 @@ def villages_geojson(session: Session, *, cluster_id: int | None, period: Period
                                            .where(ClusterVillage.cluster_id == cluster_id)))
     features = []
     for row in village_rows(session, village_ids=village_ids, period=period, zone=zone):
-        properties = {key: value for key, value in row.items() if key not in ("latitude", "longitude")}
+        properties = {key: value for key, value in flat(row).items()
+                      if key not in ("latitude", "longitude")}
         features.append({"type": "Feature", "id": row["village_id"],
                          "geometry": {"type": "Point",
                                       "coordinates": [float(row["longitude"]), float(row["latitude"])]},
                          "properties": properties})
     return {"type": "FeatureCollection", "features": features}
+
+
+def flat(row: dict) -> dict:
+    """A village row with its nested figures spelt out ("sales_paid_fen"), for map clients and
+    spreadsheets that take one value per column."""
+    flattened = {}
+    for key, value in row.items():
+        if isinstance(value, dict):
+            flattened.update({f"{key}_{name}": inner for name, inner in value.items()})
+        else:
+            flattened[key] = value
+    return flattened
 
 
 def default_period(today: date) -> Period:

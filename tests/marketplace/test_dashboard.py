@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import UTC, date, datetime
+from decimal import Decimal
 
 import sqlalchemy as sa
 
@@ -163,3 +164,93 @@ def test_sales_are_summed_by_local_month(client, session, callers):
     figures = client.get(f"/api/v1/dashboard/clusters/{cluster.id}?from=2026-01-01&to=2026-02-28",
                          headers=callers.operator.headers).get_json()
     assert figures["sales_by_month"] == [{"month": "2026-02", "net_sales_fen": 5_000}]
+
+
+def test_accepted_contract_deliveries_are_counted_by_settled_grade_this_year_and_last(
+        client, session, callers):
+    from orders.contracts import service as contracts
+
+    cluster, villages, _ = a_cluster_with_sales(session)
+    grower, enterprise = callers.cooperative.user, callers.enterprise.user
+    category = factories.make_category(session)
+    standard = factories.make_standard(session, category=category,
+                                       definition=factories.graded_definition(*factories.CELERY_GRADES))
+    product = factories.make_product(session, cooperative=grower.organisation, category=category,
+                                     village=villages[1])
+    year = datetime.now(UTC).year
+    windows = [{"starts_on": date(year - 1, 1, 1), "ends_on": date(year, 12, 31),
+                "quantity": Decimal("1000")}]
+    contract = factories.make_contract(session, enterprise_user=enterprise, grower_user=grower,
+                                       product=product, windows=windows)
+
+    def delivered(grade, quantity, on, received=None, receipt_grade=None):
+        lot = factories.make_graded_lot(session, product=product, grade=grade,
+                                        quantity=Decimal(quantity), standard=standard)
+        delivery = contracts.deliver(session, actor=grower, contract_id=contract.id, lot_id=lot.id,
+                                     window=1, quantity=Decimal(quantity), delivered_on=on)
+        if received is None:
+            contracts.reject_delivery(session, actor=enterprise, contract_id=contract.id,
+                                      delivery_id=delivery.id, reason="wilted")
+        else:
+            contracts.accept_delivery(session, actor=enterprise, contract_id=contract.id,
+                                      delivery_id=delivery.id, received_quantity=Decimal(received),
+                                      receipt_grade=receipt_grade or grade)
+
+    delivered("一级", "100", date(year, 2, 1), received="99.5")           # 99.5 × 300 fen
+    delivered("一级", "40", date(year, 3, 1), received="40", receipt_grade="二级")  # 40 × 250
+    delivered("二级", "10.25", date(year, 3, 2), received="10.25")        # 10.25 × 250, half up
+    delivered("一级", "5", date(year, 3, 3))                              # rejected
+    delivered("一级", "7", date(year - 1, 2, 1), received="7")            # last year: 7 × 300
+
+    figures = client.get(f"/api/v1/dashboard/clusters/{cluster.id}?from={year}-01-01&to={year}-12-31",
+                         headers=callers.operator.headers).get_json()
+    deliveries = figures["deliveries"]
+    assert deliveries["by_grade"] == [
+        {"grade": "一级", "unit": "kg", "deliveries": 1, "quantity": "99.500", "value_fen": 29_850},
+        {"grade": "二级", "unit": "kg", "deliveries": 2, "quantity": "50.250", "value_fen": 12_563}]
+    assert (deliveries["accepted"], deliveries["rejected"]) == (3, 1)
+    assert deliveries["accepted_value_fen"] == 29_850 + 12_563
+    assert deliveries["previous"]["accepted_value_fen"] == 2_100
+    assert deliveries["previous"]["by_grade"][0]["quantity"] == "7.000"
+    row = next(r for r in figures["villages"] if r["village_id"] == villages[1].id)
+    assert row["deliveries"] == {"accepted": 3, "rejected": 1, "accepted_value_fen": 42_413}
+
+
+def test_codes_minted_scanned_and_suspected_are_counted_per_village_and_day(client, session,
+                                                                             callers):
+    from zoneinfo import ZoneInfo
+
+    from marketplace.codes import authenticity, service as codes
+    from marketplace.codes.models import CodeLevel
+
+    cluster, villages, lots = a_cluster_with_sales(session)
+    zone = ZoneInfo("Asia/Shanghai")
+    sku = factories.make_sku(session, product=lots[0].product)
+    batch = codes.mint_codes(session, actor=callers.operator.user, lot_id=lots[0].id,
+                             sku_id=sku.id, level=CodeLevel.UNIT, quantity=4,
+                             keys=factories.SIGNING_KEYS)
+    minted = list(codes.batch_codes(session, batch=batch))
+    year = datetime.now(UTC).year
+    day_one = datetime(year, 1, 2, 4, tzinfo=UTC)
+    day_two = datetime(year, 1, 3, 4, tzinfo=UTC)
+    scans = [(minted[0], day_one), (minted[0], day_two), (minted[1], day_two),
+             (minted[2], day_two), (minted[2], day_two), (minted[2], day_two)]
+    authenticity.apply_scans(
+        session, [authenticity.ScanRecord(code.id, True, at, None, f"client-{n}")
+                  for n, (code, at) in enumerate(scans)],
+        thresholds=authenticity.Thresholds(scan_count=2), zone=zone)
+
+    figures = client.get(f"/api/v1/dashboard/clusters/{cluster.id}?from={year}-01-01",
+                         headers=callers.operator.headers).get_json()
+    assert figures["codes"] | {"previous": None} == {
+        "minted": 4, "scans": 6, "codes_first_scanned": 3, "suspected_copies": 1, "previous": None}
+    assert figures["scans_by_day"] == [
+        {"day": f"{year}-01-02", "scans": 1, "codes_first_scanned": 1},
+        {"day": f"{year}-01-03", "scans": 5, "codes_first_scanned": 2}]
+    by_village = {row["village_id"]: row["codes"]["scans"] for row in figures["villages"]}
+    assert by_village == {villages[0].id: 6, villages[1].id: 0, villages[2].id: 0}
+    feature = next(f for f in client.get(
+        f"/api/v1/dashboard/villages.geojson?cluster_id={cluster.id}&from={year}-01-01",
+        headers=callers.operator.headers).get_json()["features"] if f["id"] == villages[0].id)
+    assert feature["properties"]["codes_scans"] == 6
+    assert feature["properties"]["codes_minted"] == 4
