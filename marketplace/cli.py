@@ -35,7 +35,8 @@ def demo_command() -> None:
     with db.unit_of_work() as session:
         set_actor(session, method="CLI", path="shanhai demo")
         settings = _runtime().settings
-        loaded = load_demo(session, currency=settings.currency, signing_keys=settings.signing_keys)
+        loaded = load_demo(session, currency=settings.currency, signing_keys=settings.signing_keys,
+                           zone=settings.zone)
     click.echo("demo region loaded" if loaded else "demo region already present")
 
 

@@ -97,6 +97,11 @@ class Settings:
             parse_signing_keys(signing_keys)
         elif environment == "production":
             raise ConfigurationError("CODE_SIGNING_KEYS must be set when SHANHAI_ENV=production")
+        map_tile_url = env.get("MAP_TILE_URL", "")
+        if map_tile_url and not (map_tile_url.startswith(("http://", "https://"))
+                                 and all(part in map_tile_url for part in ("{z}", "{x}", "{y}"))):
+            raise ConfigurationError("MAP_TILE_URL must be an http(s) URL template with {z}, {x} "
+                                     "and {y}, such as https://tiles.example.cn/{z}/{x}/{y}.png")
         return cls(
             database_url=_normalise_database_url(database_url),
             secret_key=secret_key,
@@ -125,7 +130,7 @@ class Settings:
             scan_place_window_hours=int(env.get("SCAN_PLACE_WINDOW_HOURS", 24)),
             scan_story_cache_seconds=float(env.get("SCAN_STORY_CACHE_SECONDS", 15)),
             scan_write_behind_seconds=float(env.get("SCAN_WRITE_BEHIND_SECONDS", 0.5)),
-            map_tile_url=env.get("MAP_TILE_URL", ""),
+            map_tile_url=map_tile_url,
         )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from urllib.parse import urlsplit
 
 from flask import Flask, current_app, request
 from flask_limiter import Limiter
@@ -30,6 +31,14 @@ DOCS_POLICY = {**PAGE_POLICY, "script-src": ["'self'", "'unsafe-inline'"],
                "style-src": ["'self'", "'unsafe-inline'"]}
 
 
+def page_policy(settings: Settings) -> dict:
+    """The pages' CSP; a configured map tile server is the one other origin images come from."""
+    if not settings.map_tile_url:
+        return PAGE_POLICY
+    tiles = urlsplit(settings.map_tile_url)
+    return {**PAGE_POLICY, "img-src": [*PAGE_POLICY["img-src"], f"{tiles.scheme}://{tiles.netloc}"]}
+
+
 def init_security(app: Flask, settings: Settings) -> Limiter:
     if settings.trusted_proxies:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies,
@@ -43,7 +52,7 @@ def init_security(app: Flask, settings: Settings) -> Limiter:
         session_cookie_secure=settings.is_production,
         session_cookie_http_only=True,
         frame_options="DENY",
-        content_security_policy=PAGE_POLICY,
+        content_security_policy=page_policy(settings),
         referrer_policy="strict-origin-when-cross-origin",
         permissions_policy={"geolocation": "(self)", "camera": "()", "microphone": "()"},
     )

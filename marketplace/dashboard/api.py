@@ -8,7 +8,12 @@ from marketplace import db
 from marketplace.auth.access import requires
 from marketplace.auth.models import Role
 from marketplace.dashboard import exports, service
-from marketplace.dashboard.schemas import ClusterFiguresSchema, MapQuerySchema, PeriodQuerySchema
+from marketplace.dashboard.schemas import (
+    ClusterFiguresSchema,
+    DashboardSettingsSchema,
+    MapQuerySchema,
+    PeriodQuerySchema,
+)
 from marketplace.http import ApiView, Blueprint, download, runtime
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -33,6 +38,17 @@ class ClusterFigures(ApiView):
     def get(self, query, cluster_id):
         """A cluster's sales, collective income per village against baseline and targets, and lots"""
         return _figures(query, cluster_id)
+
+
+@blp.route("/settings")
+class DashboardSettings(ApiView):
+    @requires(Role.OPERATOR)
+    @blp.response(200, DashboardSettingsSchema)
+    def get(self):
+        """What the page needs to draw: the map tile template (empty: offline map) and the zone"""
+        settings = runtime().settings
+        return {"map_tile_url": settings.map_tile_url or None, "timezone": settings.timezone,
+                "currency": settings.currency}
 
 
 @blp.route("/villages.geojson")

@@ -128,3 +128,11 @@ class ClusterFiguresSchema(Schema):
     lots_by_status = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Integer())
     lots_by_grade = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Integer())
     villages = ma.fields.List(ma.fields.Nested(VillageFiguresSchema))
+
+
+class DashboardSettingsSchema(Schema):
+    map_tile_url = ma.fields.String(allow_none=True, metadata={
+        "description": "XYZ tile template ({z}/{x}/{y}) set by MAP_TILE_URL; null draws the map "
+                       "offline"})
+    timezone = ma.fields.String()
+    currency = ma.fields.String()

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
-
-from datetime import UTC, datetime, time, timedelta
+import random
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -14,12 +14,15 @@ from catalog import units
 from catalog.models import Lot, LotStatus, Sku
 from marketplace.auth import service as auth_service
 from marketplace.auth.models import Role, User
+from marketplace.codes import authenticity
 from marketplace.codes import service as codes_service
-from marketplace.codes.models import CodeLevel
+from marketplace.codes.models import Code, CodeLevel
+from marketplace.config import Settings
 from marketplace.db import utcnow
 from marketplace.demo import region
 from marketplace.parties import service as parties_service
 from marketplace.parties.models import OrganisationKind
+from marketplace.trace import service as trace_service
 from orders import ledger
 from orders.contracts import service as contracts_service
 from orders.contracts.models import AdvanceKind
@@ -27,7 +30,6 @@ from orders.ledger_models import Party
 from quality import grading
 from quality import service as quality_service
 from quality.models import Grade, Inspection, QualityStandard
-from marketplace.trace import service as trace_service
 
 RECALL_REASON = "演示：抽检发现农残快检阳性，已下架召回 (demo: positive residue re-test, recalled)"
 
@@ -38,7 +40,8 @@ def demo_loaded(session: Session) -> bool:
 
 
 def load_demo(session: Session, *, currency: str = "CNY",
-              signing_keys: tuple[tuple[str, bytes], ...] | None = None) -> bool:
+              signing_keys: tuple[tuple[str, bytes], ...] | None = None,
+              zone: ZoneInfo = ZoneInfo(Settings.timezone)) -> bool:
     """Build the demo region; returns False, changing nothing, when it is already there."""
     if demo_loaded(session):
         return False
@@ -109,6 +112,7 @@ def load_demo(session: Session, *, currency: str = "CNY",
                                               actor_organisation_id=lot.cooperative_id)
     if signing_keys:
         _mint_demo_codes(session, list(lots.values()), operator, signing_keys)
+        _load_scan_history(session, zone)
     for item in region.CONTRACTS:
         _load_contract(session, item, users, products, lots, organisations)
     return True
@@ -176,6 +180,22 @@ def _mint_demo_codes(session: Session, lots: list[Lot], operator, signing_keys) 
         for level, quantity in ((CodeLevel.LOT, 1), (CodeLevel.UNIT, 3)):
             codes_service.mint_codes(session, actor=operator, lot_id=lot.id, sku_id=sku.id,
                                      level=level, quantity=quantity, keys=signing_keys)
+
+
+def _load_scan_history(session: Session, zone: ZoneInfo) -> None:
+    """Illustrative: consumers' scans of the demo codes over the last six weeks, a handful per
+    pack and more per lot code, so that the dashboard's scans-by-day chart has a shape. Seeded,
+    so every demo region is the same; never enough for a code to look copied."""
+    rng = random.Random(2026)
+    now = utcnow()
+    records = []
+    for code_id, serial in session.execute(sa.select(Code.id, Code.serial).order_by(Code.id)):
+        for n in range(rng.randint(0, 4) if serial else rng.randint(3, 15)):
+            at = now - timedelta(days=rng.uniform(0, 42))
+            records.append(authenticity.ScanRecord(code_id, serial is not None, at, None,
+                                                   f"demo-scanner-{code_id}-{n}"))
+    records.sort(key=lambda record: record.scanned_at)
+    authenticity.apply_scans(session, records, thresholds=authenticity.Thresholds(), zone=zone)
 
 
 def _load_lot(session: Session, item: dict, products, villages, organisations) -> Lot:
