@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
 from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -14,16 +14,13 @@ from catalog.models import Lot
 from marketplace.codes.models import Code, CodeBatch, ScanDay
 from marketplace.parties import service as parties_service
 from marketplace.parties.models import ClusterVillage, Village
-from orders.ledger import CLEARING, OPERATING_INCOME
-from orders.ledger_models import LedgerEntry, Party
 from orders.contracts.models import Delivery, DeliveryStatus
+from orders.ledger_models import LedgerDay
 from orders.models import Allocation, Order, OrderLine
 from quality.models import Grade
 
 # Seed 002: a built cluster's neighbours grow collective operating income 20 % a year faster.
 TARGET_GROWTH = 0.20
-# Card and call-off orders, offline sales recorded in the ledger, and refunds of either.
-SALES_SOURCES = ("order", "sale", "refund")
 # Seed 004: every village's collective operating income above 1.2 million yuan by 2027.
 INCOME_LINE_FEN = 120_000_000
 QUANTUM = Decimal("0.001")
@@ -81,7 +78,7 @@ def cluster_figures(session: Session, *, cluster_id: int, period: Period, zone: 
         "codes": {**codes, "previous": totals("previous_codes")},
         "collective_income_fen": sum(v["collective_income_fen"] for v in villages),
         "previous_collective_income_fen": sum(v["previous_collective_income_fen"] for v in villages),
-        "sales_by_month": sales_by_month(session, village_ids, period, zone),
+        "sales_by_month": sales_by_month(session, village_ids, period),
         "scans_by_day": scans_by_day(session, village_ids, period),
         "lots_by_status": lots_by_status(session, village_ids),
         "lots_by_grade": lots_by_grade(session, village_ids),
@@ -118,8 +115,8 @@ def village_rows(session: Session, *, village_ids: list[int] | None, period: Per
     """Each village's figures for the period and a year before: income from the ledger against
     baseline and targets, sales, contract deliveries and codes, one grouped query each."""
     before = period.year_before()
-    figures = {when: {"income": _income_by_village(session, village_ids, span, zone),
-                      "sales": _sales_by_village(session, village_ids, span, zone),
+    figures = {when: {"income": _income_by_village(session, village_ids, span),
+                      "sales": _sales_by_village(session, village_ids, span),
                       "orders": _orders_paid(session, village_ids, span, zone, by_village=True),
                       "deliveries": _deliveries_by_village(session, village_ids, span),
                       "codes": _codes_by_village(session, village_ids, span, zone)}
@@ -167,41 +164,30 @@ def _village_sales(figures: dict, village_id: int) -> dict:
             "refunded_fen": refunded}
 
 
-def _income_by_village(session: Session, village_ids: list[int] | None, period: Period,
-                       zone: ZoneInfo) -> dict[int, int]:
-    start, end = period.bounds(zone)
-    statement = (sa.select(LedgerEntry.village_id,
-                           sa.func.sum(LedgerEntry.credit_fen - LedgerEntry.debit_fen))
-                 .where(LedgerEntry.account == Party.VILLAGE_COLLECTIVE.value,
-                        LedgerEntry.income_category == OPERATING_INCOME,
-                        LedgerEntry.posted_at >= start, LedgerEntry.posted_at < end)
-                 .group_by(LedgerEntry.village_id))
-    if village_ids is not None:
-        statement = statement.where(LedgerEntry.village_id.in_(village_ids))
+def _income_by_village(session: Session, village_ids: list[int] | None,
+                       period: Period) -> dict[int, int]:
+    """The collective's operating income per village: its ledger lines, summed per local day by
+    the database as they are inserted (ledger_days)."""
+    statement = (sa.select(LedgerDay.village_id, sa.func.sum(LedgerDay.collective_income_fen))
+                 .where(*_days_of(period, village_ids)).group_by(LedgerDay.village_id))
     return {village_id: int(total) for village_id, total in session.execute(statement)}
 
 
-def _sales_by_village(session: Session, village_ids: list[int] | None, period: Period,
-                      zone: ZoneInfo) -> dict[int, tuple[int, int]]:
-    """(paid, refunded) fen per village: every share of each sale, as the ledger split it."""
-    start, end = period.bounds(zone)
-    statement = (sa.select(LedgerEntry.village_id, LedgerEntry.source_type,
-                           sa.func.sum(LedgerEntry.credit_fen - LedgerEntry.debit_fen))
-                 .where(LedgerEntry.account != CLEARING,
-                        LedgerEntry.source_type.in_(SALES_SOURCES),
-                        LedgerEntry.posted_at >= start, LedgerEntry.posted_at < end)
-                 .group_by(LedgerEntry.village_id, LedgerEntry.source_type))
+def _days_of(period: Period, village_ids: list[int] | None) -> list:
+    conditions = [LedgerDay.day >= period.start, LedgerDay.day < period.end]
     if village_ids is not None:
-        statement = statement.where(LedgerEntry.village_id.in_(village_ids))
-    sales: dict[int, tuple[int, int]] = {}
-    for village_id, source_type, total in session.execute(statement):
-        paid, refunded = sales.get(village_id, (0, 0))
-        if source_type == "refund":
-            refunded -= int(total)
-        else:
-            paid += int(total)
-        sales[village_id] = (paid, refunded)
-    return sales
+        conditions.append(LedgerDay.village_id.in_(village_ids))
+    return conditions
+
+
+def _sales_by_village(session: Session, village_ids: list[int] | None,
+                      period: Period) -> dict[int, tuple[int, int]]:
+    """(paid, refunded) fen per village: every party's share of each sale, as the ledger split it."""
+    statement = (sa.select(LedgerDay.village_id, sa.func.sum(LedgerDay.sales_fen),
+                           sa.func.sum(LedgerDay.refunds_fen))
+                 .where(*_days_of(period, village_ids)).group_by(LedgerDay.village_id))
+    return {village_id: (int(paid), int(refunded))
+            for village_id, paid, refunded in session.execute(statement)}
 
 
 def _deliveries_by_village(session: Session, village_ids: list[int] | None,
@@ -278,24 +264,11 @@ def scans_by_day(session: Session, village_ids: list[int], period: Period) -> li
             for day, scans, first in rows]
 
 
-def local_month(session: Session, column, zone: ZoneInfo):
-    """The local calendar month of a UTC timestamp column, as 'YYYY-MM', in SQL."""
-    if session.get_bind().dialect.name == "postgresql":
-        return sa.func.to_char(sa.func.timezone(zone.key, column), "YYYY-MM")
-    # SQLite has no zone database; our zones keep one offset all year (Asia/Shanghai: +8 h).
-    hours = int(datetime.now(zone).utcoffset().total_seconds() // 3600)
-    return sa.func.strftime("%Y-%m", column, f"{hours:+d} hours")
-
-
-def sales_by_month(session: Session, village_ids: list[int], period: Period,
-                   zone: ZoneInfo) -> list[dict]:
-    start, end = period.bounds(zone)
-    month = local_month(session, LedgerEntry.posted_at, zone)
+def sales_by_month(session: Session, village_ids: list[int], period: Period) -> list[dict]:
+    month = sa.func.substr(sa.cast(LedgerDay.day, sa.String), 1, 7)
     rows = session.execute(
-        sa.select(month, sa.func.sum(LedgerEntry.credit_fen - LedgerEntry.debit_fen))
-        .where(LedgerEntry.village_id.in_(village_ids), LedgerEntry.account != CLEARING,
-               LedgerEntry.source_type.in_(SALES_SOURCES),
-               LedgerEntry.posted_at >= start, LedgerEntry.posted_at < end)
+        sa.select(month, sa.func.sum(LedgerDay.sales_fen - LedgerDay.refunds_fen))
+        .where(*_days_of(period, village_ids))
         .group_by(month).order_by(month))
     return [{"month": label, "net_sales_fen": int(total)} for label, total in rows]
 
