@@ -108,3 +108,6 @@ class LedgerDay(Base):
     # Every party's share of sales ("order", "sale"), and of refunds, clearing left out.
     sales_fen: Mapped[int] = mapped_column(sa.BigInteger, default=0)
     refunds_fen: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    # Orders paid: counted at the first line an order posts to the village, however many lots
+    # of that village it took from.
+    orders_paid: Mapped[int] = mapped_column(default=0)

@@ -86,27 +86,28 @@ def cluster_figures(session: Session, *, cluster_id: int, period: Period, zone: 
     }
 
 
+def _orders_by_village(session: Session, village_ids: list[int] | None,
+                       period: Period) -> dict[int, int]:
+    statement = (sa.select(LedgerDay.village_id, sa.func.sum(LedgerDay.orders_paid))
+                 .where(*_days_of(period, village_ids)).group_by(LedgerDay.village_id))
+    return {village_id: int(count) for village_id, count in session.execute(statement)}
+
+
 def _cluster_sales(session: Session, village_ids: list[int], period: Period, zone: ZoneInfo,
                    amounts: dict) -> dict:
     # An order may take from several villages' lots: it is counted once for the cluster.
-    return {"orders_paid": _orders_paid(session, village_ids, period, zone, by_village=False),
+    return {"orders_paid": _orders_paid(session, village_ids, period, zone),
             "paid_fen": amounts.get("paid_fen", 0), "refunded_fen": amounts.get("refunded_fen", 0)}
 
 
-def _orders_paid(session: Session, village_ids: list[int] | None, period: Period, zone: ZoneInfo,
-                 *, by_village: bool):
+def _orders_paid(session: Session, village_ids: list[int], period: Period, zone: ZoneInfo) -> int:
     start, end = period.bounds(zone)
-    orders = sa.func.count(sa.distinct(Order.id))
-    statement = (sa.select(Lot.village_id, orders) if by_village else sa.select(orders))
-    statement = (statement.select_from(Order)
+    statement = (sa.select(sa.func.count(sa.distinct(Order.id))).select_from(Order)
                  .join(OrderLine, OrderLine.order_id == Order.id)
                  .join(Allocation, Allocation.line_id == OrderLine.id)
                  .join(Lot, Lot.id == Allocation.lot_id)
-                 .where(Order.paid_at >= start, Order.paid_at < end))
-    if village_ids is not None:
-        statement = statement.where(Lot.village_id.in_(village_ids))
-    if by_village:
-        return dict(session.execute(statement.group_by(Lot.village_id)).all())
+                 .where(Order.paid_at >= start, Order.paid_at < end,
+                        Lot.village_id.in_(village_ids)))
     return session.scalar(statement) or 0
 
 
@@ -117,7 +118,7 @@ def village_rows(session: Session, *, village_ids: list[int] | None, period: Per
     before = period.year_before()
     figures = {when: {"income": _income_by_village(session, village_ids, span),
                       "sales": _sales_by_village(session, village_ids, span),
-                      "orders": _orders_paid(session, village_ids, span, zone, by_village=True),
+                      "orders": _orders_by_village(session, village_ids, span),
                       "deliveries": _deliveries_by_village(session, village_ids, span),
                       "codes": _codes_by_village(session, village_ids, span, zone)}
                for when, span in (("now", period), ("before", before))}

@@ -254,3 +254,17 @@ def test_codes_minted_scanned_and_suspected_are_counted_per_village_and_day(clie
         headers=callers.operator.headers).get_json()["features"] if f["id"] == villages[0].id)
     assert feature["properties"]["codes_scans"] == 6
     assert feature["properties"]["codes_minted"] == 4
+
+
+def test_an_order_taking_from_two_lots_of_one_village_counts_once_for_it(client, session, callers):
+    cluster, villages, lots = a_cluster_with_sales(session)
+    second_lot = factories.make_lot(session, product=lots[0].product, status=LotStatus.ON_SALE)
+    for lot in (lots[0], second_lot, lots[1]):
+        ledger.post_sale(session, source_type="order", source_id="SH-TWO-LOTS", amount_fen=1_000,
+                         currency="CNY", lot=lot, memo="one order, three lots")
+    figures = client.get(f"/api/v1/dashboard/clusters/{cluster.id}",
+                         headers=callers.operator.headers).get_json()
+    orders = {row["village_id"]: row["sales"]["orders_paid"] for row in figures["villages"]}
+    # a_cluster_with_sales posted sale-0 and sale-3 to the first village, sale-1 and sale-4 to
+    # the second, sale-2 to the third.
+    assert orders == {villages[0].id: 3, villages[1].id: 3, villages[2].id: 1}
