@@ -254,6 +254,15 @@ def test_codes_minted_scanned_and_suspected_are_counted_per_village_and_day(clie
         headers=callers.operator.headers).get_json()["features"] if f["id"] == villages[0].id)
     assert feature["properties"]["codes_scans"] == 6
     assert feature["properties"]["codes_minted"] == 4
+    import csv
+    import io
+
+    exported = list(csv.DictReader(io.StringIO(client.get(
+        f"/api/v1/dashboard/clusters/{cluster.id}/villages.csv?from={year}-01-01",
+        headers=callers.operator.headers).get_data(as_text=True))))
+    row = next(r for r in exported if r["村 ID Village id"] == str(villages[0].id))
+    assert (row["扫码次数 Scans"], row["赋码数 Codes minted"], row["疑似复制码 Suspected copies"]) == \
+        ("6", "4", "1")
 
 
 def test_an_order_taking_from_two_lots_of_one_village_counts_once_for_it(client, session, callers):
