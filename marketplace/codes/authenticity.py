@@ -242,7 +242,7 @@ def local_date(session: Session, column, zone: ZoneInfo):
         return sa.cast(sa.func.timezone(zone.key, column), sa.Date)
     # SQLite has no zone database; our zones keep one offset all year (Asia/Shanghai: +8 h).
     hours = int(datetime.now(zone).utcoffset().total_seconds() // 3600)
-    return sa.func.date(column, f"{hours:+d} hours")
+    return sa.type_coerce(sa.func.date(column, f"{hours:+d} hours"), sa.Date)
 
 
 def rebuild_scan_days(session: Session, *, zone: ZoneInfo) -> int:
@@ -257,12 +257,12 @@ def rebuild_scan_days(session: Session, *, zone: ZoneInfo) -> int:
              .where(Scan.genuine.is_(True))
              .group_by(Lot.village_id, scan_day)).subquery()
     first_day = local_date(session, Code.first_scanned_at, zone).label("day")
-    firsts = dict(((village_id, str(day)), count) for village_id, day, count in session.execute(
+    firsts = {(village_id, day): count for village_id, day, count in session.execute(
         sa.select(Lot.village_id, first_day, sa.func.count())
         .join(Lot, Lot.id == Code.lot_id).where(Code.first_scanned_at.is_not(None))
-        .group_by(Lot.village_id, first_day)))
-    rows = [{"village_id": village_id, "day": day if isinstance(day, date) else date.fromisoformat(day),
-             "scans": count, "codes_first_scanned": firsts.get((village_id, str(day)), 0)}
+        .group_by(Lot.village_id, first_day))}
+    rows = [{"village_id": village_id, "day": day, "scans": count,
+             "codes_first_scanned": firsts.get((village_id, day), 0)}
             for village_id, day, count in session.execute(sa.select(scans))]
     for start in range(0, len(rows), 5000):
         session.execute(sa.insert(ScanDay), rows[start:start + 5000])

@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import os
 import shutil
-import socket
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -49,7 +48,7 @@ def serving_the_demo(settings, demo_database: Path, tmp_path: Path) -> Iterator[
     engine = make_engine(f"sqlite:///{copy}")
     factory = make_session_factory(engine)
     app = create_app(settings.with_overrides(testing=False), session_factory=factory)
-    server = make_server("127.0.0.1", _free_port(), app, threaded=True)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -57,12 +56,6 @@ def serving_the_demo(settings, demo_database: Path, tmp_path: Path) -> Iterator[
     finally:
         server.shutdown()
         engine.dispose()
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture
