@@ -10,6 +10,7 @@ from functools import wraps
 
 from flask import current_app, g, has_request_context, request
 from sqlalchemy import DateTime, Engine, MetaData, Numeric, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -52,6 +53,12 @@ class Base(DeclarativeBase):
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def insert_on_conflict(session: Session, table):
+    """The dialect's INSERT, which offers ON CONFLICT on both SQLite and PostgreSQL."""
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    return dialect.insert(table)
 
 
 def make_engine(database_url: str, **kwargs) -> Engine:

@@ -20,7 +20,6 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from catalog.models import Lot
@@ -29,7 +28,7 @@ from marketplace.codes import digital_link, signing
 from marketplace.codes.errors import MalformedDigitalLink
 from marketplace.codes.models import Code, CodeLevel, Scan, ScanDay
 from marketplace.codes.service import SIGNATURE_PARAMETER
-from marketplace.db import utcnow
+from marketplace.db import insert_on_conflict, utcnow
 
 logger = logging.getLogger("shanhai.codes")
 
@@ -223,8 +222,7 @@ def _count_scan_days(session: Session, lots: dict[int, list[ScanRecord]],
             for record in scans:
                 key = (villages[lot_id], record.scanned_at.astimezone(zone).date())
                 days.setdefault(key, [0, 0])[column] += 1
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(ScanDay)
+    statement = insert_on_conflict(session, ScanDay)
     statement = statement.on_conflict_do_update(
         index_elements=[ScanDay.village_id, ScanDay.day],
         set_={"scans": ScanDay.scans + statement.excluded.scans,
