@@ -138,17 +138,26 @@ def check(session: Session, *, path_and_query: str, keys) -> ScanResult:
 def scan(session: Session, *, path_and_query: str, keys, thresholds: Thresholds, zone: ZoneInfo,
          fingerprint: str, place: str | None = None, record: bool = True,
          recorder: ScanRecorder | None = None) -> ScanResult:
-    """Check a code and, when it is genuine and `record` holds, count this scan.
+    """Check a code and, when it is genuine and `record` holds, count this scan."""
+    result = check(session, path_and_query=path_and_query, keys=keys)
+    if record:
+        count_scan(session, result, thresholds=thresholds, zone=zone, fingerprint=fingerprint,
+                   place=place, recorder=recorder)
+    return result
+
+
+def count_scan(session: Session, result: ScanResult, *, thresholds: Thresholds, zone: ZoneInfo,
+               fingerprint: str, place: str | None = None,
+               recorder: ScanRecorder | None = None) -> None:
+    """Count a checked scan of a genuine code and bring its verdict up to date.
 
     Without a recorder the scan is written in this session at once; with one it is queued and
     the verdict adds the scans this process has not written yet.
     """
-    result = check(session, path_and_query=path_and_query, keys=keys)
-    if result.code is None or not record:
-        return result
+    if result.code is None:
+        return
     code = result.code
-    now = utcnow()
-    entry = ScanRecord(code.id, code.level is CodeLevel.UNIT, now, place, fingerprint)
+    entry = ScanRecord(code.id, code.level is CodeLevel.UNIT, utcnow(), place, fingerprint)
     verdict = result.verdict
     if recorder is None:
         flags = apply_scans(session, [entry], thresholds=thresholds, zone=zone)
@@ -157,7 +166,7 @@ def scan(session: Session, *, path_and_query: str, keys, thresholds: Thresholds,
         result.verdict = Verdict("suspected_copy" if row.suspected_copy_at else "genuine",
                                  reason or "signature verified", row.first_scanned_at,
                                  row.scan_count)
-        return result
+        return
     pending_count, pending_first = recorder.add(entry)
     count = verdict.scan_count + pending_count
     first = verdict.first_scanned_at or pending_first
@@ -165,7 +174,6 @@ def scan(session: Session, *, path_and_query: str, keys, thresholds: Thresholds,
     if status == "genuine" and entry.unit and count > thresholds.scan_count:
         status, reason = "suspected_copy", f"scanned {count} times, more than {thresholds.scan_count}"
     result.verdict = Verdict(status, reason, first, count)
-    return result
 
 
 def apply_scans(session: Session, records: list[ScanRecord], *, thresholds: Thresholds,

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import math
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 from urllib.parse import quote
 
-from flask import Response, current_app, json, redirect, render_template, request
+from flask import Flask, Response, current_app, json, redirect, render_template, request
+from werkzeug.wrappers import Request as WerkzeugRequest
 
 from marketplace import db
 from marketplace.codes import authenticity, metrics
 from marketplace.codes.authenticity import ScanRecorder, ScanResult, Thresholds
 from marketplace.codes.errors import CodeNotFound, UnknownLinkType
 from marketplace.codes.story import StoryCache
+from marketplace.config import Settings
 from marketplace.http import ApiView, Blueprint, runtime
 
 blp = Blueprint("resolver", __name__, url_prefix="", template_folder="templates",
@@ -39,57 +42,57 @@ def add_cors_headers(response: Response) -> Response:
 
 
 
-def _story_cache() -> StoryCache:
-    extensions = current_app.extensions
+def story_cache(app: Flask) -> StoryCache:
+    extensions = app.extensions
     if "shanhai.story_cache" not in extensions:
-        extensions["shanhai.story_cache"] = StoryCache(runtime().settings.scan_story_cache_seconds)
+        settings = extensions["shanhai"].settings
+        extensions["shanhai.story_cache"] = StoryCache(settings.scan_story_cache_seconds)
     return extensions["shanhai.story_cache"]
 
 
-def _recorder() -> ScanRecorder | None:
+def scan_recorder(app: Flask) -> ScanRecorder | None:
     """The process's write-behind scan recorder, when the settings ask for one."""
-    current = runtime()
+    current = app.extensions["shanhai"]
     if current.settings.scan_write_behind_seconds <= 0:
         return None
-    extensions = current_app.extensions
+    extensions = app.extensions
     if "shanhai.scan_recorder" not in extensions:
-        factory, app = current.session_factory, current_app._get_current_object()
+        factory = current.session_factory
 
         def write(records) -> None:
             with app.app_context(), db.unit_of_work(factory) as session:
-                authenticity.apply_scans(session, records, thresholds=_thresholds(),
-                                        zone=current.settings.zone)
+                authenticity.apply_scans(session, records, thresholds=thresholds(current.settings),
+                                         zone=current.settings.zone)
 
         extensions["shanhai.scan_recorder"] = ScanRecorder(
             write=write, interval=current.settings.scan_write_behind_seconds)
     return extensions["shanhai.scan_recorder"]
 
 
-def _thresholds() -> Thresholds:
-    settings = runtime().settings
+def thresholds(settings: Settings) -> Thresholds:
     return Thresholds(scan_count=settings.scan_count_threshold,
                       distinct_places=settings.scan_place_threshold,
                       place_window=timedelta(hours=settings.scan_place_window_hours))
 
 
-def _raw_path_and_query() -> str:
+def raw_path_and_query(environ: dict) -> str:
     # The undecoded URI: a lot "A/B" arrives as A%2FB and must not split the path.
-    raw = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI")
+    raw = environ.get("RAW_URI") or environ.get("REQUEST_URI")
     if raw:
         return raw
-    query = request.environ.get("QUERY_STRING", "")
-    return quote(request.path) + (f"?{query}" if query else "")
+    query = environ.get("QUERY_STRING", "")
+    return quote(environ.get("PATH_INFO", "")) + (f"?{query}" if query else "")
 
 
-def _language() -> str:
-    requested = request.args.get("lang")
+def language(req: WerkzeugRequest) -> str:
+    requested = req.args.get("lang")
     if requested in ("zh", "en"):
         return requested
-    return request.accept_languages.best_match(["zh", "en"], default="zh") or "zh"
+    return req.accept_languages.best_match(["zh", "en"], default="zh") or "zh"
 
 
-def _wanted_representation() -> str:
-    link_type = request.args.get("linkType")
+def wanted_representation(req: WerkzeugRequest) -> str:
+    link_type = req.args.get("linkType")
     if link_type:
         name = link_type.removeprefix("gs1:").removeprefix(GS1_VOCABULARY)
         if name in ("linkset", "all"):
@@ -98,9 +101,19 @@ def _wanted_representation() -> str:
             raise UnknownLinkType(f"this resolver has no link of type {link_type!r}; it knows "
                                   "linkset, " + ", ".join(f"gs1:{t}" for t in LINK_TYPES))
         return name
-    best = request.accept_mimetypes.best_match(["text/html", "application/json", LINKSET_TYPE],
-                                               default="text/html")
+    best = req.accept_mimetypes.best_match(["text/html", "application/json", LINKSET_TYPE],
+                                           default="text/html")
     return {"application/json": "json", LINKSET_TYPE: "linkset"}.get(best, "html")
+
+
+def fingerprint(req: WerkzeugRequest, settings: Settings) -> str:
+    return authenticity.client_fingerprint(secret=settings.secret_key,
+                                           address=req.remote_addr or "",
+                                           user_agent=req.headers.get("User-Agent", ""))
+
+
+def place(req: WerkzeugRequest) -> str | None:
+    return authenticity.coarse_place(req.args.get("lat"), req.args.get("lon"))
 
 
 def _links(result: ScanResult, story: dict, base_url: str) -> dict[str, list[dict]]:
@@ -121,9 +134,13 @@ def _links(result: ScanResult, story: dict, base_url: str) -> dict[str, list[dic
     return links
 
 
-def _message(verdict, lang: str) -> str:
+def link_header(request_base_url: str) -> str:
+    return f'<{request_base_url}?linkType=linkset>; rel="linkset"; type="{LINKSET_TYPE}"'
+
+
+def _message(verdict, lang: str, zone: ZoneInfo) -> str:
     first = verdict.first_scanned_at
-    when = first.astimezone(runtime().settings.zone).strftime("%Y-%m-%d %H:%M") if first else ""
+    when = first.astimezone(zone).strftime("%Y-%m-%d %H:%M") if first else ""
     if verdict.status == "not_genuine":
         if lang == "zh":
             return "非正品：此码不是本平台签发的。"
@@ -135,67 +152,71 @@ def _message(verdict, lang: str) -> str:
     return f"Genuine, first scanned on {when}, scanned {verdict.scan_count} times"
 
 
-def _verdict_json(verdict, lang: str) -> dict:
+def _verdict_json(verdict, lang: str, zone: ZoneInfo) -> dict:
     return {"status": verdict.status, "genuine": verdict.genuine, "reason": verdict.reason,
-            "message": _message(verdict, lang),
+            "message": _message(verdict, lang, zone),
             "first_scanned_at": verdict.first_scanned_at.isoformat() if verdict.first_scanned_at else None,
             "scan_count": verdict.scan_count}
+
+
+def scan_payload(result: ScanResult, story: dict, links: dict, lang: str, zone: ZoneInfo) -> dict:
+    """The JSON story of a scanned code: what `Accept: application/json` gets."""
+    return {
+        "code": {"gtin": result.link.gtin, "lot": result.link.lot, "serial": result.link.serial,
+                 "level": result.code.level.value, "uri": links["defaultLink"][0]["href"]},
+        "verdict": _verdict_json(result.verdict, lang, zone),
+        "story": story,
+        "links": links,
+        "lang": lang,
+    }
 
 
 @blp.route("/01/<path:rest>")
 class DigitalLinkResource(ApiView):
     def get(self, rest):
         """Resolve a collaboration code: scan page, JSON story, linkset or a redirect"""
+        app = current_app._get_current_object()
         settings = runtime().settings
         base_url = settings.public_base_url
-        representation = _wanted_representation()
-        lang = _language()
+        representation = wanted_representation(request)
+        lang = language(request)
         session = db.session()
         counts_as_scan = request.method == "GET" and representation in ("html", "json")
-        result = authenticity.scan(
-            session, path_and_query=_raw_path_and_query(), keys=settings.signing_keys,
-            thresholds=_thresholds(), zone=settings.zone, record=counts_as_scan,
-            recorder=_recorder(),
-            fingerprint=authenticity.client_fingerprint(
-                secret=settings.secret_key, address=request.remote_addr or "",
-                user_agent=request.headers.get("User-Agent", "")),
-            place=authenticity.coarse_place(request.args.get("lat"), request.args.get("lon")))
+        result = authenticity.check(session, path_and_query=raw_path_and_query(request.environ),
+                                    keys=settings.signing_keys)
         if counts_as_scan:
+            authenticity.count_scan(session, result, thresholds=thresholds(settings),
+                                    zone=settings.zone, recorder=scan_recorder(app),
+                                    fingerprint=fingerprint(request, settings),
+                                    place=place(request))
             metrics.SCANS.labels(result.verdict.status).inc()
         if result.code is None:
             if representation == "html":
                 body = render_template("codes/not_genuine.html", lang=lang,
-                                       message=_message(result.verdict, lang), link=result.link)
+                                       message=_message(result.verdict, lang, settings.zone),
+                                       link=result.link)
                 return Response(body, status=404, mimetype="text/html")
             raise CodeNotFound(f"{result.link.identifier} is not a code we issued",
-                               verdict=_verdict_json(result.verdict, lang))
-        story = _story_cache().get(session, lot_id=result.code.lot_id, lang=lang)
+                               verdict=_verdict_json(result.verdict, lang, settings.zone))
+        story = story_cache(app).get(session, lot_id=result.code.lot_id, lang=lang)
         links = _links(result, story, base_url)
-        link_header = f'<{request.base_url}?linkType=linkset>; rel="linkset"; type="{LINKSET_TYPE}"'
+        headers = {"Link": link_header(request.base_url)}
         if representation == "linkset":
             anchor = links["defaultLink"][0]["href"]
             body = {"linkset": [{"anchor": anchor, **{GS1_VOCABULARY + name: targets
                                                       for name, targets in links.items()}}]}
-            return Response(json.dumps(body), mimetype=LINKSET_TYPE, headers={"Link": link_header})
+            return Response(json.dumps(body), mimetype=LINKSET_TYPE, headers=headers)
         if representation in LINK_TYPES and representation != "defaultLink":
             if representation not in links:
                 raise UnknownLinkType(f"this code has no gs1:{representation} link yet")
             return redirect(links[representation][0]["href"], code=307)
-        payload = {
-            "code": {"gtin": result.link.gtin, "lot": result.link.lot, "serial": result.link.serial,
-                     "level": result.code.level.value, "uri": links["defaultLink"][0]["href"]},
-            "verdict": _verdict_json(result.verdict, lang),
-            "story": story,
-            "links": links,
-            "lang": lang,
-        }
+        payload = scan_payload(result, story, links, lang, settings.zone)
+        headers["Content-Language"] = lang
         if representation == "json":
-            return Response(json.dumps(payload), mimetype="application/json",
-                            headers={"Link": link_header, "Content-Language": lang})
+            return Response(json.dumps(payload), mimetype="application/json", headers=headers)
         body = render_template("codes/scan.html", lang=lang, data=payload,
                                map=village_map(story["village"], settings.map_tile_url))
-        return Response(body, mimetype="text/html", headers={"Link": link_header,
-                                                             "Content-Language": lang})
+        return Response(body, mimetype="text/html", headers=headers)
 
 
 @blp.route("/.well-known/gs1resolver")
