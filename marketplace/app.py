@@ -7,12 +7,14 @@ from dataclasses import dataclass
 import swagger_ui_bundle
 from flask import Flask, current_app, request, send_from_directory
 from flask_limiter import Limiter
+from flask_talisman import Talisman
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.exceptions import HTTPException
 
 from marketplace import cli, db
 from marketplace.audit.service import track_writes
+from marketplace.codes.fast_path import ScanFastPath
 from marketplace.config import Settings
 from marketplace.errors import (
     BadRequest,
@@ -37,6 +39,7 @@ class Runtime:
     engine: Engine
     session_factory: sessionmaker[Session]
     limiter: Limiter | None = None
+    talisman: Talisman | None = None
     stripe: StripeGateway | None = None
 
 
@@ -88,7 +91,10 @@ def create_app(settings: Settings | None = None, *,
     init_observability(app)
     app.before_request(_require_declared_media_type)
     _register_pages(app)
-    app.extensions["shanhai"].limiter = init_security(app, settings)
+    # Inside the proxy fix that init_security adds, so that it sees the client's address.
+    app.wsgi_app = ScanFastPath(app, app.wsgi_app)
+    runtime = app.extensions["shanhai"]
+    runtime.limiter, runtime.talisman = init_security(app, settings)
     cli.register(app)
     return app
 

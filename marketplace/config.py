@@ -55,6 +55,8 @@ class Settings:
     # 0 writes each scan in its request; more queues scans and writes them together this late.
     scan_write_behind_seconds: float = 0.0
     map_tile_url: str = ""
+    # The JSON scan answered in front of Flask (marketplace/codes/fast_path.py); 0 turns it off.
+    scan_fast_path: bool = True
     extra: dict = field(default_factory=dict)
 
     @property
@@ -131,6 +133,7 @@ class Settings:
             scan_story_cache_seconds=float(env.get("SCAN_STORY_CACHE_SECONDS", 15)),
             scan_write_behind_seconds=float(env.get("SCAN_WRITE_BEHIND_SECONDS", 0.5)),
             map_tile_url=map_tile_url,
+            scan_fast_path=env.get("SCAN_FAST_PATH", "1") != "0",
         )
 
 

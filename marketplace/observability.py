@@ -5,9 +5,9 @@ from __future__ import annotations
 import logging
 import logging.config
 import os
+import random
 import re
 import time
-import uuid
 
 import sqlalchemy as sa
 from flask import Flask, Response, current_app, g, request
@@ -70,28 +70,40 @@ def init_observability(app: Flask) -> None:
     app.add_url_rule("/metrics", "metrics", metrics)
 
 
+def request_id(given: str) -> str:
+    """The client's X-Request-ID when it is a sensible one, else a new id."""
+    # An id must be unique, not secret: the random module (reseeded in every forked worker)
+    # costs no system call, which os.urandom does on each of these requests.
+    return given if REQUEST_ID_PATTERN.fullmatch(given) else f"{random.getrandbits(128):032x}"
+
+
 def _start_request() -> None:
-    given = request.headers.get("X-Request-ID", "")
-    g.request_id = given if REQUEST_ID_PATTERN.fullmatch(given) else uuid.uuid4().hex
+    g.request_id = request_id(request.headers.get("X-Request-ID", ""))
     g.request_started = time.perf_counter()
 
 
 def _finish_request(response: Response) -> Response:
-    request_id = g.get("request_id") or uuid.uuid4().hex
-    response.headers["X-Request-ID"] = request_id
-    started = g.get("request_started")
-    elapsed = time.perf_counter() - started if started else 0.0
-    endpoint = request.url_rule.rule if request.url_rule else "unmatched"
-    REQUESTS.labels(request.method, endpoint, str(response.status_code)).inc()
-    LATENCY.labels(request.method, endpoint).observe(elapsed)
+    rid = g.get("request_id") or request_id("")
+    response.headers["X-Request-ID"] = rid
     user = g.get("current_user")
-    # The path, never the query string or headers: nothing secret is logged.
-    logger.info("request", extra={"request_id": request_id, "method": request.method,
-                                  "path": request.path,
-                                  "status": response.status_code,
-                                  "duration_ms": round(elapsed * 1000, 2),
-                                  "user_id": user.id if user is not None else None})
+    record_request(method=request.method,
+                   endpoint=request.url_rule.rule if request.url_rule else "unmatched",
+                   path=request.path, status=response.status_code,
+                   started=g.get("request_started"), request_id=rid,
+                   user_id=user.id if user is not None else None)
     return response
+
+
+def record_request(*, method: str, endpoint: str, path: str, status: int, started: float | None,
+                   request_id: str, user_id: int | None) -> None:
+    """Count, time and log one answered request."""
+    elapsed = time.perf_counter() - started if started else 0.0
+    REQUESTS.labels(method, endpoint, str(status)).inc()
+    LATENCY.labels(method, endpoint).observe(elapsed)
+    # The path, never the query string or headers: nothing secret is logged.
+    logger.info("request", extra={"request_id": request_id, "method": method, "path": path,
+                                  "status": status, "duration_ms": round(elapsed * 1000, 2),
+                                  "user_id": user_id})
 
 
 def healthz():

@@ -117,6 +117,16 @@ _FIND_CODE = sa.select(Code.id, Code.lot_id, Code.serial, Code.scan_count, Code.
                        ).where(Code.identifier == sa.bindparam("identifier"))
 
 
+_CODES = Code.__table__
+_WHEN = _CODES.c.last_scanned_at.type
+_BUMP_COUNTERS = (
+    _CODES.update().where(_CODES.c.id == sa.bindparam("code_id"))
+    .values(scan_count=_CODES.c.scan_count + sa.bindparam("added"),
+            first_scanned_at=sa.func.coalesce(_CODES.c.first_scanned_at,
+                                              sa.bindparam("first", type_=_WHEN)),
+            last_scanned_at=sa.bindparam("last", type_=_WHEN)))
+
+
 def _find(session: Session, identifier: str):
     return session.connection().execute(_FIND_CODE, {"identifier": identifier}).first()
 
@@ -191,23 +201,32 @@ def apply_scans(session: Session, records: list[ScanRecord], *, thresholds: Thre
     per_code: dict[int, list[ScanRecord]] = {}
     for record in records:
         per_code.setdefault(record.code_id, []).append(record)
+    code_ids = sorted(per_code)
+    # One statement run for every code, in id order (two writers never wait on each other's
+    # rows in opposite orders), then one read of the new counters per 900 codes.
+    session.connection().execute(_BUMP_COUNTERS, [
+        {"code_id": code_id, "added": len(per_code[code_id]),
+         "first": per_code[code_id][0].scanned_at, "last": per_code[code_id][-1].scanned_at}
+        for code_id in code_ids])
+    counters = {}
+    for start in range(0, len(code_ids), 900):
+        counters.update((row.id, row) for row in session.connection().execute(
+            sa.select(Code.id, Code.scan_count, Code.suspected_copy_at, Code.lot_id)
+            .where(Code.id.in_(code_ids[start:start + 900]))))
     flagged: dict[int, str] = {}
     lots: dict[int, list[ScanRecord]] = {}
     first_scans: dict[int, list[ScanRecord]] = {}
-    for code_id, scans in sorted(per_code.items()):
-        first, last = scans[0].scanned_at, scans[-1].scanned_at
-        count, already_flagged, lot_id = session.execute(
-            sa.update(Code).where(Code.id == code_id)
-            .values(scan_count=Code.scan_count + len(scans),
-                    first_scanned_at=sa.func.coalesce(Code.first_scanned_at, first),
-                    last_scanned_at=last)
-            .returning(Code.scan_count, Code.suspected_copy_at, Code.lot_id)
-            .execution_options(synchronize_session=False)).one()
+    for code_id in code_ids:
+        scans = per_code[code_id]
+        count, already_flagged, lot_id = (counters[code_id].scan_count,
+                                          counters[code_id].suspected_copy_at,
+                                          counters[code_id].lot_id)
         lots.setdefault(lot_id, []).extend(scans)
         if count == len(scans):
             first_scans.setdefault(lot_id, []).append(scans[0])
         if not scans[0].unit or already_flagged is not None:
             continue
+        last = scans[-1].scanned_at
         reason = _copy_reason(session, code_id=code_id, count=count, now=last,
                               any_place=any(s.place for s in scans), thresholds=thresholds)
         if reason:

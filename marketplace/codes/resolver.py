@@ -37,7 +37,7 @@ CORS_HEADERS = {
 def add_cors_headers(response: Response) -> Response:
     for name, value in CORS_HEADERS.items():
         response.headers[name] = value
-    response.vary.update({"Accept", "Accept-Language"})
+    response.vary.update(("Accept", "Accept-Language"))
     return response
 
 

@@ -1,0 +1,144 @@
+"""The JSON scan of a genuine code, answered in front of Flask.
+
+A region scanning one product at once is the busiest thing this service does, and the JSON scan
+of a unit code is one indexed read and a queued count. Flask's request machinery and its
+extensions cost several times that, so this WSGI layer answers that one request shape itself,
+through the same pieces as the Flask view: the scan check and count (`authenticity`), the story
+cache, the payload and Link header (`resolver`), the rate limit's own counters, the security
+headers Talisman sets on every response, the request id, the metrics and the request log.
+
+Everything else goes on to Flask unchanged: pages, linksets, redirects, HEAD and OPTIONS, codes
+that are not genuine, a spent rate limit (Flask answers the 429), any error, and every scan when
+scans are written at once rather than behind (`SCAN_WRITE_BEHIND_SECONDS=0`) or when
+`SCAN_FAST_PATH=0`. Tests hold the two paths to the same body and headers.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable
+
+from flask import Flask, Response
+from limits import parse as parse_limit
+from werkzeug.wrappers import Request
+
+from marketplace import db, observability
+from marketplace.errors import problem_response
+from marketplace.codes import authenticity, metrics, resolver
+from marketplace.security import RATE_LIMIT_KEY_PREFIX, client_key
+
+logger = logging.getLogger("shanhai.codes")
+
+# What Flask's request log and metrics call this route, and Flask-Limiter its rate-limit scope.
+RULE = "/01/<path:rest>"
+ENDPOINT = f"{resolver.blp.name}.{resolver.DigitalLinkResource.__name__}"
+
+
+class ScanFastPath:
+    """WSGI middleware: answers GET /01/… asking for JSON of a genuine code, else calls `app`."""
+
+    def __init__(self, flask_app: Flask, wsgi_app: Callable) -> None:
+        self.flask_app = flask_app
+        self.wsgi_app = wsgi_app
+        self._security_headers: dict[bool, list[tuple[str, str]]] = {}
+
+    def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
+        if environ.get("REQUEST_METHOD") == "GET" and environ.get("PATH_INFO", "").startswith("/01/"):
+            counted: list[bool] = []
+            try:
+                answer = self._answer(environ, counted)
+            except Exception:
+                if counted:
+                    # The scan is counted already: asking Flask again would count it twice.
+                    logger.exception("the fast scan path failed after counting a scan")
+                    with self.flask_app.request_context(environ):
+                        failure = problem_response(500, title="Internal Server Error",
+                                                   detail="the scan was counted but could not "
+                                                          "be answered; please scan again")
+                    return failure(environ, start_response)
+                # Nothing was counted: Flask repeats the request and answers any error itself.
+                logger.exception("the fast scan path failed; Flask answers instead")
+                answer = None
+            if answer is not None:
+                headers, body = answer
+                start_response("200 OK", headers)
+                return [body]
+        return self.wsgi_app(environ, start_response)
+
+    def _answer(self, environ: dict,
+                counted: list[bool]) -> tuple[list[tuple[str, str]], bytes] | None:
+        started = time.perf_counter()
+        app = self.flask_app
+        current = app.extensions["shanhai"]
+        settings = current.settings
+        recorder = resolver.scan_recorder(app)
+        if not settings.scan_fast_path or recorder is None:
+            return None
+        request = Request(environ)
+        if "linkType" in request.args or resolver.wanted_representation(request) != "json":
+            return None
+        lang = resolver.language(request)
+        with db.read_only_session(current.session_factory) as session:
+            result = authenticity.check(session, keys=settings.signing_keys,
+                                        path_and_query=resolver.raw_path_and_query(environ))
+            if result.code is None:
+                return None
+            story = resolver.story_cache(app).get(session, lot_id=result.code.lot_id, lang=lang)
+            window = self._take_rate_limit(current.limiter, request, settings.scan_rate_limit)
+            if window is False:
+                return None
+            counted.append(True)
+            authenticity.count_scan(session, result, thresholds=resolver.thresholds(settings),
+                                    zone=settings.zone, recorder=recorder,
+                                    fingerprint=resolver.fingerprint(request, settings),
+                                    place=resolver.place(request))
+        metrics.SCANS.labels(result.verdict.status).inc()
+        links = resolver._links(result, story, settings.public_base_url)
+        body = app.json.dumps(resolver.scan_payload(result, story, links, lang, settings.zone))
+        body = body.encode()
+        request_id = observability.request_id(request.headers.get("X-Request-ID", ""))
+        headers = [("Link", resolver.link_header(request.base_url)), ("Content-Language", lang),
+                   ("Content-Type", "application/json"), ("Content-Length", str(len(body))),
+                   *resolver.CORS_HEADERS.items(), ("Vary", "Accept, Accept-Language")]
+        if window is not None:
+            headers += window
+        secure = request.is_secure or request.headers.get("X-Forwarded-Proto", "http") == "https"
+        headers += self._talisman_headers(current.talisman, secure)
+        headers.append(("X-Request-ID", request_id))
+        observability.record_request(method="GET", endpoint=RULE, path=request.path, status=200,
+                                     started=started, request_id=request_id, user_id=None)
+        return headers, body
+
+    def _take_rate_limit(self, limiter, request: Request, limit: str):
+        """Count this scan against the same budget the Flask view uses; False when spent.
+
+        Returns the rate-limit headers Flask-Limiter would add, or None when limits are off.
+        """
+        if limiter is None or not limiter.enabled:
+            return None
+        item = parse_limit(limit)
+        identifiers = (RATE_LIMIT_KEY_PREFIX,
+                       client_key(request.headers.get("Authorization", ""), request.remote_addr),
+                       ENDPOINT)
+        strategy = limiter.limiter
+        if not strategy.hit(item, *identifiers):
+            return False
+        reset, remaining = strategy.get_window_stats(item, *identifiers)
+        reset_at = int(reset + 1)
+        return [("X-RateLimit-Limit", str(item.amount)), ("X-RateLimit-Remaining", str(remaining)),
+                ("X-RateLimit-Reset", str(reset_at)),
+                ("Retry-After", str(int(reset_at - time.time())))]
+
+    def _talisman_headers(self, talisman, secure: bool) -> list[tuple[str, str]]:
+        """The headers Talisman puts on a resolver response; they depend only on the scheme."""
+        if talisman is None:
+            return []
+        if secure not in self._security_headers:
+            scheme = "https" if secure else "http"
+            response = Response()
+            del response.headers["Content-Type"]
+            with self.flask_app.test_request_context(base_url=f"{scheme}://scan.local/"):
+                talisman._set_response_headers(response)
+            self._security_headers[secure] = list(response.headers.items())
+        return self._security_headers[secure]
