@@ -142,6 +142,26 @@ def post_sale(session: Session, *, source_type: str, source_id: str, amount_fen:
     return posting
 
 
+@dataclass(frozen=True)
+class Sale:
+    lot: Lot
+    amount_fen: int
+    memo: str
+
+
+def post_sales(session: Session, *, source_type: str, source_id: str, currency: str,
+               sales: list[Sale], contract_id: int | None = None) -> None:
+    """Post the sales one payment pays for, village by village, then lot by lot.
+
+    Each credit line makes the ledger_days trigger lock its village's day row; two payments
+    that touch the same villages must lock them in the same order or PostgreSQL may deadlock.
+    """
+    for sale in sorted(sales, key=lambda sale: (sale.lot.village_id, sale.lot.id)):
+        post_sale(session, source_type=source_type, source_id=source_id,
+                  amount_fen=sale.amount_fen, currency=currency, lot=sale.lot, memo=sale.memo,
+                  contract_id=contract_id)
+
+
 def post_reversal(session: Session, *, source_type: str, source_id: str, of_source_type: str,
                   of_source_id: str, amount_fen: int, memo: str) -> str | None:
     """Reverse `amount_fen` of earlier postings, spread over their parties in proportion."""

@@ -261,16 +261,20 @@ def _return_call_off(session: Session, order: Order) -> None:
 
 def _mark_paid(session: Session, order: Order) -> None:
     call_off = session.get(CallOff, order.id)
+    sales = []
     for line in order.lines:
         amounts = ledger.largest_remainder(line.total_fen, [a.packs for a in line.allocations])
         for allocation, amount in zip(line.allocations, amounts, strict=True):
             catalog_service.consume_stock(session, lot_id=allocation.lot_id,
                                           quantity=allocation.quantity)
             allocation.state = AllocationState.SOLD
-            ledger.post_sale(session, source_type=SALE, source_id=order.reference,
-                             amount_fen=amount, currency=order.currency, lot=allocation.lot,
-                             memo=f"{allocation.packs} × {line.sku.name_zh}",
-                             contract_id=call_off.contract_id if call_off else None)
+            sales.append(ledger.Sale(lot=allocation.lot, amount_fen=amount,
+                                     memo=f"{allocation.packs} × {line.sku.name_zh}"))
+    # Every lot row first, in the order placing the order locked them, then the villages'
+    # ledger days in village order: interleaved, two payments could wait on each other.
+    ledger.post_sales(session, source_type=SALE, source_id=order.reference,
+                      currency=order.currency, sales=sales,
+                      contract_id=call_off.contract_id if call_off else None)
     order.status = OrderStatus.PAID
     order.paid_at = utcnow()
     session.flush()

@@ -257,10 +257,11 @@ def make_callers(session: Session) -> Callers:
     )
 
 
-def make_shop(session: Session, *, packs: int = 10, pack_grams: int = 250, price_fen: int = 12_800):
+def make_shop(session: Session, *, packs: int = 10, pack_grams: int = 250, price_fen: int = 12_800,
+              village: Village | None = None):
     """A cooperative's product with one lot on sale holding exactly `packs` packs of one SKU."""
     cooperative = make_organisation(session)
-    product = make_product(session, cooperative=cooperative)
+    product = make_product(session, cooperative=cooperative, village=village)
     sku = make_sku(session, product=product, pack_size=Decimal(pack_grams), pack_unit="g",
                    price_fen=price_fen)
     lot = make_lot(session, product=product, status=LotStatus.ON_SALE,

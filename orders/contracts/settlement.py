@@ -110,11 +110,11 @@ def mark_paid(session: Session, *, actor: User, settlement_id: int, bank_referen
     if settlement.status is SettlementStatus.PAID:
         raise SettlementAlreadyPaid(f"settlement {settlement_id} was paid on "
                                     f"{settlement.paid_at:%Y-%m-%d} ({settlement.bank_reference})")
-    for delivery in settlement.deliveries:
-        ledger.post_sale(session, source_type=SOURCE, source_id=str(settlement.id),
-                         amount_fen=delivery.amount_fen, currency=settlement.currency,
-                         lot=delivery.lot, contract_id=settlement.contract_id,
-                         memo=f"contract {settlement.contract_id} delivery {delivery.id}")
+    ledger.post_sales(session, source_type=SOURCE, source_id=str(settlement.id),
+                      currency=settlement.currency, contract_id=settlement.contract_id,
+                      sales=[ledger.Sale(lot=delivery.lot, amount_fen=delivery.amount_fen,
+                                         memo=f"contract {settlement.contract_id} delivery {delivery.id}")
+                             for delivery in settlement.deliveries])
     settlement.status = SettlementStatus.PAID
     settlement.paid_at = utcnow()
     settlement.bank_reference = bank_reference

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import io
 import os
 import shutil
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from PIL import Image, ImageDraw
 from werkzeug.serving import make_server
 
 from marketplace import schema
@@ -62,35 +59,6 @@ def serving_the_demo(settings, demo_database: Path, tmp_path: Path) -> Iterator[
 def demo_server(settings, demo_database, tmp_path):
     with serving_the_demo(settings, demo_database, tmp_path) as url:
         yield url
-
-
-@pytest.fixture
-def tile_server():
-    """A stand-in for a region's own XYZ tile server on a closed network: one PNG for every
-    tile, and a list of the tiles the browser asked for."""
-    image = Image.new("RGB", (256, 256), (226, 236, 214))
-    ImageDraw.Draw(image).rectangle((0, 0, 255, 255), outline=(160, 180, 150))
-    buffer = io.BytesIO()
-    image.save(buffer, "PNG")
-    tile = buffer.getvalue()
-    requested: list[str] = []
-
-    class Tiles(BaseHTTPRequestHandler):
-        def do_GET(self):
-            requested.append(self.path)
-            self.send_response(200)
-            self.send_header("Content-Type", "image/png")
-            self.send_header("Content-Length", str(len(tile)))
-            self.end_headers()
-            self.wfile.write(tile)
-
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Tiles)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_port}", requested
-    server.shutdown()
 
 
 def signed_in(chromium, url: str, problems: list[str]):

@@ -18,7 +18,7 @@ from marketplace.app import create_app
 from orders.ledger_models import LedgerEntry
 from orders.models import Order, OrderStatus
 from tests.conftest import STRIPE_WEBHOOK_SECRET
-from tests.factories import make_shop, stripe_signature
+from tests.factories import make_shop, make_village, stripe_signature
 
 WEBHOOK = "/api/v1/payments/stripe/webhook"
 
@@ -88,6 +88,24 @@ def test_buying_two_tins_end_to_end(client, session, stripe_client):
     assert lot.stock_on_hand == Decimal("2.000") and lot.reserved == 0
     entries = ledger_for(session, placed["reference"])
     assert sum(e.debit_fen for e in entries) == sum(e.credit_fen for e in entries) == 256_000
+
+
+def test_a_payment_posts_its_ledger_lines_village_by_village(client, session, stripe_client):
+    first, second = make_village(session), make_village(session)
+    # Lines come in SKU order: this order's first line grows in the second village.
+    from_second, _ = make_shop(session, village=second, price_fen=3_000)
+    from_first, _ = make_shop(session, village=first, price_fen=5_000)
+    placed = client.post("/api/v1/orders", json={
+        "lines": [{"sku_id": from_first.id, "quantity": 1}, {"sku_id": from_second.id, "quantity": 1}],
+        "email": "buyer@example.test"}).get_json()
+    intent = buyer_pays(stripe_client, start_payment(client, placed["reference"])["payment_intent_id"])
+    assert deliver(client, event("payment_intent.succeeded", intent)).get_json()["outcome"] == "paid"
+
+    # Concurrent payments lock each village's ledger day as its lines go in: always in one order.
+    credits = [(e.village_id, e.credit_fen)
+               for e in sorted(ledger_for(session, placed["reference"]), key=lambda e: e.id)
+               if e.credit_fen]
+    assert credits == [(first.id, 5_000), (second.id, 3_000)]
 
 
 def test_the_same_webhook_ten_times_changes_the_order_and_the_ledger_once(client, session,
