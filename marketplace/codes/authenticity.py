@@ -17,10 +17,11 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from catalog.models import Lot
 
@@ -127,14 +128,82 @@ _BUMP_COUNTERS = (
             last_scanned_at=sa.bindparam("last", type_=_WHEN)))
 
 
-def _find(session: Session, identifier: str):
+class CodeRow(NamedTuple):
+    id: int
+    lot_id: int
+    serial: str | None
+    scan_count: int
+    first_scanned_at: datetime | None
+    suspected_copy_at: datetime | None
+    suspected_copy_reason: str | None
+
+
+def _find(session: Session, identifier: str) -> CodeRow | None:
     return session.connection().execute(_FIND_CODE, {"identifier": identifier}).first()
+
+
+class CodeReader:
+    """The scan's one read, straight on a pooled driver connection and outside any transaction.
+
+    The query is compiled, and its columns' converters looked up, once per process rather than
+    once per scan: on the busiest path, SQLAlchemy's per-statement work cost more than the
+    indexed read itself. Rows come out as `_find`'s do. A session factory bound to one
+    connection (the tests', an embedding caller's) is read through that connection instead.
+    """
+
+    def __init__(self, session_factory: sessionmaker[Session]) -> None:
+        self._factory = session_factory
+        bind = session_factory.kw["bind"]
+        self._engine = bind if isinstance(bind, sa.Engine) else None
+        if self._engine is None:
+            return
+        dialect = self._engine.dialect
+        compiled = _FIND_CODE.compile(dialect=dialect)
+        self._sql = str(compiled)
+        self._order = compiled.positiontup if compiled.positional else None
+        self._convert = [column.type.dialect_impl(dialect).result_processor(dialect, None)
+                         for column in _FIND_CODE.selected_columns]
+        self._autocommit = dialect.name == "postgresql"
+
+    def find(self, identifier: str):
+        if self._engine is None:
+            with self._factory() as session:
+                return _find(session, identifier)
+        params = {"identifier": identifier}
+        if self._order is not None:
+            params = tuple(params[name] for name in self._order)
+        connection = self._engine.raw_connection()
+        try:
+            driver = connection.driver_connection
+            if self._autocommit:
+                # No BEGIN and ROLLBACK round trips for one read; set back before the pool
+                # hands the connection to a session.
+                driver.autocommit = True
+            try:
+                cursor = connection.cursor()
+                cursor.execute(self._sql, params)
+                raw = cursor.fetchone()
+                cursor.close()
+            finally:
+                if self._autocommit:
+                    driver.autocommit = False
+        finally:
+            connection.close()
+        if raw is None:
+            return None
+        return CodeRow(*(value if convert is None else convert(value)
+                         for convert, value in zip(self._convert, raw, strict=True)))
 
 
 def check(session: Session, *, path_and_query: str, keys) -> ScanResult:
     """Read a scanned path; the verdict says whether it is a code we minted and signed."""
+    return judge(path_and_query, keys=keys, find=lambda identifier: _find(session, identifier))
+
+
+def judge(path_and_query: str, *, keys, find: Callable[[str], CodeRow | None]) -> ScanResult:
+    """The verdict on a scanned path, given how to look up a code by its identifier."""
     link = digital_link.parse_path(path_and_query)
-    row = _find(session, link.identifier)
+    row = find(link.identifier)
     if row is None:
         return ScanResult(link, Verdict("not_genuine", "no such code was ever issued"))
     if not _signed(link, keys):
@@ -156,13 +225,13 @@ def scan(session: Session, *, path_and_query: str, keys, thresholds: Thresholds,
     return result
 
 
-def count_scan(session: Session, result: ScanResult, *, thresholds: Thresholds, zone: ZoneInfo,
+def count_scan(session: Session | None, result: ScanResult, *, thresholds: Thresholds, zone: ZoneInfo,
                fingerprint: str, place: str | None = None,
                recorder: ScanRecorder | None = None) -> None:
     """Count a checked scan of a genuine code and bring its verdict up to date.
 
-    Without a recorder the scan is written in this session at once; with one it is queued and
-    the verdict adds the scans this process has not written yet.
+    Without a recorder the scan is written in `session` at once; with one it is queued (no
+    session needed) and the verdict adds the scans this process has not written yet.
     """
     if result.code is None:
         return

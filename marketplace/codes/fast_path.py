@@ -42,6 +42,9 @@ class ScanFastPath:
         self.flask_app = flask_app
         self.wsgi_app = wsgi_app
         self._security_headers: dict[bool, list[tuple[str, str]]] = {}
+        self._code_reader: authenticity.CodeReader | None = None
+        # id(story) -> (story, its JSON): the story object is kept so that its id stays its own.
+        self._story_json: dict[int, tuple[dict, str]] = {}
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
         if environ.get("REQUEST_METHOD") == "GET" and environ.get("PATH_INFO", "").startswith("/01/"):
@@ -79,24 +82,27 @@ class ScanFastPath:
         if "linkType" in request.args or resolver.wanted_representation(request) != "json":
             return None
         lang = resolver.language(request)
-        with db.read_only_session(current.session_factory) as session:
-            result = authenticity.check(session, keys=settings.signing_keys,
-                                        path_and_query=resolver.raw_path_and_query(environ))
-            if result.code is None:
-                return None
-            story = resolver.story_cache(app).get(session, lot_id=result.code.lot_id, lang=lang)
-            window = self._take_rate_limit(current.limiter, request, settings.scan_rate_limit)
-            if window is False:
-                return None
-            counted.append(True)
-            authenticity.count_scan(session, result, thresholds=resolver.thresholds(settings),
-                                    zone=settings.zone, recorder=recorder,
-                                    fingerprint=resolver.fingerprint(request, settings),
-                                    place=resolver.place(request))
+        result = authenticity.judge(resolver.raw_path_and_query(environ), keys=settings.signing_keys,
+                                    find=self._reader(current.session_factory).find)
+        if result.code is None:
+            return None
+        stories = resolver.story_cache(app)
+        story = stories.cached(lot_id=result.code.lot_id, lang=lang)
+        if story is None:
+            with db.read_only_session(current.session_factory) as session:
+                story = stories.get(session, lot_id=result.code.lot_id, lang=lang)
+        window = self._take_rate_limit(current.limiter, request, settings.scan_rate_limit)
+        if window is False:
+            return None
+        counted.append(True)
+        # With a recorder the scan is queued, not written: no session is needed.
+        authenticity.count_scan(None, result, thresholds=resolver.thresholds(settings),
+                                zone=settings.zone, recorder=recorder,
+                                fingerprint=resolver.fingerprint(request, settings),
+                                place=resolver.place(request))
         metrics.SCANS.labels(result.verdict.status).inc()
         links = resolver._links(result, story, settings.public_base_url)
-        body = app.json.dumps(resolver.scan_payload(result, story, links, lang, settings.zone))
-        body = body.encode()
+        body = self._body(resolver.scan_payload(result, story, links, lang, settings.zone))
         request_id = observability.request_id(request.headers.get("X-Request-ID", ""))
         headers = [("Link", resolver.link_header(request.base_url)), ("Content-Language", lang),
                    ("Content-Type", "application/json"), ("Content-Length", str(len(body))),
@@ -109,6 +115,28 @@ class ScanFastPath:
         observability.record_request(method="GET", endpoint=RULE, path=request.path, status=200,
                                      started=started, request_id=request_id, user_id=None)
         return headers, body
+
+    def _reader(self, factory) -> authenticity.CodeReader:
+        if self._code_reader is None:
+            self._code_reader = authenticity.CodeReader(factory)
+        return self._code_reader
+
+    def _body(self, payload: dict) -> bytes:
+        """`app.json.dumps(payload)`, with the lot's story (most of it) serialised once a story.
+
+        The payload's parts are written in its own order with the same encoder, so the bytes
+        are those of dumping the whole document.
+        """
+        dumps = self.flask_app.json.dumps
+        story = payload["story"]
+        cached = self._story_json.get(id(story))
+        if cached is None or cached[0] is not story:
+            if len(self._story_json) >= 1_000:
+                self._story_json.clear()
+            cached = self._story_json[id(story)] = (story, dumps(story))
+        parts = (f"{dumps(key)}: {cached[1] if key == 'story' else dumps(value)}"
+                 for key, value in payload.items())
+        return ("{" + ", ".join(parts) + "}").encode()
 
     def _take_rate_limit(self, limiter, request: Request, limit: str):
         """Count this scan against the same budget the Flask view uses; False when spent.

@@ -105,6 +105,13 @@ class StoryCache:
         self._entries: dict[tuple[int, str], tuple[float, dict]] = {}
         self._lock = threading.Lock()
 
+    def cached(self, *, lot_id: int, lang: str) -> dict | None:
+        """The story when a fresh one is cached, without touching the database."""
+        entry = self._entries.get((lot_id, lang))
+        if self.ttl > 0 and entry and time.monotonic() - entry[0] < self.ttl:
+            return entry[1]
+        return None
+
     def get(self, session: Session, *, lot_id: int, lang: str) -> dict:
         if self.ttl <= 0:
             return build_story(session, lot_id=lot_id, lang=lang)

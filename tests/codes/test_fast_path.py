@@ -4,15 +4,22 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 import sqlalchemy as sa
 from flask import request_started
 
+from marketplace import schema
 from marketplace.app import create_app
+from marketplace.auth.models import Role
 from marketplace.codes import resolver
-from marketplace.codes.models import Code, Scan
+from marketplace.codes import service as codes_service
+from marketplace.codes.models import Code, CodeLevel, Scan
+from marketplace.db import make_engine, make_session_factory
 from tests import factories
+from tests.conftest import postgres_database
 from tests.codes.test_api import mint, minted_uris, path
 
 JSON = {"Accept": "application/json"}
@@ -160,3 +167,54 @@ def test_a_failure_after_counting_answers_a_problem_and_counts_the_scan_once(
     assert app.flask_requests == []
     flush(app)
     assert session.scalar(sa.select(sa.func.count()).select_from(Scan)) == 1
+
+
+@contextmanager
+def committed_database(kind: str, tmp_path) -> Iterator[sa.Engine]:
+    """A database of the test's own whose rows are committed, as a running service's are."""
+    if kind == "postgresql":
+        with postgres_database() as engine:
+            yield engine
+        return
+    engine = make_engine(f"sqlite:///{tmp_path / 'committed.sqlite3'}")
+    schema.upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_a_fast_scan_on_an_engine_reads_committed_codes_and_leaves_the_pool_transactional(
+        settings, tmp_path, kind):
+    with committed_database(kind, tmp_path) as engine:
+        factory = make_session_factory(engine)
+        with factory() as session:
+            organisation = factories.make_organisation(session)
+            user = factories.make_user(session, role=Role.COOPERATIVE, organisation=organisation)
+            lot, sku = factories.make_coded_lot(session, cooperative=organisation)
+            batch = codes_service.mint_codes(session, actor=user, lot_id=lot.id, sku_id=sku.id,
+                                             level=CodeLevel.UNIT, quantity=1, keys=settings.signing_keys)
+            session.commit()
+            code = session.scalar(sa.select(Code).where(Code.batch_id == batch.id))
+            uri = codes_service.code_uri(code, base_url="")
+            code_id = code.id
+        app = create_app(dataclasses.replace(settings, scan_write_behind_seconds=3600),
+                         session_factory=factory)
+        app.flask_requests = []
+        request_started.connect(lambda sender, **_: app.flask_requests.append(1), app, weak=False)
+        client = app.test_client()
+        first = client.get(uri, headers=JSON)
+        flush(app)
+        second = client.get(uri, headers=JSON)
+        flush(app)
+        assert app.flask_requests == []
+        assert [first.get_json()["verdict"]["scan_count"],
+                second.get_json()["verdict"]["scan_count"]] == [1, 2]
+        assert client.get(uri[:-2] + "xx", headers=JSON).status_code == 404
+        with factory() as session:
+            assert session.get(Code, code_id).scan_count == 2
+            # The pooled connection the read borrowed is back in transactional mode: a session's
+            # rolled-back write leaves nothing behind.
+            session.execute(sa.update(Code).where(Code.id == code_id).values(scan_count=99))
+            session.rollback()
+            assert session.get(Code, code_id).scan_count == 2
+        engine.dispose()
