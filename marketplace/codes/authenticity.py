@@ -264,7 +264,7 @@ def apply_scans(session: Session, records: list[ScanRecord], *, thresholds: Thre
     """
     if not records:
         return {}
-    session.execute(sa.insert(Scan), [
+    session.connection().execute(Scan.__table__.insert(), [
         {"code_id": r.code_id, "scanned_at": r.scanned_at, "place": r.place,
          "client_fingerprint": r.fingerprint, "genuine": True} for r in records])
     per_code: dict[int, list[ScanRecord]] = {}

@@ -104,7 +104,7 @@ class ScanFastPath:
         links = resolver._links(result, story, settings.public_base_url)
         body = self._body(resolver.scan_payload(result, story, links, lang, settings.zone))
         request_id = observability.request_id(request.headers.get("X-Request-ID", ""))
-        headers = [("Link", resolver.link_header(request.base_url)), ("Content-Language", lang),
+        headers = [("Link", resolver.link_header(result, settings.public_base_url)), ("Content-Language", lang),
                    ("Content-Type", "application/json"), ("Content-Length", str(len(body))),
                    *resolver.CORS_HEADERS.items(), ("Vary", "Accept, Accept-Language")]
         if window is not None:

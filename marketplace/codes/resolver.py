@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import math
 from datetime import timedelta
-from zoneinfo import ZoneInfo
 from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
 from flask import Flask, Response, current_app, json, redirect, render_template, request
 from werkzeug.wrappers import Request as WerkzeugRequest
 
 from marketplace import db
-from marketplace.codes import authenticity, metrics
+from marketplace.codes import authenticity, digital_link, metrics
 from marketplace.codes.authenticity import ScanRecorder, ScanResult, Thresholds
 from marketplace.codes.errors import CodeNotFound, UnknownLinkType
+from marketplace.codes.service import SIGNATURE_PARAMETER
 from marketplace.codes.story import StoryCache
 from marketplace.config import Settings
 from marketplace.http import ApiView, Blueprint, runtime
@@ -134,8 +135,16 @@ def _links(result: ScanResult, story: dict, base_url: str) -> dict[str, list[dic
     return links
 
 
-def link_header(request_base_url: str) -> str:
-    return f'<{request_base_url}?linkType=linkset>; rel="linkset"; type="{LINKSET_TYPE}"'
+def link_header(result: ScanResult, base_url: str) -> str:
+    """Where the code's linkset is: its canonical URI (lot and serial percent-encoded), with
+    the printed attributes and signature, which the resolver needs to answer for it."""
+    link = result.link
+    signature = {name: value for name, value in link.parameters.items()
+                 if name == SIGNATURE_PARAMETER}
+    target = digital_link.build(base_url, gtin=link.gtin, lot=link.lot, serial=link.serial,
+                                cpv=link.cpv, attributes=link.attributes,
+                                parameters={**signature, "linkType": "linkset"})
+    return f'<{target}>; rel="linkset"; type="{LINKSET_TYPE}"'
 
 
 def _message(verdict, lang: str, zone: ZoneInfo) -> str:
@@ -200,7 +209,7 @@ class DigitalLinkResource(ApiView):
                                verdict=_verdict_json(result.verdict, lang, settings.zone))
         story = story_cache(app).get(session, lot_id=result.code.lot_id, lang=lang)
         links = _links(result, story, base_url)
-        headers = {"Link": link_header(request.base_url)}
+        headers = {"Link": link_header(result, base_url)}
         if representation == "linkset":
             anchor = links["defaultLink"][0]["href"]
             body = {"linkset": [{"anchor": anchor, **{GS1_VOCABULARY + name: targets

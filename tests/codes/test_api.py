@@ -291,3 +291,19 @@ def test_scans_are_counted_by_verdict_in_the_metrics(client, unit_uri):
     client.get(tampered, headers={"Accept": "application/json"})
     assert count("genuine") - genuine == 1
     assert count("not_genuine") - forged == 1
+
+
+def test_the_link_header_points_at_the_codes_linkset_with_its_lot_still_encoded(client, session,
+                                                                                callers):
+    lot, sku = factories.make_coded_lot(session, cooperative=callers.cooperative.organisation,
+                                        lot_code="LJ/2026")
+    uri = minted_uris(client, callers, mint(client, callers, (lot, sku), quantity=1))[0]
+    assert "/10/LJ%2F2026/21/" in uri
+    response = client.get(path(uri), headers={"Accept": "application/json"})
+    assert response.status_code == 200
+    linkset = uri + "&linkType=linkset"
+    assert response.headers["Link"] == (f'<{linkset}>; rel="linkset"; '
+                                        'type="application/linkset+json"')
+    followed = client.get(path(linkset))
+    assert followed.status_code == 200 and followed.mimetype == "application/linkset+json"
+    assert followed.get_json()["linkset"][0]["anchor"] == uri.split("?")[0]
