@@ -17,19 +17,30 @@ keepalive = 5
 max_requests = 10000
 max_requests_jitter = 1000
 accesslog = None
+# The app is imported once, in the master, and each worker is a fork of it: a worker replaced
+# after max_requests starts in milliseconds instead of importing everything again (about 1.5 s
+# of CPU each time, which under steady scanning was a tax of ~15 % on every request). Nothing
+# in create_app opens a database connection; post_fork drops any pooled one all the same.
+preload_app = True
 errorlog = "-"
 
 # Prometheus counters are per process; this folder lets /metrics add up every worker.
 _metrics_dir = os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR",
                                      os.path.join(tempfile.gettempdir(), f"shanhai-metrics-{os.getpid()}"))
 
-
-def on_starting(server):
-    shutil.rmtree(_metrics_dir, ignore_errors=True)
-    os.makedirs(_metrics_dir, exist_ok=True)
+# Emptied when the server starts; made here rather than in on_starting because the preloaded
+# app creates its metrics, and with them their files, before that hook runs.
+shutil.rmtree(_metrics_dir, ignore_errors=True)
+os.makedirs(_metrics_dir, exist_ok=True)
 
 
 def child_exit(server, worker):
     from prometheus_client import multiprocess
 
     multiprocess.mark_process_dead(worker.pid)
+
+
+def post_fork(server, worker):
+    # A pooled connection must never be shared by two processes (SQLAlchemy's advice for fork).
+    app = worker.app.wsgi()
+    app.extensions["shanhai"].engine.dispose(close=False)
