@@ -143,18 +143,21 @@ def _find(session: Session, identifier: str) -> CodeRow | None:
 
 
 class CodeReader:
-    """The scan's one read, straight on a pooled driver connection and outside any transaction.
+    """The scan's one read, on a driver connection of the thread's own, outside any transaction.
 
     The query is compiled, and its columns' converters looked up, once per process rather than
-    once per scan: on the busiest path, SQLAlchemy's per-statement work cost more than the
-    indexed read itself. Rows come out as `_find`'s do. A session factory bound to one
-    connection (the tests', an embedding caller's) is read through that connection instead.
+    once per scan: on the busiest path SQLAlchemy's per-statement work, the pool's checkout
+    and its liveness ping (a second round trip to PostgreSQL) cost more than the indexed read
+    itself. Each thread keeps one pooled connection checked out, in autocommit, and replaces
+    it when the database drops it. Rows come out as `_find`'s do. A session factory bound to
+    one connection (the tests', an embedding caller's) is read through that connection instead.
     """
 
     def __init__(self, session_factory: sessionmaker[Session]) -> None:
         self._factory = session_factory
         bind = session_factory.kw["bind"]
         self._engine = bind if isinstance(bind, sa.Engine) else None
+        self._local = threading.local()
         if self._engine is None:
             return
         dialect = self._engine.dialect
@@ -163,36 +166,53 @@ class CodeReader:
         self._order = compiled.positiontup if compiled.positional else None
         self._convert = [column.type.dialect_impl(dialect).result_processor(dialect, None)
                          for column in _FIND_CODE.selected_columns]
-        self._autocommit = dialect.name == "postgresql"
 
-    def find(self, identifier: str):
+    def find(self, identifier: str) -> CodeRow | None:
         if self._engine is None:
             with self._factory() as session:
                 return _find(session, identifier)
         params = {"identifier": identifier}
         if self._order is not None:
             params = tuple(params[name] for name in self._order)
-        connection = self._engine.raw_connection()
         try:
-            driver = connection.driver_connection
-            if self._autocommit:
-                # No BEGIN and ROLLBACK round trips for one read; set back before the pool
-                # hands the connection to a session.
-                driver.autocommit = True
-            try:
-                cursor = connection.cursor()
-                cursor.execute(self._sql, params)
-                raw = cursor.fetchone()
-                cursor.close()
-            finally:
-                if self._autocommit:
-                    driver.autocommit = False
-        finally:
-            connection.close()
+            raw = self._read(params)
+        except self._engine.dialect.loaded_dbapi.Error as error:
+            if not self._drop_if_disconnected(error):
+                raise
+            raw = self._read(params)  # once more, on a new connection
         if raw is None:
             return None
         return CodeRow(*(value if convert is None else convert(value)
                          for convert, value in zip(self._convert, raw, strict=True)))
+
+    def _read(self, params):
+        cursor = self._connection().cursor()
+        try:
+            cursor.execute(self._sql, params)
+            return cursor.fetchone()
+        finally:
+            cursor.close()
+
+    def _connection(self):
+        local = self._local
+        if getattr(local, "pid", None) != os.getpid():
+            # A forked process never uses its parent's connection.
+            local.pid, local.connection = os.getpid(), None
+        if local.connection is None:
+            connection = self._engine.raw_connection()
+            if self._engine.dialect.name == "postgresql":
+                connection.driver_connection.autocommit = True  # no BEGIN/ROLLBACK per read
+            local.connection = connection
+        return local.connection
+
+    def _drop_if_disconnected(self, error: Exception) -> bool:
+        connection, self._local.connection = self._local.connection, None
+        if connection is None:
+            return False
+        disconnected = self._engine.dialect.is_disconnect(error, connection.dbapi_connection, None)
+        # Out of the pool for good: it is never handed back in autocommit to a session.
+        connection.invalidate(error)
+        return disconnected
 
 
 def check(session: Session, *, path_and_query: str, keys) -> ScanResult:
