@@ -249,18 +249,25 @@ def build(base_url: str, *, gtin: str, lot: str | None = None, serial: str | Non
           cpv: str | None = None, attributes: list[tuple[str, str]] | tuple = (),
           parameters: dict[str, str] | None = None) -> str:
     """Build a canonical Digital Link; every value is checked as the parser would check it."""
+    for ai, _value in attributes:
+        if ai not in AI_RULES or ai in PATH_ONLY:
+            raise MalformedDigitalLink(f"({ai}) cannot be a data attribute of a GTIN")
     link = DigitalLink(gtin=_checked("01", gtin), lot=lot and _checked("10", lot),
-                       serial=serial and _checked("21", serial), cpv=cpv and _checked("22", cpv))
+                       serial=serial and _checked("21", serial), cpv=cpv and _checked("22", cpv),
+                       attributes=tuple((ai, _checked(ai, value)) for ai, value in attributes))
+    return canonical_uri(link, base_url, parameters)
+
+
+def canonical_uri(link: DigitalLink, base_url: str, parameters: dict[str, str] | None = None) -> str:
+    """The canonical URI of a link whose values are already checked (built or parsed)."""
     path = "".join(f"/{ai}/{escape(value, query=False)}" for ai, value in link.path_elements)
     seen: set[str] = {ai for ai, _ in link.path_elements}
     ordered = []
     # Fixed-length attributes first, each AI once, as GS1's generator emits them.
     for fixed in (True, False):
-        for ai, value in attributes:
-            if ai not in AI_RULES or ai in PATH_ONLY:
-                raise MalformedDigitalLink(f"({ai}) cannot be a data attribute of a GTIN")
+        for ai, value in link.attributes:
             if AI_RULES[ai].fixed is fixed and ai not in seen:
                 seen.add(ai)
-                ordered.append(f"{ai}={escape(_checked(ai, value), query=True)}")
+                ordered.append(f"{ai}={escape(value, query=True)}")
     ordered.extend(f"{name}={escape(value, query=True)}" for name, value in (parameters or {}).items())
     return base_url.rstrip("/") + path + ("?" + "&".join(ordered) if ordered else "")

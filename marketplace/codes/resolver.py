@@ -141,9 +141,7 @@ def link_header(result: ScanResult, base_url: str) -> str:
     link = result.link
     signature = {name: value for name, value in link.parameters.items()
                  if name == SIGNATURE_PARAMETER}
-    target = digital_link.build(base_url, gtin=link.gtin, lot=link.lot, serial=link.serial,
-                                cpv=link.cpv, attributes=link.attributes,
-                                parameters={**signature, "linkType": "linkset"})
+    target = digital_link.canonical_uri(link, base_url, {**signature, "linkType": "linkset"})
     return f'<{target}>; rel="linkset"; type="{LINKSET_TYPE}"'
 
 
