@@ -25,8 +25,8 @@ from limits import parse as parse_limit
 from werkzeug.wrappers import Request
 
 from marketplace import db, observability
-from marketplace.errors import problem_response
 from marketplace.codes import authenticity, metrics, resolver
+from marketplace.errors import problem_response
 from marketplace.security import RATE_LIMIT_KEY_PREFIX, client_key
 
 logger = logging.getLogger("shanhai.codes")
@@ -108,7 +108,7 @@ class ScanFastPath:
                                 fingerprint=resolver.fingerprint(request, settings),
                                 place=resolver.place(request))
         metrics.SCANS.labels(result.verdict.status).inc()
-        links = resolver._links(result, story, settings.public_base_url)
+        links = resolver.code_links(result, story, settings.public_base_url)
         body = self._body(resolver.scan_payload(result, story, links, lang, settings.zone))
         request_id = observability.request_id(request.headers.get("X-Request-ID", ""))
         headers = [("Link", resolver.link_header(result, settings.public_base_url)), ("Content-Language", lang),

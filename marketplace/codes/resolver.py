@@ -117,7 +117,7 @@ def place(req: WerkzeugRequest) -> str | None:
     return authenticity.coarse_place(req.args.get("lat"), req.args.get("lon"))
 
 
-def _links(result: ScanResult, story: dict, base_url: str) -> dict[str, list[dict]]:
+def code_links(result: ScanResult, story: dict, base_url: str) -> dict[str, list[dict]]:
     lot_id, product_id = story["lot"]["id"], story["product"]["id"]
     anchor = f"{base_url}/01/{result.link.gtin}/10/{quote(result.link.lot or '', safe='')}"
     if result.link.serial:
@@ -206,7 +206,7 @@ class DigitalLinkResource(ApiView):
             raise CodeNotFound(f"{result.link.identifier} is not a code we issued",
                                verdict=_verdict_json(result.verdict, lang, settings.zone))
         story = story_cache(app).get(session, lot_id=result.code.lot_id, lang=lang)
-        links = _links(result, story, base_url)
+        links = code_links(result, story, base_url)
         headers = {"Link": link_header(result, base_url)}
         if representation == "linkset":
             anchor = links["defaultLink"][0]["href"]
