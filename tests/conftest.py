@@ -21,6 +21,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+import redis
 import sqlalchemy as sa
 from PIL import Image, ImageDraw
 from sqlalchemy.orm import Session, sessionmaker
@@ -34,6 +35,7 @@ from tests import factories
 POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL",
                                     "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 
 STRIPE_WEBHOOK_SECRET = "whsec_test_" + "s" * 24
@@ -193,3 +195,14 @@ def api_schema(app):
     import schemathesis
 
     return schemathesis.openapi.from_wsgi("/api/openapi.json", app)
+
+
+def require_redis() -> str:
+    """The test Redis's URL; a skip without it, a failure under CI=true."""
+    try:
+        redis.Redis.from_url(REDIS_URL).ping()
+    except redis.exceptions.ConnectionError:
+        if IN_CI:
+            pytest.fail(f"Redis is required under CI=true and is not reachable at {REDIS_URL}")
+        pytest.skip(f"Redis not reachable at {REDIS_URL}")
+    return REDIS_URL

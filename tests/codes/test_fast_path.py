@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -19,7 +20,7 @@ from marketplace.codes import service as codes_service
 from marketplace.codes.models import Code, CodeLevel, Scan
 from marketplace.db import make_engine, make_session_factory
 from tests import factories
-from tests.conftest import postgres_database
+from tests.conftest import postgres_database, require_redis
 from tests.codes.test_api import mint, minted_uris, path
 
 JSON = {"Accept": "application/json"}
@@ -225,3 +226,16 @@ def test_a_fast_scan_on_an_engine_reads_committed_codes_survives_a_dropped_conne
             session.rollback()
             assert session.get(Code, code_id).scan_count == 2
         engine.dispose()
+
+
+def test_fast_scans_on_two_servers_share_one_budget_through_redis(scan_app, uris):
+    redis_url = require_redis()
+    # A fresh window per run: every test client scans from the same address.
+    limit = f"3 per {97 + uuid.uuid4().int % 800} minutes"
+    first = scan_app(redis_url=redis_url, scan_rate_limit=limit).test_client()
+    second = scan_app(redis_url=redis_url, scan_rate_limit=limit).test_client()
+    statuses = [first.get(uris[0], headers=JSON).status_code,
+                second.get(uris[0], headers=JSON).status_code,
+                second.get(uris[0], headers={"Accept": "text/html"}).status_code,
+                first.get(uris[0], headers=JSON).status_code]
+    assert statuses == [200, 200, 200, 429]
