@@ -108,7 +108,9 @@ class Settings:
             database_url=_normalise_database_url(database_url),
             secret_key=secret_key,
             environment=environment,
-            public_base_url=env.get("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
+            # Without one, codes point at where `make run` serves them (its PORT, 8000 by default).
+            public_base_url=env.get("PUBLIC_BASE_URL",
+                                    f"http://127.0.0.1:{env.get('PORT', '8000')}").rstrip("/"),
             currency=env.get("SHANHAI_CURRENCY", "CNY").upper(),
             timezone=timezone,
             token_lifetime_hours=int(env.get("TOKEN_LIFETIME_HOURS", 24 * 7)),

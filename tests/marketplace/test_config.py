@@ -30,3 +30,11 @@ def test_postgresql_is_one_database_url_away():
 def test_an_unknown_time_zone_is_refused():
     with pytest.raises(ConfigurationError, match="time zone"):
         Settings.from_env({"SECRET_KEY": "k", "SHANHAI_TIMEZONE": "Mars/Olympus"})
+
+
+def test_codes_point_at_the_port_make_run_serves_on_unless_a_public_address_is_set(tmp_path):
+    local = {"SHANHAI_INSTANCE_PATH": str(tmp_path)}
+    assert Settings.from_env(local).public_base_url == "http://127.0.0.1:8000"
+    assert Settings.from_env({**local, "PORT": "8123"}).public_base_url == "http://127.0.0.1:8123"
+    public = {**local, "PORT": "8123", "PUBLIC_BASE_URL": "https://shanhai.example.cn/"}
+    assert Settings.from_env(public).public_base_url == "https://shanhai.example.cn"
