@@ -102,39 +102,6 @@ def _after_fork() -> None:
 os.register_at_fork(after_in_child=_after_fork)
 
 
-RATE_LIMIT_KEY_PREFIX = "shanhai"
-
-
-class SteadyMemoryStorage(MemoryStorage):
-    """limits' in-process storage, swept of expired entries once a second by one thread.
-
-    The library's own sweeps with a 10 ms timer that it starts again whenever the last one has
-    ended: under steady traffic that is a new thread every few requests, and waiting for each
-    to start cost the scan path more than the rate limit itself. Counting is unchanged (a
-    moving window checks its entries' times whatever the sweep does); only the sweep is steady.
-    Used when no Redis is configured (`storage_uri="steady-memory://"`).
-    """
-
-    STORAGE_SCHEME = ["steady-memory"]
-    SWEEP_SECONDS = 1.0
-
-    def __init__(self, uri: str | None = None, wrap_exceptions: bool = False, **options) -> None:
-        super().__init__(uri, wrap_exceptions=wrap_exceptions, **options)
-        self._start_sweeper()
-        # A forked worker has no threads but the one that forked: it starts its own sweeper.
-        os.register_at_fork(after_in_child=self._start_sweeper)
-
-    def _start_sweeper(self) -> None:
-        # The parent class starts a new timer only while `self.timer` is not alive.
-        self.timer = threading.Thread(target=self._sweep, name="rate-limit-sweep", daemon=True)
-        self.timer.start()
-
-    def _sweep(self) -> None:
-        while True:
-            time.sleep(self.SWEEP_SECONDS)
-            self._MemoryStorage__expire_events()
-
-
 def init_security(app: Flask, settings: Settings) -> tuple[Limiter, Talisman]:
     if settings.trusted_proxies:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies,
