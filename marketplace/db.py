@@ -69,9 +69,6 @@ def make_engine(database_url: str, **kwargs) -> Engine:
     return create_engine(database_url, pool_pre_ping=True, **kwargs)
 
 
-READ_OUTSIDE_TRANSACTION = "shanhai_read_outside_transaction"
-
-
 def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def on_connect(dbapi_connection, _record) -> None:
@@ -87,30 +84,7 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def on_begin(connection) -> None:
-        if not connection.get_execution_options().get(READ_OUTSIDE_TRANSACTION):
-            connection.exec_driver_sql("BEGIN")
-
-
-@contextmanager
-def read_only_session(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """A session for a few reads outside any transaction: no BEGIN or ROLLBACK round trips.
-
-    Each statement sees the latest committed data on its own; nothing may be written with it.
-    A factory bound to one connection rather than an engine (an embedding caller's, the
-    tests') reads on that connection, in whatever transaction it has.
-    """
-    bind = factory.kw["bind"]
-    if not isinstance(bind, Engine):
-        with factory() as read_session:
-            yield read_session
-        return
-    if bind.dialect.name == "sqlite":
-        options = {READ_OUTSIDE_TRANSACTION: True}  # see on_begin: pysqlite then runs bare reads
-    else:
-        options = {"isolation_level": "AUTOCOMMIT"}
-    with bind.connect().execution_options(**options) as connection:
-        with Session(bind=connection) as read_session:
-            yield read_session
+        connection.exec_driver_sql("BEGIN")
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

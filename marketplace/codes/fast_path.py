@@ -24,7 +24,7 @@ from flask import Flask, Response
 from limits import parse as parse_limit
 from werkzeug.wrappers import Request
 
-from marketplace import db, observability
+from marketplace import observability
 from marketplace.codes import authenticity, metrics, resolver
 from marketplace.errors import problem_response
 from marketplace.security import RATE_LIMIT_KEY_PREFIX, client_key
@@ -50,8 +50,6 @@ class ScanFastPath:
         self.wsgi_app = wsgi_app
         self._security_headers: dict[bool, list[tuple[str, str]]] = {}
         self._code_reader: authenticity.CodeReader | None = None
-        # id(story) -> (story, its JSON): the story object is kept so that its id stays its own.
-        self._story_json: dict[int, tuple[dict, str]] = {}
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
         if environ.get("REQUEST_METHOD") == "GET" and environ.get("PATH_INFO", "").startswith("/01/"):
@@ -94,10 +92,11 @@ class ScanFastPath:
         if result.code is None:
             return None
         stories = resolver.story_cache(app)
-        story = stories.cached(lot_id=result.code.lot_id, lang=lang)
-        if story is None:
-            with db.read_only_session(current.session_factory) as session:
-                story = stories.get(session, lot_id=result.code.lot_id, lang=lang)
+        entry = stories.cached(lot_id=result.code.lot_id, lang=lang)
+        if entry is None:  # once a lot and language per SCAN_STORY_CACHE_SECONDS
+            with current.session_factory() as session:
+                entry = stories.get_with_json(session, lot_id=result.code.lot_id, lang=lang)
+        story, story_json = entry
         window = self._take_rate_limit(current.limiter, request, settings.scan_rate_limit)
         if window is False:
             return None
@@ -109,7 +108,8 @@ class ScanFastPath:
                                 place=resolver.place(request))
         metrics.SCANS.labels(result.verdict.status).inc()
         links = resolver.code_links(result, story, settings.public_base_url)
-        body = self._body(resolver.scan_payload(result, story, links, lang, settings.zone))
+        body = self._body(resolver.scan_payload(result, story, links, lang, settings.zone),
+                          story_json)
         request_id = observability.request_id(request.headers.get("X-Request-ID", ""))
         headers = [("Link", resolver.link_header(result, settings.public_base_url)), ("Content-Language", lang),
                    ("Content-Type", "application/json"), ("Content-Length", str(len(body))),
@@ -128,21 +128,15 @@ class ScanFastPath:
             self._code_reader = authenticity.CodeReader(factory)
         return self._code_reader
 
-    def _body(self, payload: dict) -> bytes:
-        """`app.json.dumps(payload)`, with the lot's story (most of it) serialised once a story.
+    def _body(self, payload: dict, story_json: str) -> bytes:
+        """`app.json.dumps(payload)`, with the story's cached JSON (most of it) spliced in.
 
         The story's place is held by a marker string while the rest is dumped; JSON writes a
         NUL in any real string as \\u0000, so only the marker can match.
         """
         dumps = self.flask_app.json.dumps
-        story = payload["story"]
-        cached = self._story_json.get(id(story))
-        if cached is None or cached[0] is not story:
-            if len(self._story_json) >= 1_000:
-                self._story_json.clear()
-            cached = self._story_json[id(story)] = (story, dumps(story))
         document = dumps({**payload, "story": STORY_MARKER})
-        return document.replace(dumps(STORY_MARKER), cached[1], 1).encode()
+        return document.replace(dumps(STORY_MARKER), story_json, 1).encode()
 
     def _take_rate_limit(self, limiter, request: Request, limit: str):
         """Count this scan against the same budget the Flask view uses; False when spent.

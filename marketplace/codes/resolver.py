@@ -47,7 +47,8 @@ def story_cache(app: Flask) -> StoryCache:
     extensions = app.extensions
     if "shanhai.story_cache" not in extensions:
         settings = extensions["shanhai"].settings
-        extensions["shanhai.story_cache"] = StoryCache(settings.scan_story_cache_seconds)
+        extensions["shanhai.story_cache"] = StoryCache(settings.scan_story_cache_seconds,
+                                                       dumps=app.json.dumps)
     return extensions["shanhai.story_cache"]
 
 

@@ -97,32 +97,37 @@ def build_story(session: Session, *, lot_id: int, lang: str) -> dict:
 
 
 class StoryCache:
-    """Stories per (lot, language) for a few seconds: a region scanning one lot at once costs
-    one build, not thousands. A recall shows within `ttl` seconds."""
+    """Stories per (lot, language) for a few seconds, with their JSON: a region scanning one
+    lot at once costs one build and one serialisation, not thousands. A recall shows within
+    `ttl` seconds. `dumps` is the app's JSON encoder, so the cached text is what it would write."""
 
-    def __init__(self, ttl: float) -> None:
+    def __init__(self, ttl: float, dumps: Callable[[dict], str]) -> None:
         self.ttl = ttl
-        self._entries: dict[tuple[int, str], tuple[float, dict]] = {}
+        self._dumps = dumps
+        self._entries: dict[tuple[int, str], tuple[float, dict, str]] = {}
         self._lock = threading.Lock()
 
-    def cached(self, *, lot_id: int, lang: str) -> dict | None:
-        """The story when a fresh one is cached, without touching the database."""
+    def cached(self, *, lot_id: int, lang: str) -> tuple[dict, str] | None:
+        """The story and its JSON when a fresh one is cached, without touching the database."""
         entry = self._entries.get((lot_id, lang))
         if self.ttl > 0 and entry and time.monotonic() - entry[0] < self.ttl:
-            return entry[1]
+            return entry[1], entry[2]
         return None
 
     def get(self, session: Session, *, lot_id: int, lang: str) -> dict:
         if self.ttl <= 0:
             return build_story(session, lot_id=lot_id, lang=lang)
-        key = (lot_id, lang)
-        now = time.monotonic()
-        entry = self._entries.get(key)
-        if entry and now - entry[0] < self.ttl:
-            return entry[1]
+        return self.get_with_json(session, lot_id=lot_id, lang=lang)[0]
+
+    def get_with_json(self, session: Session, *, lot_id: int, lang: str) -> tuple[dict, str]:
+        entry = self.cached(lot_id=lot_id, lang=lang)
+        if entry is not None:
+            return entry
         story = build_story(session, lot_id=lot_id, lang=lang)
-        with self._lock:
-            if len(self._entries) > 10_000:
-                self._entries.clear()
-            self._entries[key] = (now, story)
-        return story
+        text = self._dumps(story)
+        if self.ttl > 0:
+            with self._lock:
+                if len(self._entries) > 10_000:
+                    self._entries.clear()
+                self._entries[(lot_id, lang)] = (time.monotonic(), story, text)
+        return story, text
