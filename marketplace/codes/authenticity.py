@@ -307,9 +307,7 @@ def apply_scans(session: Session, records: list[ScanRecord], *, thresholds: Thre
     first_scans: dict[int, list[ScanRecord]] = {}
     for code_id in code_ids:
         scans = per_code[code_id]
-        count, already_flagged, lot_id = (counters[code_id].scan_count,
-                                          counters[code_id].suspected_copy_at,
-                                          counters[code_id].lot_id)
+        _, count, already_flagged, lot_id = counters[code_id]
         lots.setdefault(lot_id, []).extend(scans)
         if count == len(scans):
             first_scans.setdefault(lot_id, []).append(scans[0])
