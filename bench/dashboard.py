@@ -256,21 +256,17 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=7)
     args = parser.parse_args()
 
-    from marketplace import schema
+    from fresh_database import migrated_engine
     from marketplace.app import create_app
     from marketplace.config import Settings
-    from marketplace.db import make_engine, make_session_factory, unit_of_work
+    from marketplace.db import make_session_factory, unit_of_work
 
     workdir = Path(tempfile.mkdtemp(prefix="shanhai-dashboard-"))
     database_url = args.database_url or f"sqlite:///{workdir / 'bench.sqlite3'}"
     settings = Settings.from_env({
         "DATABASE_URL": database_url, "SECRET_KEY": "bench-secret", "SHANHAI_LOAD_DEMO": "0",
         "SHANHAI_INSTANCE_PATH": str(workdir), "RATE_LIMIT_READS": "100000/minute"})
-    engine = make_engine(settings.database_url)
-    if settings.database_url.startswith("postgresql"):
-        with engine.begin() as connection:
-            connection.exec_driver_sql("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
-    schema.upgrade(engine)
+    engine = migrated_engine(settings.database_url)
     factory = make_session_factory(engine)
     zone = settings.zone
     today = datetime.now(zone).date()

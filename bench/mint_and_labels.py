@@ -54,23 +54,19 @@ def main() -> None:
     args = parser.parse_args()
 
     from catalog import service as catalog_service
-    from marketplace import schema
+    from fresh_database import migrated_engine
     from marketplace.auth.models import Role
     from marketplace.codes import service
     from marketplace.codes.models import CodeLevel
     from marketplace.config import Settings
-    from marketplace.db import make_engine, make_session_factory
+    from marketplace.db import make_session_factory
     from tests import factories
 
     workdir = Path(tempfile.mkdtemp(prefix="shanhai-bench-"))
     database_url = args.database_url or f"sqlite:///{workdir / 'bench.sqlite3'}"
     settings = Settings.from_env({"DATABASE_URL": database_url, "SECRET_KEY": "bench",
                                   "SHANHAI_INSTANCE_PATH": str(workdir)})
-    engine = make_engine(settings.database_url)
-    if settings.database_url.startswith("postgresql"):
-        with engine.begin() as connection:
-            connection.exec_driver_sql("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
-    schema.upgrade(engine)
+    engine = migrated_engine(settings.database_url)
     factory = make_session_factory(engine)
     with factory() as session:
         cooperative = factories.make_organisation(session)

@@ -151,12 +151,12 @@ def main() -> None:
         sys.exit("wrk is needed: apt-get install wrk")
 
     from catalog import service as catalog_service
-    from marketplace import schema
+    from fresh_database import migrated_engine
     from marketplace.auth.models import Role
     from marketplace.codes import service as codes_service
     from marketplace.codes.models import Code
     from marketplace.config import Settings
-    from marketplace.db import make_engine, make_session_factory
+    from marketplace.db import make_session_factory
     from tests import factories
 
     workdir = Path(tempfile.mkdtemp(prefix="shanhai-bench-"))
@@ -166,11 +166,7 @@ def main() -> None:
            "PUBLIC_BASE_URL": "http://bench.test", "SHANHAI_LOAD_DEMO": "0",
            "SHANHAI_INSTANCE_PATH": str(workdir), "TRUSTED_PROXIES": "1"}
     settings = Settings.from_env(env)
-    engine = make_engine(settings.database_url)
-    if settings.database_url.startswith("postgresql"):
-        with engine.begin() as connection:
-            connection.exec_driver_sql("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
-    schema.upgrade(engine)
+    engine = migrated_engine(settings.database_url)
     factory = make_session_factory(engine)
     with factory() as session:
         cooperative = factories.make_organisation(session)
