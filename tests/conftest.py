@@ -206,3 +206,8 @@ def require_redis() -> str:
             pytest.fail(f"Redis is required under CI=true and is not reachable at {REDIS_URL}")
         pytest.skip(f"Redis not reachable at {REDIS_URL}")
     return REDIS_URL
+
+
+def unique_client_address() -> str:
+    """A client address no other test run uses: for counts kept in the shared test Redis."""
+    return "10." + ".".join(str(part) for part in uuid.uuid4().bytes[:3])

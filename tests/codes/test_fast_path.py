@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -20,7 +19,7 @@ from marketplace.codes import service as codes_service
 from marketplace.codes.models import Code, CodeLevel, Scan
 from marketplace.db import make_engine, make_session_factory
 from tests import factories
-from tests.conftest import postgres_database, require_redis
+from tests.conftest import postgres_database, require_redis, unique_client_address
 from tests.codes.test_api import mint, minted_uris, path
 
 JSON = {"Accept": "application/json"}
@@ -232,8 +231,7 @@ def test_fast_scans_on_two_servers_share_one_budget_through_redis(scan_app, uris
     redis_url = require_redis()
     # A phone of its own behind the proxy, so that no other run's counts in Redis (or a
     # parallel worker's) share this budget.
-    phone = ".".join(str(part) for part in uuid.uuid4().bytes[:3])
-    headers = {"X-Forwarded-For": f"10.{phone}"}
+    headers = {"X-Forwarded-For": unique_client_address()}
     first = scan_app(redis_url=redis_url, scan_rate_limit="3 per minute",
                      trusted_proxies=1).test_client()
     second = scan_app(redis_url=redis_url, scan_rate_limit="3 per minute",
