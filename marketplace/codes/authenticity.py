@@ -9,7 +9,6 @@ transaction: a region scanning at once must not queue on a write lock per scan.
 from __future__ import annotations
 
 import atexit
-import hashlib
 import hmac
 import logging
 import os
@@ -83,7 +82,7 @@ class ScanRecord:
 def client_fingerprint(*, secret: str, address: str, user_agent: str) -> str:
     """A keyed hash of the client: tells repeat scanners apart without keeping an address."""
     material = f"{address}\n{user_agent}".encode()
-    return hmac.new(secret.encode(), material, hashlib.sha256).hexdigest()[:32]
+    return hmac.digest(secret.encode(), material, "sha256").hex()[:32]
 
 
 def coarse_place(latitude: str | None, longitude: str | None) -> str | None:

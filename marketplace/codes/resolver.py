@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from datetime import timedelta
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from flask import Flask, Response, current_app, json, redirect, render_template, request
+from werkzeug.datastructures import LanguageAccept, MIMEAccept
+from werkzeug.http import parse_accept_header
 from werkzeug.wrappers import Request as WerkzeugRequest
 
 from marketplace import db
@@ -90,7 +93,22 @@ def language(req: WerkzeugRequest) -> str:
     requested = req.args.get("lang")
     if requested in ("zh", "en"):
         return requested
-    return req.accept_languages.best_match(["zh", "en"], default="zh") or "zh"
+    return _language_for(req.headers.get("Accept-Language", ""))
+
+
+# Phones send a handful of distinct Accept and Accept-Language headers, and parsing one costs
+# more than the rest of content negotiation: the answer is kept per header value.
+@functools.lru_cache(maxsize=1024)
+def _language_for(accept_language: str) -> str:
+    accepted = parse_accept_header(accept_language, LanguageAccept)
+    return accepted.best_match(["zh", "en"], default="zh") or "zh"
+
+
+@functools.lru_cache(maxsize=1024)
+def _representation_for(accept: str) -> str:
+    best = parse_accept_header(accept, MIMEAccept).best_match(
+        ["text/html", "application/json", LINKSET_TYPE], default="text/html")
+    return {"application/json": "json", LINKSET_TYPE: "linkset"}.get(best, "html")
 
 
 def wanted_representation(req: WerkzeugRequest) -> str:
@@ -103,9 +121,7 @@ def wanted_representation(req: WerkzeugRequest) -> str:
             raise UnknownLinkType(f"this resolver has no link of type {link_type!r}; it knows "
                                   "linkset, " + ", ".join(f"gs1:{t}" for t in LINK_TYPES))
         return name
-    best = req.accept_mimetypes.best_match(["text/html", "application/json", LINKSET_TYPE],
-                                           default="text/html")
-    return {"application/json": "json", LINKSET_TYPE: "linkset"}.get(best, "html")
+    return _representation_for(req.headers.get("Accept", ""))
 
 
 def fingerprint(req: WerkzeugRequest, settings: Settings) -> str:

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import base64
-import hashlib
 import hmac
 
 SIGNATURE_BYTES = 9  # 72 bits: 12 base64url characters on the label, beyond guessing online
 
 
 def _mac(secret: bytes, identifier: str) -> str:
-    digest = hmac.new(secret, identifier.encode(), hashlib.sha256).digest()[:SIGNATURE_BYTES]
+    digest = hmac.digest(secret, identifier.encode(), "sha256")[:SIGNATURE_BYTES]
     return base64.urlsafe_b64encode(digest).decode().rstrip("=")
 
 
