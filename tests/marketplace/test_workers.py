@@ -1,0 +1,104 @@
+"""gunicorn's workers as `make run` configures them: recycled and stopped without losing scans."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+import urllib.request
+
+import sqlalchemy as sa
+
+from marketplace import schema
+from marketplace.auth.models import Role
+from marketplace.codes import service as codes_service
+from marketplace.codes.models import Code, CodeLevel, Scan
+from marketplace.config import Settings
+from marketplace.db import make_engine, make_session_factory
+from tests import factories
+from tests.marketplace.test_observability import ROOT, free_port
+
+
+def test_scans_queued_in_a_worker_are_written_when_it_is_recycled_or_stopped(tmp_path):
+    database = tmp_path / "workers.sqlite3"
+    port = free_port()
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{database}", "SECRET_KEY": "workers-test",
+           "CODE_SIGNING_KEYS": "w1:d29ya2Vycy10ZXN0LXNpZ25pbmcta2V5LTMyLWJ5dGVz",
+           "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}", "SHANHAI_LOAD_DEMO": "0",
+           "SHANHAI_INSTANCE_PATH": str(tmp_path), "PORT": str(port), "WEB_CONCURRENCY": "1",
+           "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "prometheus"),
+           # Queued scans are written only when their worker leaves, never on a timer.
+           "SCAN_WRITE_BEHIND_SECONDS": "3600"}
+    engine = make_engine(env["DATABASE_URL"])
+    schema.upgrade(engine)
+    factory = make_session_factory(engine)
+    with factory() as session:
+        organisation = factories.make_organisation(session)
+        user = factories.make_user(session, role=Role.COOPERATIVE, organisation=organisation)
+        lot, sku = factories.make_coded_lot(session, cooperative=organisation)
+        codes_service.mint_codes(session, actor=user, lot_id=lot.id, sku_id=sku.id,
+                                 level=CodeLevel.UNIT, quantity=3,
+                                 keys=Settings.from_env(env).signing_keys)
+        session.commit()
+        paths = [codes_service.code_uri(code, base_url="") for code in session.scalars(sa.select(Code))]
+    log = tmp_path / "gunicorn.log"
+    with log.open("w") as log_file:
+        # One worker, replaced after every 4 requests: 10 scans go through three of them.
+        server = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py", "--max-requests", "4",
+             "--max-requests-jitter", "0", "--log-level", "info", "wsgi:app"],
+            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log_file)
+    answers = []
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                urllib.request.urlopen(f"{base}/healthz", timeout=1)
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+        for number in range(10):
+            request = urllib.request.Request(base + paths[number % 3],
+                                             headers={"Accept": "application/json"})
+            with urllib.request.urlopen(request, timeout=10) as response:
+                answers.append(response.status)
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
+    assert answers == [200] * 10
+    assert log.read_text().count("Autorestarting worker") >= 2
+    with factory() as session:
+        assert session.scalar(sa.select(sa.func.count()).select_from(Scan)) == 10
+        assert sorted(session.scalars(sa.select(Code.scan_count))) == [3, 3, 4]
+    engine.dispose()
+
+
+def test_a_worker_that_fails_leaves_with_its_own_exit_code_and_a_clean_one_runs_exit_handlers(
+        tmp_path):
+    # gunicorn calls worker_exit from a `finally` around the worker's sys.exit; the hook's quick
+    # exit must not turn a failed worker's code (3 = boot error: the master stops) into 0.
+    def leave(code: int) -> subprocess.CompletedProcess:
+        script = textwrap.dedent(f"""
+            import atexit, runpy, sys
+            atexit.register(lambda: open({str(tmp_path / f"handled-{code}")!r}, "w").close())
+            hooks = runpy.run_path("gunicorn.conf.py")
+            try:
+                try:
+                    sys.exit({code})
+                except SystemExit:
+                    raise
+            finally:
+                hooks["worker_exit"](None, None)
+        """)
+        return subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True,
+                              env={**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "m")})
+
+    assert leave(0).returncode == 0
+    assert leave(3).returncode == 3
+    assert (tmp_path / "handled-0").exists() and (tmp_path / "handled-3").exists()
