@@ -28,19 +28,24 @@ blp = Blueprint("resolver", __name__, url_prefix="", template_folder="templates"
 LINKSET_TYPE = "application/linkset+json"
 GS1_VOCABULARY = "https://gs1.org/voc/"
 LINK_TYPES = ("pip", "traceability", "certificationInfo", "defaultLink")
+# Any page may read a code's story. Browsers read these on the actual response ...
 CORS_HEADERS = {
     "Access-Control-Allow-Origin": "*",
+    "Access-Control-Expose-Headers": "Link, Location",
+}
+# ... and these only on the answer to a preflight (OPTIONS), so only that answer carries them.
+CORS_PREFLIGHT_HEADERS = {
     "Access-Control-Allow-Methods": "GET, HEAD, OPTIONS",
     "Access-Control-Allow-Headers": "Accept, Accept-Language",
-    "Access-Control-Expose-Headers": "Link, Location",
     "Access-Control-Max-Age": "86400",
 }
 
 
 @blp.after_request
 def add_cors_headers(response: Response) -> Response:
-    for name, value in CORS_HEADERS.items():
-        response.headers[name] = value
+    response.headers.update(CORS_HEADERS)
+    if request.method == "OPTIONS":
+        response.headers.update(CORS_PREFLIGHT_HEADERS)
     response.vary.update(("Accept", "Accept-Language"))
     return response
 

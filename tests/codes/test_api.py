@@ -179,6 +179,9 @@ def test_head_answers_like_get_without_a_body_and_without_counting_a_scan(client
     head = client.head(path(unit_uri), headers={"Accept": "application/json"})
     assert head.status_code == 200 and head.data == b""
     assert head.headers["Access-Control-Allow-Origin"] == "*"
+    assert head.headers["Access-Control-Expose-Headers"] == "Link, Location"
+    # Preflight-only headers are for the OPTIONS answer; browsers ignore them anywhere else.
+    assert "Access-Control-Max-Age" not in head.headers
     body = client.get(path(unit_uri), headers={"Accept": "application/json"}).get_json()
     assert body["verdict"]["scan_count"] == 1
 
@@ -189,6 +192,8 @@ def test_options_answers_cors_preflight(client, unit_uri):
     assert response.status_code == 200
     assert response.headers["Access-Control-Allow-Origin"] == "*"
     assert "GET" in response.headers["Access-Control-Allow-Methods"]
+    assert response.headers["Access-Control-Allow-Headers"] == "Accept, Accept-Language"
+    assert response.headers["Access-Control-Max-Age"] == "86400"
     assert {"GET", "HEAD", "OPTIONS"} <= set(response.headers["Allow"].replace(" ", "").split(","))
 
 
