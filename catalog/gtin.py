@@ -7,8 +7,8 @@ GTIN_LENGTHS = (8, 12, 13, 14)
 
 def check_digit(body: str) -> int:
     """The check digit for the digits before it: weights 3,1,3,1… from the right."""
-    total = sum(int(digit) * (3 if position % 2 == 0 else 1)
-                for position, digit in enumerate(reversed(body)))
+    from_right = body[::-1]
+    total = 3 * sum(map(int, from_right[0::2])) + sum(map(int, from_right[1::2]))
     return (10 - total % 10) % 10
 
 
