@@ -126,6 +126,10 @@ _BUMP_COUNTERS = (
                                               sa.bindparam("first", type_=_WHEN)),
             last_scanned_at=sa.bindparam("last", type_=_WHEN)))
 
+_FLAG_COPY = (_CODES.update().where(_CODES.c.id == sa.bindparam("code_id"))
+              .values(suspected_copy_at=sa.bindparam("at", type_=_WHEN),
+                      suspected_copy_reason=sa.bindparam("reason")))
+
 
 class CodeRow(NamedTuple):
     id: int
@@ -304,6 +308,7 @@ def apply_scans(session: Session, records: list[ScanRecord], *, thresholds: Thre
     flagged: dict[int, str] = {}
     lots: dict[int, list[ScanRecord]] = {}
     first_scans: dict[int, list[ScanRecord]] = {}
+    flags: list[dict] = []
     for code_id in code_ids:
         scans = per_code[code_id]
         _, count, already_flagged, lot_id = counters[code_id]
@@ -316,10 +321,10 @@ def apply_scans(session: Session, records: list[ScanRecord], *, thresholds: Thre
         reason = _copy_reason(session, code_id=code_id, count=count, now=last,
                               any_place=any(s.place for s in scans), thresholds=thresholds)
         if reason:
-            session.execute(sa.update(Code).where(Code.id == code_id)
-                            .values(suspected_copy_at=last, suspected_copy_reason=reason)
-                            .execution_options(synchronize_session=False))
+            flags.append({"code_id": code_id, "at": last, "reason": reason})
             flagged[code_id] = reason
+    if flags:  # one statement for all of them: a copied label can flag thousands at once
+        session.connection().execute(_FLAG_COPY, flags)
     _count_scan_days(session, lots, first_scans, zone)
     session.flush()
     return flagged
