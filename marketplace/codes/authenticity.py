@@ -220,12 +220,13 @@ class CodeReader:
 
 def check(session: Session, *, path_and_query: str, keys) -> ScanResult:
     """Read a scanned path; the verdict says whether it is a code we minted and signed."""
-    return judge(path_and_query, keys=keys, find=lambda identifier: _find(session, identifier))
+    return judge(digital_link.parse_path(path_and_query), keys=keys,
+                 find=lambda identifier: _find(session, identifier))
 
 
-def judge(path_and_query: str, *, keys, find: Callable[[str], CodeRow | None]) -> ScanResult:
-    """The verdict on a scanned path, given how to look up a code by its identifier."""
-    link = digital_link.parse_path(path_and_query)
+def judge(link: digital_link.DigitalLink, *, keys,
+          find: Callable[[str], CodeRow | None]) -> ScanResult:
+    """The verdict on a parsed scan, given how to look up a code by its identifier."""
     row = find(link.identifier)
     if row is None:
         return ScanResult(link, Verdict("not_genuine", "no such code was ever issued"))

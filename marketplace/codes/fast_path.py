@@ -25,7 +25,8 @@ from limits import parse as parse_limit
 from werkzeug.wrappers import Request
 
 from marketplace import observability
-from marketplace.codes import authenticity, metrics, resolver
+from marketplace.codes import authenticity, digital_link, metrics, resolver
+from marketplace.codes.errors import MalformedDigitalLink
 from marketplace.errors import problem_response
 from marketplace.security import RATE_LIMIT_KEY_PREFIX, client_key
 
@@ -83,44 +84,57 @@ class ScanFastPath:
         recorder = resolver.scan_recorder(app)
         if not settings.scan_fast_path or recorder is None:
             return None
-        request = Request(environ)
-        if "linkType" in request.args or resolver.wanted_representation(request) != "json":
+        try:
+            link = digital_link.parse_path(resolver.raw_path_and_query(environ))
+        except MalformedDigitalLink:
+            return None  # Flask answers the problem
+        # The query's other parameters, as the parser read them; a name written with escapes
+        # (which Flask would decode) is left to Flask.
+        parameters = link.parameters
+        if ("linkType" in parameters or any("%" in name or "+" in name for name in parameters)
+                or resolver.wanted_representation(None, environ.get("HTTP_ACCEPT", "")) != "json"):
             return None
-        lang = resolver.language(request)
-        result = authenticity.judge(resolver.raw_path_and_query(environ), keys=settings.signing_keys,
+        result = authenticity.judge(link, keys=settings.signing_keys,
                                     find=self._reader(current.session_factory).find)
         if result.code is None:
             return None
+        lang = resolver.language(parameters.get("lang"), environ.get("HTTP_ACCEPT_LANGUAGE", ""))
         stories = resolver.story_cache(app)
         entry = stories.cached(lot_id=result.code.lot_id, lang=lang)
         if entry is None:  # once a lot and language per SCAN_STORY_CACHE_SECONDS
             with current.session_factory() as session:
                 entry = stories.get_with_json(session, lot_id=result.code.lot_id, lang=lang)
         story, story_json = entry
-        window = self._take_rate_limit(current.limiter, request, settings.scan_rate_limit)
+        address = environ.get("REMOTE_ADDR")
+        window = self._take_rate_limit(current.limiter, environ.get("HTTP_AUTHORIZATION", ""),
+                                       address, settings.scan_rate_limit)
         if window is False:
             return None
         counted.append(True)
         # With a recorder the scan is queued, not written: no session is needed.
-        authenticity.count_scan(None, result, thresholds=resolver.thresholds(settings),
-                                zone=settings.zone, recorder=recorder,
-                                fingerprint=resolver.fingerprint(request, settings),
-                                place=resolver.place(request))
+        authenticity.count_scan(
+            None, result, thresholds=resolver.thresholds(settings), zone=settings.zone,
+            recorder=recorder,
+            fingerprint=resolver.fingerprint(settings, address, environ.get("HTTP_USER_AGENT", "")),
+            place=authenticity.coarse_place(parameters.get("lat"), parameters.get("lon")))
         metrics.SCANS.labels(result.verdict.status).inc()
         links = resolver.code_links(result, story, settings.public_base_url)
         body = self._body(resolver.scan_payload(result, story, links, lang, settings.zone),
                           story_json)
-        request_id = observability.request_id(request.headers.get("X-Request-ID", ""))
+        request_id = observability.request_id(environ.get("HTTP_X_REQUEST_ID", ""))
         headers = [("Link", resolver.link_header(result, settings.public_base_url)), ("Content-Language", lang),
                    ("Content-Type", "application/json"), ("Content-Length", str(len(body))),
                    *resolver.CORS_HEADERS.items(), ("Vary", "Accept, Accept-Language")]
         if window is not None:
             headers += window
-        secure = request.is_secure or request.headers.get("X-Forwarded-Proto", "http") == "https"
+        # As Talisman tells a secure request (its HSTS header goes only on those).
+        secure = (environ.get("wsgi.url_scheme") in ("https", "wss")
+                  or environ.get("HTTP_X_FORWARDED_PROTO", "http") == "https")
         headers += self._talisman_headers(current.talisman, secure)
         headers.append(("X-Request-ID", request_id))
-        observability.record_request(method="GET", endpoint=RULE, path=request.path, status=200,
-                                     started=started, request_id=request_id, user_id=None)
+        observability.record_request(method="GET", endpoint=RULE, path=Request(environ).path,
+                                     status=200, started=started, request_id=request_id,
+                                     user_id=None)
         return headers, body
 
     def _reader(self, factory) -> authenticity.CodeReader:
@@ -138,7 +152,7 @@ class ScanFastPath:
         document = dumps({**payload, "story": STORY_MARKER})
         return document.replace(dumps(STORY_MARKER), story_json, 1).encode()
 
-    def _take_rate_limit(self, limiter, request: Request, limit: str):
+    def _take_rate_limit(self, limiter, authorization: str, address: str | None, limit: str):
         """Count this scan against the same budget the Flask view uses; False when spent.
 
         Returns the rate-limit headers Flask-Limiter would add, or None when limits are off.
@@ -146,9 +160,7 @@ class ScanFastPath:
         if limiter is None or not limiter.enabled:
             return None
         item = _parsed_limit(limit)
-        identifiers = (RATE_LIMIT_KEY_PREFIX,
-                       client_key(request.headers.get("Authorization", ""), request.remote_addr),
-                       ENDPOINT)
+        identifiers = (RATE_LIMIT_KEY_PREFIX, client_key(authorization, address), ENDPOINT)
         strategy = limiter.limiter
         if not strategy.hit(item, *identifiers):
             return False

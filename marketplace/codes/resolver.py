@@ -11,7 +11,6 @@ from zoneinfo import ZoneInfo
 from flask import Flask, Response, current_app, json, redirect, render_template, request
 from werkzeug.datastructures import LanguageAccept, MIMEAccept
 from werkzeug.http import parse_accept_header
-from werkzeug.wrappers import Request as WerkzeugRequest
 
 from marketplace import db
 from marketplace.codes import authenticity, digital_link, metrics
@@ -94,11 +93,11 @@ def raw_path_and_query(environ: dict) -> str:
     return quote(environ.get("PATH_INFO", "")) + (f"?{query}" if query else "")
 
 
-def language(req: WerkzeugRequest) -> str:
-    requested = req.args.get("lang")
+def language(requested: str | None, accept_language: str) -> str:
+    """The story's language: ?lang= when it names one we write, else the Accept-Language."""
     if requested in ("zh", "en"):
         return requested
-    return _language_for(req.headers.get("Accept-Language", ""))
+    return _language_for(accept_language)
 
 
 # Phones send a handful of distinct Accept and Accept-Language headers, and parsing one costs
@@ -116,8 +115,8 @@ def _representation_for(accept: str) -> str:
     return {"application/json": "json", LINKSET_TYPE: "linkset"}.get(best, "html")
 
 
-def wanted_representation(req: WerkzeugRequest) -> str:
-    link_type = req.args.get("linkType")
+def wanted_representation(link_type: str | None, accept: str) -> str:
+    """What to answer with: the ?linkType= asked for, else what the Accept header prefers."""
     if link_type:
         name = link_type.removeprefix("gs1:").removeprefix(GS1_VOCABULARY)
         if name in ("linkset", "all"):
@@ -126,17 +125,12 @@ def wanted_representation(req: WerkzeugRequest) -> str:
             raise UnknownLinkType(f"this resolver has no link of type {link_type!r}; it knows "
                                   "linkset, " + ", ".join(f"gs1:{t}" for t in LINK_TYPES))
         return name
-    return _representation_for(req.headers.get("Accept", ""))
+    return _representation_for(accept)
 
 
-def fingerprint(req: WerkzeugRequest, settings: Settings) -> str:
-    return authenticity.client_fingerprint(secret=settings.secret_key,
-                                           address=req.remote_addr or "",
-                                           user_agent=req.headers.get("User-Agent", ""))
-
-
-def place(req: WerkzeugRequest) -> str | None:
-    return authenticity.coarse_place(req.args.get("lat"), req.args.get("lon"))
+def fingerprint(settings: Settings, address: str | None, user_agent: str) -> str:
+    return authenticity.client_fingerprint(secret=settings.secret_key, address=address or "",
+                                           user_agent=user_agent)
 
 
 def code_links(result: ScanResult, story: dict, base_url: str) -> dict[str, list[dict]]:
@@ -207,8 +201,9 @@ class DigitalLinkResource(ApiView):
         app = current_app._get_current_object()
         settings = runtime().settings
         base_url = settings.public_base_url
-        representation = wanted_representation(request)
-        lang = language(request)
+        representation = wanted_representation(request.args.get("linkType"),
+                                                request.headers.get("Accept", ""))
+        lang = language(request.args.get("lang"), request.headers.get("Accept-Language", ""))
         session = db.session()
         counts_as_scan = request.method == "GET" and representation in ("html", "json")
         result = authenticity.check(session, path_and_query=raw_path_and_query(request.environ),
@@ -216,8 +211,10 @@ class DigitalLinkResource(ApiView):
         if counts_as_scan:
             authenticity.count_scan(session, result, thresholds=thresholds(settings),
                                     zone=settings.zone, recorder=scan_recorder(app),
-                                    fingerprint=fingerprint(request, settings),
-                                    place=place(request))
+                                    fingerprint=fingerprint(settings, request.remote_addr,
+                                                            request.headers.get("User-Agent", "")),
+                                    place=authenticity.coarse_place(request.args.get("lat"),
+                                                                    request.args.get("lon")))
             metrics.SCANS.labels(result.verdict.status).inc()
         if result.code is None:
             if representation == "html":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -122,8 +123,9 @@ def test_each_fast_scan_is_counted_once_and_the_next_one_sees_it(scan_app, sessi
     assert app.flask_requests == []
 
 
-@pytest.mark.parametrize("how", ["page", "linkset", "link type", "head", "not ours"])
-def test_everything_but_a_json_scan_of_a_genuine_code_is_left_to_flask(scan_app, uris, how):
+@pytest.mark.parametrize("how", ["page", "linkset", "link type", "escaped link type", "head",
+                                 "not ours", "malformed"])
+def test_everything_but_a_json_scan_of_a_genuine_code_is_left_to_flask(scan_app, uris, how, caplog):
     app = scan_app()
     client = app.test_client()
     uri = uris[2]
@@ -131,13 +133,31 @@ def test_everything_but_a_json_scan_of_a_genuine_code_is_left_to_flask(scan_app,
         "page": lambda: client.get(uri, headers={"Accept": "text/html"}),
         "linkset": lambda: client.get(uri, headers={"Accept": "application/linkset+json"}),
         "link type": lambda: client.get(uri + "&linkType=gs1:pip", headers=JSON),
+        # Flask decodes a parameter's name; the fast path does not try to.
+        "escaped link type": lambda: client.get(uri + "&link%54ype=linkset", headers=JSON),
         "head": lambda: client.head(uri, headers=JSON),
         "not ours": lambda: client.get(uri[:-3] + "AAA", headers=JSON),
+        "malformed": lambda: client.get("/01/06970000000117/10/B1", headers=JSON),  # check digit
     }[how]()
     assert app.flask_requests == [1]
-    assert response.status_code == {"link type": 307, "not ours": 404}.get(how, 200)
-    if how == "not ours":
+    assert response.status_code == {"link type": 307, "not ours": 404, "malformed": 400}.get(how, 200)
+    if how in ("not ours", "malformed"):
         assert response.mimetype == "application/problem+json"
+    if how == "escaped link type":
+        assert "linkset" in response.get_json()
+    # A phone's bad code is its error, not ours: nothing is logged as a failure.
+    assert not [record for record in caplog.records if record.levelno >= logging.ERROR]
+
+
+def test_the_fast_scan_records_the_coarse_place_the_phone_offers(scan_app, session, uris):
+    app = scan_app()
+    answer = app.test_client().get(uris[0] + "&lat=30.2468&lon=120.1551", headers=JSON)
+    assert answer.status_code == 200 and app.flask_requests == []
+    flush(app)
+    serial = uris[0].split("/21/")[1].split("?")[0]
+    scan = session.scalar(sa.select(Scan).join(Code, Code.id == Scan.code_id)
+                          .where(Code.serial == serial))
+    assert scan.place == "30.2,120.2"
 
 
 def test_fast_and_flask_scans_share_one_rate_limit(scan_app, session, uris):
