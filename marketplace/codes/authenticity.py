@@ -189,27 +189,29 @@ class CodeReader:
                          for convert, value in zip(self._convert, raw, strict=True)))
 
     def _read(self, params):
-        cursor = self._connection().cursor()
-        try:
-            cursor.execute(self._sql, params)
-            return cursor.fetchone()
-        finally:
-            cursor.close()
+        cursor = self._cursor()
+        cursor.execute(self._sql, params)
+        # All of it (one row at most): a SQLite statement left unfinished would hold its read
+        # snapshot open, and with it the WAL, until the next scan.
+        rows = cursor.fetchall()
+        return rows[0] if rows else None
 
-    def _connection(self):
+    def _cursor(self):
+        """The thread's cursor on its connection, kept from one read to the next."""
         local = self._local
         if getattr(local, "pid", None) != os.getpid():
             # A forked process never uses its parent's connection.
-            local.pid, local.connection = os.getpid(), None
+            local.pid, local.connection, local.cursor = os.getpid(), None, None
         if local.connection is None:
             connection = self._engine.raw_connection()
             if self._engine.dialect.name == "postgresql":
                 connection.driver_connection.autocommit = True  # no BEGIN/ROLLBACK per read
-            local.connection = connection
-        return local.connection
+            local.connection, local.cursor = connection, connection.cursor()
+        return local.cursor
 
     def _drop_if_disconnected(self, error: Exception) -> bool:
         connection, self._local.connection = self._local.connection, None
+        self._local.cursor = None
         if connection is None:
             return False
         disconnected = self._engine.dialect.is_disconnect(error, connection.dbapi_connection, None)
