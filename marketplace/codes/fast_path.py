@@ -8,9 +8,10 @@ cache, the payload and Link header (`resolver`), the rate limit's own counters, 
 headers Talisman sets on every response, the request id, the metrics and the request log.
 
 Everything else goes on to Flask unchanged: pages, linksets, redirects, HEAD and OPTIONS, codes
-that are not genuine, a spent rate limit (Flask answers the 429), any error, and every scan when
-scans are written at once rather than behind (`SCAN_WRITE_BEHIND_SECONDS=0`) or when
-`SCAN_FAST_PATH=0`. Tests hold the two paths to the same body and headers.
+that are not genuine or malformed (Flask answers the 404 or 400), a spent rate limit (the 429),
+any error, and every scan when scans are written at once rather than behind
+(`SCAN_WRITE_BEHIND_SECONDS=0`) or when `SCAN_FAST_PATH=0`. Tests hold the two paths to the same
+body and headers.
 """
 
 from __future__ import annotations
