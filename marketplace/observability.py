@@ -47,12 +47,6 @@ class RequestIdFilter(logging.Filter):
 
 
 def configure_logging(settings: Settings) -> None:
-    # Neither format names a source line, thread or process: the logging HOWTO's optimisation
-    # settings skip collecting them for every record (every request writes one).
-    logging._srcfile = None
-    logging.logThreads = False
-    logging.logProcesses = False
-    logging.logMultiprocessing = False
     formatter = ({"()": "pythonjsonlogger.json.JsonFormatter",
                   "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
                   "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"}}
