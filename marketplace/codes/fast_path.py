@@ -52,6 +52,8 @@ class ScanFastPath:
         self.wsgi_app = wsgi_app
         self._security_headers: dict[bool, list[tuple[str, str]]] = {}
         self._code_reader: authenticity.CodeReader | None = None
+        self._story_marker: str | None = None  # the marker as the app's JSON writes it
+        self._copy_thresholds: tuple | None = None
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
         if environ.get("REQUEST_METHOD") == "GET" and environ.get("PATH_INFO", "").startswith("/01/"):
@@ -114,7 +116,7 @@ class ScanFastPath:
         counted.append(True)
         # With a recorder the scan is queued, not written: no session is needed.
         authenticity.count_scan(
-            None, result, thresholds=resolver.thresholds(settings), zone=settings.zone,
+            None, result, thresholds=self._thresholds(settings), zone=settings.zone,
             recorder=recorder,
             fingerprint=resolver.fingerprint(settings, address, environ.get("HTTP_USER_AGENT", "")),
             place=authenticity.coarse_place(parameters.get("lat"), parameters.get("lon")))
@@ -138,6 +140,12 @@ class ScanFastPath:
                                      user_id=None)
         return headers, body
 
+    def _thresholds(self, settings) -> authenticity.Thresholds:
+        # Settings are fixed for an app's life: the thresholds are built once.
+        if self._copy_thresholds is None or self._copy_thresholds[0] is not settings:
+            self._copy_thresholds = (settings, resolver.thresholds(settings))
+        return self._copy_thresholds[1]
+
     def _reader(self, factory) -> authenticity.CodeReader:
         if self._code_reader is None:
             self._code_reader = authenticity.CodeReader(factory)
@@ -150,8 +158,10 @@ class ScanFastPath:
         NUL in any real string as \\u0000, so only the marker can match.
         """
         dumps = self.flask_app.json.dumps
+        if self._story_marker is None:
+            self._story_marker = dumps(STORY_MARKER)
         document = dumps({**payload, "story": STORY_MARKER})
-        return document.replace(dumps(STORY_MARKER), story_json, 1).encode()
+        return document.replace(self._story_marker, story_json, 1).encode()
 
     def _take_rate_limit(self, limiter, authorization: str, address: str | None, limit: str):
         """Count this scan against the same budget the Flask view uses; False when spent.
