@@ -66,7 +66,7 @@ def worker_exit(server, worker):
     # sys.exit: any other exit (a boot error, a crash) keeps its code and its usual path.
     leaving = sys.exc_info()[1]
     if isinstance(leaving, SystemExit) and leaving.code in (0, None):
-        atexit._run_exitfuncs()
+        atexit._run_exitfuncs()  # CPython's own run of the exit handlers (underscored, long-standing)
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(0)
