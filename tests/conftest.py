@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import io
 import os
+import signal
 import socket
 import subprocess
 import sys
 import threading
 import time
+import urllib.request
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -28,7 +30,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from marketplace import schema
 from marketplace.app import create_app
-from marketplace.config import Settings
+from marketplace.config import PROJECT_ROOT, Settings
 from marketplace.db import make_engine
 from tests import factories
 
@@ -55,10 +57,38 @@ def localstripe() -> Iterator[str]:
     server.wait(timeout=10)
 
 
-def _start_localstripe() -> tuple[subprocess.Popen | None, int]:
+def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+        return probe.getsockname()[1]
+
+
+@contextmanager
+def gunicorn_server(env: dict, *options: str, stderr=subprocess.DEVNULL) -> Iterator[str]:
+    """gunicorn as `make run` starts it (gunicorn.conf.py, env["PORT"]), with `options` added;
+    yields its base URL once /healthz answers and stops it gracefully (SIGTERM) afterwards."""
+    server = subprocess.Popen([sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py",
+                               *options, "wsgi:app"], cwd=PROJECT_ROOT, env=env,
+                              stdout=subprocess.DEVNULL, stderr=stderr)
+    try:
+        base = f"http://127.0.0.1:{env['PORT']}"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                urllib.request.urlopen(f"{base}/healthz", timeout=1)
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+        yield base
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
+
+
+def _start_localstripe() -> tuple[subprocess.Popen | None, int]:
+    port = free_port()
     server = subprocess.Popen([sys.executable, str(Path(__file__).with_name("localstripe_server.py")),
                                "--port", str(port)],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -18,7 +18,6 @@ from marketplace.codes.errors import MalformedDigitalLink
 CSET82 = re.compile(r"[!\"%&'()*+,\-./0-9:;<=>?A-Z_a-z]+")
 DIGITS = re.compile(r"[0-9]+")
 UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
-ALL_UNRESERVED = re.compile(r"[A-Za-z0-9\-._~]*")
 SCHEME = re.compile(r"^(https?|HTTPS?)://([^/?#]*)(.*)$")
 HOST = re.compile(r"^([A-Za-z0-9.\-]+|\[[0-9A-Fa-f:.]+\])(:[0-9]{1,5})?$")
 
@@ -235,7 +234,7 @@ def unescape(value: str, *, query: bool) -> str:
 
 def escape(value: str, *, query: bool) -> str:
     """Percent-encode one component as GS1's syntax engine does: only unreserved stay bare."""
-    if ALL_UNRESERVED.fullmatch(value):  # most lots and every serial we mint
+    if UNRESERVED.issuperset(value):  # most lots and every serial we mint
         return value
     out = []
     for char in value:

@@ -52,7 +52,7 @@ class ScanFastPath:
         self.wsgi_app = wsgi_app
         self._security_headers: dict[bool, list[tuple[str, str]]] = {}
         self._code_reader: authenticity.CodeReader | None = None
-        self._story_marker: str | None = None  # the marker as the app's JSON writes it
+        self._story_marker = flask_app.json.dumps(STORY_MARKER)  # as the app's JSON writes it
         self._copy_thresholds: tuple | None = None
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
@@ -157,10 +157,7 @@ class ScanFastPath:
         The story's place is held by a marker string while the rest is dumped; JSON writes a
         NUL in any real string as \\u0000, so only the marker can match.
         """
-        dumps = self.flask_app.json.dumps
-        if self._story_marker is None:
-            self._story_marker = dumps(STORY_MARKER)
-        document = dumps({**payload, "story": STORY_MARKER})
+        document = self.flask_app.json.dumps({**payload, "story": STORY_MARKER})
         return document.replace(self._story_marker, story_json, 1).encode()
 
     def _take_rate_limit(self, limiter, authorization: str, address: str | None, limit: str):

@@ -49,7 +49,6 @@ def add_cors_headers(response: Response) -> Response:
     return response
 
 
-
 def story_cache(app: Flask) -> StoryCache:
     extensions = app.extensions
     if "shanhai.story_cache" not in extensions:

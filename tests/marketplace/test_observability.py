@@ -5,17 +5,11 @@ from __future__ import annotations
 import logging
 import os
 import select
-import signal
 import socket
-import subprocess
-import sys
 import threading
-import time
 import urllib.request
-from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 
 from marketplace import schema
 from marketplace.app import create_app
@@ -23,8 +17,7 @@ from marketplace.auth.models import Role
 from marketplace.db import make_engine, make_session_factory
 from marketplace.parties.models import OrganisationKind
 from tests import factories
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.conftest import free_port, gunicorn_server
 
 
 def test_a_request_id_is_generated_and_returned(client):
@@ -132,12 +125,6 @@ def test_readyz_turns_503_while_postgresql_is_unreachable_and_recovers(settings,
         proxied.dispose()
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def test_metrics_add_up_requests_across_gunicorn_workers(tmp_path):
     database = tmp_path / "metrics.sqlite3"
     schema.upgrade(make_engine(f"sqlite:///{database}"))
@@ -145,26 +132,10 @@ def test_metrics_add_up_requests_across_gunicorn_workers(tmp_path):
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{database}", "SECRET_KEY": "metrics-test",
            "SHANHAI_INSTANCE_PATH": str(tmp_path), "PORT": str(port), "WEB_CONCURRENCY": "2",
            "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "prometheus")}
-    server = subprocess.Popen([sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py",
-                               "wsgi:app"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)
-    try:
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                urllib.request.urlopen(f"{base}/healthz", timeout=1)
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.2)
+    with gunicorn_server(env) as base:
         for _ in range(40):
             urllib.request.urlopen(f"{base}/api/v1/categories", timeout=5).read()
         text = urllib.request.urlopen(f"{base}/metrics", timeout=5).read().decode()
-    finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(timeout=30)
     lines = [line for line in text.splitlines()
              if line.startswith("shanhai_http_requests_total{")
              and 'endpoint="/api/v1/categories"' in line and 'status="200"' in line]

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import uuid
 
-import pytest
-
 from marketplace.app import create_app
 from tests.conftest import require_redis, unique_client_address
 

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import textwrap
-import time
 import urllib.request
 
 import sqlalchemy as sa
@@ -16,10 +14,10 @@ from marketplace import schema
 from marketplace.auth.models import Role
 from marketplace.codes import service as codes_service
 from marketplace.codes.models import Code, CodeLevel, Scan
-from marketplace.config import Settings
+from marketplace.config import PROJECT_ROOT, Settings
 from marketplace.db import make_engine, make_session_factory
 from tests import factories
-from tests.marketplace.test_observability import ROOT, free_port
+from tests.conftest import free_port, gunicorn_server
 
 
 def test_scans_queued_in_a_worker_are_written_when_it_is_recycled_or_stopped(tmp_path):
@@ -45,32 +43,16 @@ def test_scans_queued_in_a_worker_are_written_when_it_is_recycled_or_stopped(tmp
         session.commit()
         paths = [codes_service.code_uri(code, base_url="") for code in session.scalars(sa.select(Code))]
     log = tmp_path / "gunicorn.log"
-    with log.open("w") as log_file:
-        # One worker, replaced after every 4 requests: 10 scans go through three of them.
-        server = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py", "--max-requests", "4",
-             "--max-requests-jitter", "0", "--log-level", "info", "wsgi:app"],
-            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log_file)
     answers = []
-    try:
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                urllib.request.urlopen(f"{base}/healthz", timeout=1)
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.2)
+    # One worker, replaced after every 4 requests: 10 scans go through three of them.
+    with log.open("w") as log_file, gunicorn_server(env, "--max-requests", "4",
+                                                    "--max-requests-jitter", "0",
+                                                    "--log-level", "info", stderr=log_file) as base:
         for number in range(10):
             request = urllib.request.Request(base + paths[number % 3],
                                              headers={"Accept": "application/json"})
             with urllib.request.urlopen(request, timeout=10) as response:
                 answers.append(response.status)
-    finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(timeout=30)
     assert answers == [200] * 10
     logged = log.read_text()
     assert logged.count("Autorestarting worker") >= 2
@@ -99,7 +81,7 @@ def test_a_worker_that_fails_leaves_with_its_own_exit_code_and_a_clean_one_runs_
             finally:
                 hooks["worker_exit"](None, None)
         """)
-        return subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True,
+        return subprocess.run([sys.executable, "-c", script], cwd=PROJECT_ROOT, capture_output=True,
                               env={**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "m")})
 
     assert leave(0).returncode == 0
