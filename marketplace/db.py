@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from functools import wraps
 
 from flask import current_app, g, has_request_context, request
-from sqlalchemy import DateTime, Engine, MetaData, Numeric, create_engine, event
+from sqlalchemy import DateTime, Engine, Integer, MetaData, Numeric, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.sql import operators
 from sqlalchemy.types import TypeDecorator
 
 NAMING_CONVENTION = {
@@ -43,7 +44,66 @@ class UtcDateTime(TypeDecorator):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-Quantity = Numeric(14, 3, asdecimal=True)
+class _ScaledInteger(Numeric):
+    """SQLite's side of ExactDecimal: declared NUMERIC(p, s), values passed through untouched."""
+
+    def bind_processor(self, dialect):
+        return None
+
+    def result_processor(self, dialect, coltype):
+        return None
+
+
+class ExactDecimal(TypeDecorator):
+    """A decimal kept exact on both databases.
+
+    PostgreSQL stores NUMERIC(p, s) as it is. SQLite has no decimal type: its NUMERIC keeps a
+    fraction as a binary float (stock became 1.1000000000000014). There the value is stored as
+    an integer count of the smallest unit, 10^-scale, which NUMERIC affinity keeps as an
+    INTEGER, so SQL sums, `reserved + :quantity` and comparisons are integer arithmetic and
+    exact. Compare and add in SQL only values of the same scale; multiply or divide by plain
+    numbers (or in Python).
+    """
+
+    impl = Numeric
+    cache_ok = True
+
+    def __init__(self, precision: int, scale: int) -> None:
+        super().__init__(precision, scale, asdecimal=True)
+        self.precision, self.scale = precision, scale
+
+    def load_dialect_impl(self, dialect):
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(_ScaledInteger(self.precision, self.scale))
+        return dialect.type_descriptor(Numeric(self.precision, self.scale, asdecimal=True))
+
+    def coerce_compared_value(self, op, value):
+        # `quantity * 2` multiplies by two, not by two thousandths' worth of units.
+        if op in (operators.mul, operators.truediv, operators.floordiv, operators.mod):
+            return Integer() if isinstance(value, int) else Numeric()
+        return self
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        exact = Decimal(str(value)) if isinstance(value, float) else Decimal(value)
+        # Rounded to the scale as PostgreSQL's NUMERIC(p, s) rounds: half away from zero.
+        exact = exact.quantize(Decimal(1).scaleb(-self.scale), rounding=ROUND_HALF_UP)
+        if dialect.name != "sqlite":
+            return exact
+        return int(exact.scaleb(self.scale))
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        if dialect.name != "sqlite":
+            return Decimal(value)
+        # An integer count of units; a float only from an aggregate such as avg().
+        units = value if isinstance(value, int) else Decimal(str(value)).to_integral_value(ROUND_HALF_UP)
+        return Decimal(int(units)).scaleb(-self.scale)
+
+
+Quantity = ExactDecimal(14, 3)
 
 
 class Base(DeclarativeBase):

@@ -42,6 +42,8 @@ from orders.stripe_gateway import StripeGateway
 
 logger = logging.getLogger("shanhai.orders")
 SALE = "order"
+# Reads of one lot's stock before placing an order gives up on it (see _reserve_line).
+RESERVE_ATTEMPTS = 3
 REFUND = "refund"
 
 
@@ -114,9 +116,10 @@ def _reserve_line(session: Session, line: OrderLine) -> int:
     """Hold packs for the line from lots on sale; returns how many packs could not be held."""
     packs_left = line.quantity
     for lot, pack in catalog_service.sellable_lots(session, line.sku):
-        while packs_left:
-            available = _available(session, lot.id)
-            packs = min(packs_left, int(available // pack))
+        # A refused hold means another order took this lot's stock (or it left sale) meanwhile:
+        # read it again, a bounded number of times, then go on to the next lot.
+        for _attempt in range(RESERVE_ATTEMPTS):
+            packs = min(packs_left, int(_available(session, lot.id) // pack))
             if packs <= 0:
                 break
             if catalog_service.reserve_stock(session, lot_id=lot.id, quantity=pack * packs):
@@ -124,7 +127,7 @@ def _reserve_line(session: Session, line: OrderLine) -> int:
                                                    quantity=pack * packs,
                                                    state=AllocationState.HELD))
                 packs_left -= packs
-            # Else another order took stock meanwhile: read the lot again and retry.
+                break
         if not packs_left:
             break
     return packs_left

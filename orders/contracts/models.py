@@ -10,11 +10,11 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from catalog.models import Lot
-from marketplace.db import Base, utcnow
+from marketplace.db import Base, Quantity, utcnow
 from marketplace.models import Timestamped, enum_column
 from marketplace.parties.models import Organisation
 
-QUANTITY = sa.Numeric(14, 3)
+QUANTITY = Quantity
 
 
 class ContractStatus(enum.StrEnum):
