@@ -9,6 +9,7 @@ from flask import Flask, current_app, request, send_from_directory
 from flask_limiter import Limiter
 from flask_talisman import Talisman
 from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.exceptions import HTTPException
 
@@ -18,6 +19,7 @@ from marketplace.codes.fast_path import ScanFastPath
 from marketplace.config import Settings
 from marketplace.errors import (
     BadRequest,
+    DatabaseBusy,
     DomainError,
     UnsupportedMediaType,
     render_domain_error,
@@ -73,7 +75,8 @@ def create_app(settings: Settings | None = None, *,
     app.json.sort_keys = False
 
     if session_factory is None:
-        engine = db.make_engine(settings.database_url)
+        engine = db.make_engine(settings.database_url,
+                                busy_timeout=settings.sqlite_busy_timeout_seconds)
         session_factory = db.make_session_factory(engine)
     track_writes(session_factory)
     app.extensions["shanhai"] = Runtime(
@@ -120,9 +123,17 @@ def _register_blueprints(api: Api) -> None:
 def _register_error_handlers(app: Flask, settings: Settings) -> None:
     app.register_error_handler(DomainError, render_domain_error)
     app.register_error_handler(HTTPException, render_http_exception)
+    app.register_error_handler(OperationalError, _render_database_error)
     if not settings.testing:
         # Under test an unexpected exception re-raises, so that it fails loudly.
         app.register_error_handler(Exception, render_unexpected)
+
+
+def _render_database_error(error: OperationalError):
+    if not db.is_busy(error):
+        raise error
+    return render_domain_error(DatabaseBusy("the database is busy with other writes; nothing was "
+                                            "saved, try again in a moment"))
 
 
 def _require_declared_media_type() -> None:

@@ -43,6 +43,9 @@ class Settings:
     trusted_proxies: int = 0
     log_format: str = "json"
     reservation_minutes: int = 15
+    # How long a write waits for SQLite's write lock before a 503; keep it below gunicorn's
+    # worker timeout (30 s) so that the worker answers instead of being killed.
+    sqlite_busy_timeout_seconds: float = 15.0
     stripe_secret_key: str | None = None
     stripe_webhook_secrets: tuple[str, ...] = ()
     stripe_api_base: str | None = None
@@ -123,6 +126,7 @@ class Settings:
             trusted_proxies=int(env.get("TRUSTED_PROXIES", 0)),
             log_format=env.get("LOG_FORMAT", "json"),
             reservation_minutes=int(env.get("RESERVATION_MINUTES", 15)),
+            sqlite_busy_timeout_seconds=float(env.get("SQLITE_BUSY_TIMEOUT_SECONDS", 15)),
             stripe_secret_key=env.get("STRIPE_SECRET_KEY") or None,
             stripe_webhook_secrets=tuple(secret.strip() for secret in
                                          env.get("STRIPE_WEBHOOK_SECRETS", "").split(",")

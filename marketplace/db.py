@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from functools import wraps
@@ -121,22 +122,30 @@ def insert_on_conflict(session: Session, table):
     return dialect.insert(table)
 
 
-def make_engine(database_url: str, **kwargs) -> Engine:
+# Seconds a SQLite writer waits for the write lock before its request gets a 503. Below
+# gunicorn's worker timeout (30 s), so that a waiting worker answers instead of being killed.
+SQLITE_BUSY_TIMEOUT = 15.0
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# Set by unit_of_work: this thread's transactions are going to write.
+_writing: ContextVar[bool] = ContextVar("shanhai_writing", default=False)
+
+
+def make_engine(database_url: str, *, busy_timeout: float = SQLITE_BUSY_TIMEOUT, **kwargs) -> Engine:
     if database_url.startswith("sqlite"):
-        engine = create_engine(database_url, connect_args={"timeout": 30}, **kwargs)
-        _configure_sqlite(engine)
+        engine = create_engine(database_url, connect_args={"timeout": busy_timeout}, **kwargs)
+        _configure_sqlite(engine, busy_timeout)
         return engine
     return create_engine(database_url, pool_pre_ping=True, **kwargs)
 
 
-def _configure_sqlite(engine: Engine) -> None:
+def _configure_sqlite(engine: Engine, busy_timeout: float) -> None:
     @event.listens_for(engine, "connect")
     def on_connect(dbapi_connection, _record) -> None:
         # pysqlite's own transaction handling breaks SAVEPOINT; SQLAlchemy emits BEGIN instead.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
         if engine.url.database not in (None, "", ":memory:"):
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
@@ -144,7 +153,23 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def on_begin(connection) -> None:
-        connection.exec_driver_sql("BEGIN")
+        # A writer takes the write lock up front, where the busy timeout makes it wait its turn.
+        # A deferred transaction that has read and then writes is refused at once instead
+        # ("database is locked": SQLite cannot let it wait without risking a deadlock).
+        # Reads stay deferred, so that in WAL mode they never wait for anyone.
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if _begins_writing() else "BEGIN")
+
+
+def _begins_writing() -> bool:
+    if _writing.get():
+        return True
+    return has_request_context() and request.method not in READ_METHODS
+
+
+def is_busy(error: BaseException) -> bool:
+    """Whether a database error means: another writer held the lock past the busy timeout."""
+    message = str(getattr(error, "orig", error)).lower()
+    return "database is locked" in message or "database is busy" in message
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
@@ -187,16 +212,24 @@ def transactional(view: Callable) -> Callable:
 
 
 @contextmanager
-def unit_of_work(factory: sessionmaker[Session] | None = None) -> Iterator[Session]:
-    """One transaction for a CLI command or a job: commit on success, roll back on error."""
+def unit_of_work(factory: sessionmaker[Session] | None = None, *,
+                 writes: bool = True) -> Iterator[Session]:
+    """One transaction for a CLI command or a job: commit on success, roll back on error.
+
+    On SQLite a unit that `writes` takes the write lock when it begins (see on_begin).
+    """
     factory = factory or current_app.extensions["shanhai"].session_factory
-    with factory() as work_session:
-        try:
-            yield work_session
-            work_session.commit()
-        except BaseException:
-            work_session.rollback()
-            raise
+    token = _writing.set(writes)
+    try:
+        with factory() as work_session:
+            try:
+                yield work_session
+                work_session.commit()
+            except BaseException:
+                work_session.rollback()
+                raise
+    finally:
+        _writing.reset(token)
 
 
 def sorted_by(statement, sort: str | None, columns: dict, default) -> object:

@@ -78,6 +78,13 @@ class UnsupportedMediaType(DomainError):
     status = 415
 
 
+class DatabaseBusy(DomainError):
+    """Other writers held the database longer than a writer waits (SQLite's busy timeout)."""
+
+    status = 503
+    headers = {"Retry-After": "1"}
+
+
 class ProblemSchema(ma.Schema):
     """RFC 9457 problem details, as every error of this API is answered."""
 
