@@ -46,6 +46,11 @@ class Settings:
     # How long a write waits for SQLite's write lock before a 503; keep it below gunicorn's
     # worker timeout (30 s) so that the worker answers instead of being killed.
     sqlite_busy_timeout_seconds: float = 15.0
+    # What one unverified (guest) buyer may hold at once; signed-in buyers are not bounded.
+    guest_max_packs_per_order: int = 30
+    guest_max_packs_per_sku: int = 10
+    guest_max_open_orders_per_email: int = 3
+    guest_max_open_orders_per_address: int = 10
     stripe_secret_key: str | None = None
     stripe_webhook_secrets: tuple[str, ...] = ()
     stripe_api_base: str | None = None
@@ -127,6 +132,10 @@ class Settings:
             log_format=env.get("LOG_FORMAT", "json"),
             reservation_minutes=int(env.get("RESERVATION_MINUTES", 15)),
             sqlite_busy_timeout_seconds=float(env.get("SQLITE_BUSY_TIMEOUT_SECONDS", 15)),
+            guest_max_packs_per_order=int(env.get("GUEST_MAX_PACKS_PER_ORDER", 30)),
+            guest_max_packs_per_sku=int(env.get("GUEST_MAX_PACKS_PER_SKU", 10)),
+            guest_max_open_orders_per_email=int(env.get("GUEST_MAX_OPEN_ORDERS_PER_EMAIL", 3)),
+            guest_max_open_orders_per_address=int(env.get("GUEST_MAX_OPEN_ORDERS_PER_ADDRESS", 10)),
             stripe_secret_key=env.get("STRIPE_SECRET_KEY") or None,
             stripe_webhook_secrets=tuple(secret.strip() for secret in
                                          env.get("STRIPE_WEBHOOK_SECRETS", "").split(",")

@@ -7,6 +7,7 @@ from flask import request
 from marketplace import db
 from marketplace.auth.access import bearer_token, current_user, requires
 from marketplace.auth.models import Role
+from marketplace.errors import PROBLEM_MEDIA_TYPE
 from marketplace.http import ApiView, Blueprint, SelectPage, runtime
 from marketplace.idempotency import idempotent
 from orders import ledger, metrics, service
@@ -22,6 +23,7 @@ from orders.schemas import (
     OrderCreateSchema,
     OrderQuerySchema,
     OrderSchema,
+    OutOfStockProblemSchema,
     RefundRequestSchema,
     RefundSchema,
     SharingRuleSchema,
@@ -51,6 +53,9 @@ class Orders(ApiView):
     @idempotent
     @blp.arguments(OrderCreateSchema)
     @blp.response(201, OrderSchema)
+    @blp.alt_response(409, schema=OutOfStockProblemSchema, content_type=PROBLEM_MEDIA_TYPE,
+                      description="Not enough stock for some lines (`short` names them), or a "
+                                  "guest's unpaid orders already hold what a guest may hold")
     def post(self, data):
         """Order SKUs: their stock is reserved for 15 minutes, or the order fails naming every short line"""
         buyer = current_user() if bearer_token() else None
@@ -59,7 +64,13 @@ class Orders(ApiView):
             order = service.place_order(db.session(), buyer=buyer, lines=data["lines"],
                                         email=data.get("email"),
                                         hold=timedelta(minutes=settings.reservation_minutes),
-                                        currency=settings.currency)
+                                        currency=settings.currency,
+                                        client_address=request.remote_addr,
+                                        guest_limits=service.GuestLimits(
+                                            packs_per_order=settings.guest_max_packs_per_order,
+                                            packs_per_sku=settings.guest_max_packs_per_sku,
+                                            open_orders_per_email=settings.guest_max_open_orders_per_email,
+                                            open_orders_per_address=settings.guest_max_open_orders_per_address))
         except OutOfStock:
             metrics.ORDERS_REFUSED.inc()
             raise

@@ -9,6 +9,14 @@ class OutOfStock(Conflict):
     """Some lines cannot be reserved; `short` names every one of them."""
 
 
+class GuestOrderTooLarge(InvalidInput):
+    """A guest asked for more packs in one order than an unverified buyer may hold."""
+
+
+class GuestHoldsExceeded(Conflict):
+    """A guest's unpaid orders already hold what an unverified buyer may hold at once."""
+
+
 class SkuNotOnSale(InvalidInput):
     pass
 

@@ -34,6 +34,8 @@ class Order(Timestamped, Base):
     reference: Mapped[str] = mapped_column(sa.String(32), unique=True)
     status: Mapped[OrderStatus] = mapped_column(enum_column(OrderStatus, "order_status"), index=True)
     email: Mapped[str | None] = mapped_column(sa.String(254))
+    # A guest's address as the app saw it: what bounds one anonymous buyer's holds.
+    client_address: Mapped[str | None] = mapped_column(sa.String(45))
     buyer_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"), index=True)
     buyer_organisation_id: Mapped[int | None] = mapped_column(sa.ForeignKey("organisations.id"),
                                                               index=True)

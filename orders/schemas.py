@@ -3,6 +3,7 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
+from marketplace.errors import ProblemSchema
 from marketplace.schemas import (
     ObjectSchema,
     QuerySchema,
@@ -26,6 +27,20 @@ class OrderCreateSchema(Schema):
                            validate=validate.Length(min=1, max=50))
     email = ma.fields.Email(validate=validate.Length(max=254),
                             metadata={"description": "required for guests, who need no account"})
+
+
+class ShortLineSchema(Schema):
+    sku_id = ma.fields.Integer()
+    requested = ma.fields.Integer(metadata={"description": "packs asked for"})
+    available = ma.fields.Integer(metadata={
+        "description": "packs that could be held; told only to signed-in buyers"})
+
+
+class OutOfStockProblemSchema(ProblemSchema):
+    """The problem for an order that cannot be held whole."""
+
+    short = ma.fields.List(ma.fields.Nested(ShortLineSchema), metadata={
+        "description": "every line that is short; absent when a guest's holds are what is exceeded"})
 
 
 class AllocationSchema(Schema):

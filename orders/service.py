@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -18,7 +19,9 @@ from marketplace.db import sorted_by, utcnow
 from orders import ledger
 from orders.contracts.models import CallOff, Contract
 from orders.errors import (
+    GuestHoldsExceeded,
     GuestNeedsEmail,
+    GuestOrderTooLarge,
     OrderNotCancellable,
     OrderNotFound,
     OrderNotFulfillable,
@@ -71,8 +74,19 @@ def list_orders(session: Session, *, actor: User, status: OrderStatus | None = N
     return sorted_by(statement, sort, {"created_at": Order.created_at}, Order.id.desc())
 
 
+@dataclass(frozen=True)
+class GuestLimits:
+    """What one unverified buyer (an e-mail and a client address) may hold at once."""
+
+    packs_per_order: int = 30
+    packs_per_sku: int = 10
+    open_orders_per_email: int = 3
+    open_orders_per_address: int = 10
+
+
 def place_order(session: Session, *, lines: list[dict], buyer: User | None, email: str | None,
-                hold: timedelta, currency: str) -> Order:
+                hold: timedelta, currency: str, client_address: str | None = None,
+                guest_limits: GuestLimits = GuestLimits()) -> Order:
     """Reserve every line's stock or none: an order that cannot be filled whole fails whole."""
     if buyer is None and not email:
         raise GuestNeedsEmail("a guest order needs an e-mail address for its receipt",
@@ -81,9 +95,13 @@ def place_order(session: Session, *, lines: list[dict], buyer: User | None, emai
     wanted: dict[int, int] = {}
     for line in lines:
         wanted[line["sku_id"]] = wanted.get(line["sku_id"], 0) + line["quantity"]
+    if buyer is None:
+        _ensure_within_guest_limits(session, wanted=wanted, email=email,
+                                    client_address=client_address, limits=guest_limits)
     order = Order(reference=secrets.token_urlsafe(16), status=OrderStatus.PENDING_PAYMENT,
                   email=email, buyer_user_id=buyer.id if buyer else None,
                   buyer_organisation_id=buyer.organisation_id if buyer else None,
+                  client_address=client_address if buyer is None else None,
                   currency=currency, total_fen=0, reserved_until=utcnow() + hold)
     short = []
     # SKUs in id order, lots in harvest order: every order locks rows in the same sequence.
@@ -103,13 +121,52 @@ def place_order(session: Session, *, lines: list[dict], buyer: User | None, emai
                           "available": wanted[sku_id] - missing})
         order.lines.append(line)
     if short:
-        names = ", ".join(f"SKU {s['sku_id']} ({s['available']} of {s['requested']} available)"
-                          for s in short)
+        if buyer is None:
+            # Exact counts would tell an anonymous caller how much there is to hoard.
+            short = [{"sku_id": s["sku_id"], "requested": s["requested"]} for s in short]
+            names = ", ".join(f"SKU {s['sku_id']}" for s in short)
+        else:
+            names = ", ".join(f"SKU {s['sku_id']} ({s['available']} of {s['requested']} available)"
+                              for s in short)
         raise OutOfStock(f"not enough stock: {names}", short=short)
     order.total_fen = sum(line.total_fen for line in order.lines)
     session.add(order)
     session.flush()
     return order
+
+
+def _ensure_within_guest_limits(session: Session, *, wanted: dict[int, int], email: str,
+                                client_address: str | None, limits: GuestLimits) -> None:
+    """An unverified buyer holds little at once; signing in as a buyer lifts these bounds."""
+    too_many = [sku_id for sku_id, packs in sorted(wanted.items()) if packs > limits.packs_per_sku]
+    if too_many:
+        raise GuestOrderTooLarge(
+            f"a guest order takes at most {limits.packs_per_sku} packs of one SKU; sign in to "
+            "order more", errors={"json": {"lines": [f"SKU {sku_id}: at most {limits.packs_per_sku} "
+                                                     "packs without a sign-in" for sku_id in too_many]}})
+    if sum(wanted.values()) > limits.packs_per_order:
+        raise GuestOrderTooLarge(
+            f"a guest order takes at most {limits.packs_per_order} packs; sign in to order more",
+            errors={"json": {"lines": [f"at most {limits.packs_per_order} packs without a sign-in"]}})
+    holding = sa.and_(Order.status == OrderStatus.PENDING_PAYMENT, Order.reserved_until >= utcnow(),
+                      Order.buyer_user_id.is_(None))
+    same_email = sa.func.lower(Order.email) == email.lower()
+    same_address = Order.client_address == client_address if client_address else sa.false()
+    for matches, limit, whose in ((same_email, limits.open_orders_per_email, "this e-mail address"),
+                                  (same_address, limits.open_orders_per_address, "your address")):
+        held = session.scalar(sa.select(sa.func.count()).select_from(Order).where(holding, matches))
+        if held >= limit:
+            raise GuestHoldsExceeded(f"{whose} already has {held} unpaid orders holding stock; pay "
+                                     "or cancel one first, or sign in")
+    held_packs = session.execute(
+        sa.select(OrderLine.sku_id, sa.func.sum(OrderLine.quantity)).join(Order)
+        .where(holding, sa.or_(same_email, same_address), OrderLine.sku_id.in_(wanted))
+        .group_by(OrderLine.sku_id).order_by(OrderLine.sku_id))
+    for sku_id, packs in held_packs:
+        if packs + wanted[sku_id] > limits.packs_per_sku:
+            raise GuestHoldsExceeded(f"unpaid orders of yours already hold {packs} packs of SKU "
+                                     f"{sku_id}; a guest holds at most {limits.packs_per_sku} at "
+                                     "once: pay or cancel first, or sign in")
 
 
 def _reserve_line(session: Session, line: OrderLine) -> int:

@@ -1,4 +1,5 @@
-"""exact quantities on SQLite: decimals stored as integers of their smallest unit
+"""exact quantities on SQLite (decimals stored as integers of their smallest unit); a guest
+order's client address, which bounds what one anonymous buyer holds
 
 SQLite's NUMERIC keeps a fraction as a binary float, so stock drifted (1.1000000000000014).
 marketplace.db.ExactDecimal now stores NUMERIC(14, 3) values on SQLite as integer thousandths;
@@ -10,6 +11,7 @@ Revises: 0008
 Create Date: 2026-12-02 05:00:00
 """
 from alembic import op
+import sqlalchemy as sa
 
 
 revision = '0009'
@@ -31,6 +33,7 @@ COLUMNS = {
 
 
 def upgrade() -> None:
+    op.add_column('orders', sa.Column('client_address', sa.String(length=45), nullable=True))
     if op.get_bind().dialect.name != "sqlite":
         return
     for table, columns in COLUMNS.items():
@@ -41,6 +44,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.execute("ALTER TABLE orders DROP COLUMN client_address")
     if op.get_bind().dialect.name != "sqlite":
         return
     for table, columns in COLUMNS.items():

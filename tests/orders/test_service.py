@@ -8,10 +8,12 @@ from decimal import Decimal
 import pytest
 
 from catalog.models import LotStatus
+from marketplace.auth.models import Role
+from marketplace.parties.models import OrganisationKind
 from orders import service
 from orders.errors import OrderNotCancellable, OutOfStock
 from orders.models import AllocationState, OrderStatus
-from tests.factories import make_lot, make_shop
+from tests.factories import make_lot, make_organisation, make_shop, make_user
 
 HOLD = timedelta(minutes=15)
 
@@ -35,8 +37,12 @@ def test_an_order_that_cannot_be_filled_fails_whole_naming_every_short_line(sess
     tea, tea_lot = make_shop(session, packs=3)
     plums, _ = make_shop(session, packs=1)
     celery, _ = make_shop(session, packs=50)
+    buyer = make_user(session, role=Role.ENTERPRISE,
+                      organisation=make_organisation(session, OrganisationKind.ENTERPRISE))
     with pytest.raises(OutOfStock) as refused:
-        place(session, (tea, 5), (plums, 2), (celery, 1))
+        service.place_order(session, lines=[{"sku_id": sku.id, "quantity": n} for sku, n in
+                                            ((tea, 5), (plums, 2), (celery, 1))],
+                            buyer=buyer, email=None, hold=HOLD, currency="CNY")
     short = refused.value.extensions["short"]
     assert {(s["sku_id"], s["requested"], s["available"]) for s in short} == {
         (tea.id, 5, 3), (plums.id, 2, 1)}

@@ -37,7 +37,9 @@ def shop(tmp_path, settings):
         operator = make_user(session, role=Role.OPERATOR,
                              organisation=make_organisation(session, OrganisationKind.OPERATOR))
         operator_headers = headers_for(session, operator)
-    app = create_app(settings.with_overrides(write_rate_limit="100000 per minute"),
+    # Every thread's guest orders come from one test client's address.
+    app = create_app(settings.with_overrides(write_rate_limit="100000 per minute",
+                                             guest_max_open_orders_per_address=WRITERS),
                      session_factory=factory)
     yield app, engine, sku.id, lot.id, operator_headers
     engine.dispose()
