@@ -1,6 +1,7 @@
 """On the embedded default (a SQLite file) concurrent writers wait their turn: 50 at once of
 each kind — guest orders, payment starts, webhooks, refunds, idempotent retries — get no 5xx,
-and stock and money come out exact. Real threads, real commits, one file."""
+and stock and money come out exact. Real threads, real commits, one file; and once more against
+gunicorn's worker processes as `make run` starts them (bench/sqlite_writers.py prints timings)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from marketplace.auth.models import Role
 from marketplace.parties.models import OrganisationKind
 from marketplace.db import make_engine, make_session_factory, unit_of_work
 from orders.models import Order, OrderStatus, Payment, PaymentStatus, Refund
+from tests.conftest import free_port, gunicorn_server
 from tests.factories import headers_for, make_organisation, make_shop, make_user
 from tests.orders.test_payments import buyer_pays, deliver, event
 
@@ -37,9 +39,7 @@ def shop(tmp_path, settings):
         operator = make_user(session, role=Role.OPERATOR,
                              organisation=make_organisation(session, OrganisationKind.OPERATOR))
         operator_headers = headers_for(session, operator)
-    # Every thread's guest orders come from one test client's address.
-    app = create_app(settings.with_overrides(write_rate_limit="100000 per minute",
-                                             guest_max_open_orders_per_address=WRITERS),
+    app = create_app(settings.with_overrides(write_rate_limit="100000 per minute"),
                      session_factory=factory)
     yield app, engine, sku.id, lot.id, operator_headers
     engine.dispose()
@@ -59,8 +59,9 @@ def concurrently(task, count: int = WRITERS) -> list[int]:
 
 
 def place(client, sku_id: int, n: int, **headers):
-    return client.post("/api/v1/orders", headers=headers, json={
-        "lines": [{"sku_id": sku_id, "quantity": 1}], "email": f"buyer{n}@example.test"})
+    """Guest n's order for one pack, from an address of its own."""
+    return client.post("/api/v1/orders", headers=headers, environ_base={"REMOTE_ADDR": f"10.0.0.{n}"},
+                       json={"lines": [{"sku_id": sku_id, "quantity": 1}], "email": f"buyer{n}@example.test"})
 
 
 def stock(engine, lot_id: int) -> tuple[Decimal, Decimal]:
@@ -140,3 +141,20 @@ def test_fifty_concurrent_retries_of_one_order_make_one_order(shop):
     assert {status for status, _ in answers} == {201}
     assert len({reference for _, reference in answers}) == 1
     assert stock(engine, lot_id) == (Decimal("4.0"), Decimal("0.3"))
+
+
+def test_fifty_writers_of_each_kind_against_make_run_on_a_sqlite_file(tmp_path, localstripe):
+    from bench import sqlite_writers as bench
+
+    shop = bench.seed(tmp_path)
+    port = free_port()
+    with gunicorn_server(bench.server_environment(shop, tmp_path, port, localstripe)) as base:
+        phases = bench.run_phases(base, shop, localstripe, WRITERS)
+
+    assert {name: dict(phase.statuses) for name, phase in phases.items()} == {
+        "guest orders": {201: 40, 409: 10}, "payment starts": {201: 50}, "webhooks": {200: 50},
+        "refunds": {201: 50}, "idempotent retries": {201: 50}}
+    assert len(phases["idempotent retries"].references) == 1
+    assert bench.final_state(shop) == {
+        "guest lot": (Decimal(0), Decimal(0)), "bulk lot": (Decimal("1.0"), Decimal("0.3")),
+        "paid guest orders": 40, "refunded fen": 50 * 100}
