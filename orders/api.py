@@ -66,16 +66,19 @@ class Orders(ApiView):
                                         hold=timedelta(minutes=settings.reservation_minutes),
                                         currency=settings.currency,
                                         client_address=request.remote_addr,
-                                        guest_limits=service.GuestLimits(
-                                            packs_per_order=settings.guest_max_packs_per_order,
-                                            packs_per_sku=settings.guest_max_packs_per_sku,
-                                            open_orders_per_email=settings.guest_max_open_orders_per_email,
-                                            open_orders_per_address=settings.guest_max_open_orders_per_address))
+                                        guest_limits=_guest_limits(settings))
         except OutOfStock:
             metrics.ORDERS_REFUSED.inc()
             raise
         metrics.ORDERS_PLACED.inc()
         return order
+
+
+def _guest_limits(settings) -> service.GuestLimits:
+    return service.GuestLimits(packs_per_order=settings.guest_max_packs_per_order,
+                               packs_per_sku=settings.guest_max_packs_per_sku,
+                               open_orders_per_email=settings.guest_max_open_orders_per_email,
+                               open_orders_per_address=settings.guest_max_open_orders_per_address)
 
 
 @blp.route(f"/orders/{REFERENCE}")

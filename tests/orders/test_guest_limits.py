@@ -102,3 +102,15 @@ def test_the_openapi_document_describes_the_out_of_stock_problem(client):
     line = spec["components"]["schemas"][short["items"]["$ref"].rsplit("/", 1)[-1]]
     assert set(line["properties"]) == {"sku_id", "requested", "available"}
     assert "available" not in line.get("required", [])
+
+
+def test_the_guest_bounds_and_the_busy_timeout_are_settings():
+    from marketplace.config import Settings
+
+    settings = Settings.from_env({"SECRET_KEY": "x", "GUEST_MAX_PACKS_PER_ORDER": "5",
+                                  "GUEST_MAX_PACKS_PER_SKU": "2", "GUEST_MAX_OPEN_ORDERS_PER_EMAIL": "1",
+                                  "GUEST_MAX_OPEN_ORDERS_PER_ADDRESS": "4",
+                                  "SQLITE_BUSY_TIMEOUT_SECONDS": "7.5"})
+    assert (settings.guest_max_packs_per_order, settings.guest_max_packs_per_sku,
+            settings.guest_max_open_orders_per_email, settings.guest_max_open_orders_per_address,
+            settings.sqlite_busy_timeout_seconds) == (5, 2, 1, 4, 7.5)

@@ -158,3 +158,28 @@ def test_fifty_writers_of_each_kind_against_make_run_on_a_sqlite_file(tmp_path, 
     assert bench.final_state(shop) == {
         "guest lot": (Decimal(0), Decimal(0)), "bulk lot": (Decimal("1.0"), Decimal("0.3")),
         "paid guest orders": 40, "refunded fen": 50 * 100}
+
+
+def test_a_writer_kept_waiting_past_the_busy_timeout_gets_a_503_and_readers_never_wait(
+        tmp_path, settings):
+    engine = make_engine(f"sqlite:///{tmp_path / 'busy.sqlite3'}", busy_timeout=0.3)
+    schema.upgrade(engine)
+    factory = make_session_factory(engine)
+    with unit_of_work(factory) as session:
+        sku, _lot = make_shop(session, packs=5)
+    app = create_app(settings, session_factory=factory)
+    placed = place(app.test_client(), sku.id, 1).get_json()["reference"]
+    holder = engine.raw_connection()
+    try:
+        holder.cursor().execute("BEGIN IMMEDIATE")  # another writer that does not let go
+        waited = place(app.test_client(), sku.id, 2)
+        read = app.test_client().get(f"/api/v1/orders/{placed}")
+    finally:
+        holder.rollback()
+        holder.close()
+    assert waited.status_code == 503
+    assert "Retry-After" in waited.headers
+    assert waited.get_json()["type"] == "urn:shanhai:problem:database-busy"
+    assert read.status_code == 200
+    assert place(app.test_client(), sku.id, 3).status_code == 201
+    engine.dispose()
