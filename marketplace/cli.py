@@ -102,7 +102,8 @@ def verify_trace_command(lot_id: int | None) -> None:
     """Recompute the trace hash chains; exit 1 naming the first broken link."""
     from marketplace.trace import service as trace_service
 
-    with db.unit_of_work() as session:
+    # Only reads: it must not hold the write lock while it walks every chain.
+    with db.unit_of_work(writes=False) as session:
         report = trace_service.verify_chain(session, lot_id=lot_id)
     if report.intact:
         click.echo(f"trace intact: {report.events_checked} events in {report.lots_checked} lots")
