@@ -45,7 +45,7 @@ from orders.stripe_gateway import StripeGateway
 
 logger = logging.getLogger("shanhai.orders")
 SALE = "order"
-# Reads of one lot's stock before placing an order gives up on it (see _reserve_line).
+# How often placing an order reads a lot's stock again before it gives up on that lot.
 RESERVE_ATTEMPTS = 3
 REFUND = "refund"
 
