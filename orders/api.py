@@ -27,7 +27,8 @@ from orders.schemas import (
     SharingRuleSchema,
     WebhookAckSchema,
 )
-from orders.stripe_gateway import WebhookSignatureInvalid
+from orders.models import RefundStatus
+from orders.stripe_gateway import RefundRefused, WebhookSignatureInvalid
 
 blp = Blueprint("orders", __name__, url_prefix="/api/v1",
                 description="Orders, card payments, refunds, and the benefit-sharing ledger")
@@ -106,7 +107,16 @@ class OrderRefunds(ApiView):
     @blp.response(201, RefundSchema)
     def post(self, data, reference):
         """Refund part or all of a paid order; never more than was captured"""
-        return service.refund_order(db.session(), reference=reference, gateway=runtime().stripe, **data)
+        session, gateway = db.session(), runtime().stripe
+        service.refund_order(session, reference=reference, gateway=gateway, **data)
+        (call,) = service.refunds_to_send(session)
+        # On record as pending before Stripe is asked: no money moves that the books do not show.
+        session.commit()
+        refund = service.send_refund(session, call=call, gateway=gateway)
+        if refund.status is RefundStatus.FAILED:
+            session.commit()
+            raise RefundRefused(f"{refund.failure_message}; nothing was refunded")
+        return refund
 
 
 @blp.route(f"/orders/{REFERENCE}/fulfilment")
@@ -143,11 +153,20 @@ class StripeWebhook(ApiView):
         except WebhookSignatureInvalid:
             metrics.WEBHOOK_FAILURES.labels("signature").inc()
             raise
+        session = db.session()
         try:
-            outcome = service.handle_stripe_event(db.session(), event=event, gateway=gateway)
+            outcome = service.handle_stripe_event(session, event=event, gateway=gateway)
         except service.DuplicateDelivery:
-            db.session().rollback()
+            session.rollback()
+            service.refunds_to_send(session)
             outcome = "duplicate"
+        refunds = service.refunds_to_send(session)
+        # Refunds the event decided are on record before Stripe is asked for them. If Stripe
+        # cannot be reached, the error answer makes Stripe deliver the event again, and the
+        # repeat sends them.
+        session.commit()
+        for call in refunds:
+            service.send_refund(session, call=call, gateway=gateway)
         metrics.PAYMENTS.labels(outcome.split(":")[0]).inc()
         return {"received": True, "outcome": outcome}
 

@@ -13,7 +13,7 @@ from marketplace.schemas import (
     sort_field,
 )
 from orders.ledger_models import Party
-from orders.models import AllocationState, OrderStatus, PaymentStatus
+from orders.models import AllocationState, OrderStatus, PaymentStatus, RefundStatus
 
 
 class OrderLineInputSchema(Schema):
@@ -105,10 +105,14 @@ class RefundRequestSchema(Schema):
 
 
 class RefundSchema(ObjectSchema):
-    external_id = ma.fields.String()
+    external_id = ma.fields.String(allow_none=True,
+                                   metadata={"description": "Stripe's refund id, once Stripe answered"})
+    status = ma.fields.Enum(RefundStatus, by_value=True)
     amount_fen = fen_field()
     reason = ma.fields.String()
+    failure_message = ma.fields.String(allow_none=True)
     created_at = ma.fields.AwareDateTime()
+    settled_at = ma.fields.AwareDateTime(allow_none=True)
 
 
 class CancelSchema(Schema):
