@@ -237,7 +237,7 @@ def _adopt_payment(session: Session, intent: dict) -> Payment | None:
     order = session.scalar(sa.select(Order).where(Order.reference == reference)) if reference else None
     if order is None or not intent.get("id"):
         return None
-    payment = Payment(order=order, provider="stripe", external_id=intent["id"],
+    payment = Payment(order_id=order.id, provider="stripe", external_id=intent["id"],
                       amount_fen=int(intent.get("amount") or 0), status=PaymentStatus.REQUIRES_PAYMENT)
     try:
         with session.begin_nested():
