@@ -9,7 +9,7 @@ from marketplace.auth.access import bearer_token, current_user, requires
 from marketplace.auth.models import Role
 from marketplace.http import ApiView, Blueprint, SelectPage, runtime
 from marketplace.idempotency import idempotent
-from orders import ledger, metrics, service
+from orders import fulfilment, ledger, metrics, service
 from orders.errors import OutOfStock
 from orders.schemas import (
     CancelSchema,
@@ -24,6 +24,7 @@ from orders.schemas import (
     OrderSchema,
     RefundRequestSchema,
     RefundSchema,
+    SellerOrderSchema,
     SharingRuleSchema,
     WebhookAckSchema,
 )
@@ -46,7 +47,7 @@ class Orders(ApiView):
     @blp.response(200, OrderSchema(many=True))
     @blp.paginate(SelectPage)
     def get(self, query):
-        """List orders: an enterprise its own, a cooperative those holding its lots, operators all"""
+        """List orders: those your organisation placed (operators: all); sellers see theirs at /seller-orders"""
         return service.list_orders(db.session(), actor=current_user(), **query)
 
     @idempotent
@@ -81,8 +82,9 @@ class OrderCancel(ApiView):
     @blp.arguments(CancelSchema)
     @blp.response(200, OrderSchema)
     def post(self, data, reference):
-        """Cancel an unpaid order; its reserved stock goes back on sale"""
+        """Cancel an unpaid order (its buyer or an operator); its reserved stock goes back on sale"""
         return service.cancel_order(db.session(), reference=reference,
+                                    actor=current_user() if bearer_token() else None,
                                     reason=data.get("reason", "cancelled by the buyer"))
 
 
@@ -125,8 +127,8 @@ class OrderFulfilment(ApiView):
     @blp.arguments(FulfilmentSchema)
     @blp.response(200, OrderSchema)
     def post(self, data, reference):
-        """Ship a paid order: carrier and tracking number"""
-        return service.fulfil_order(db.session(), actor=current_user(), reference=reference, **data)
+        """Ship a paid order: a seller its own lines, an operator every line not shipped yet"""
+        return fulfilment.fulfil_order(db.session(), actor=current_user(), reference=reference, **data)
 
 
 @blp.route(f"/orders/{REFERENCE}/completion")
@@ -136,7 +138,57 @@ class OrderCompletion(ApiView):
     @blp.response(200, OrderSchema)
     def post(self, data, reference):
         """Mark a shipped order delivered and complete"""
-        return service.complete_order(db.session(), actor=current_user(), reference=reference)
+        return fulfilment.complete_order(db.session(), actor=current_user(), reference=reference)
+
+
+class SellerOrderPage(SelectPage):
+    """Pages orders as the calling seller's part of each."""
+
+    @property
+    def items(self):
+        seller_id = current_user().organisation_id
+        return [fulfilment.seller_part(order, seller_id=seller_id) for order in super().items]
+
+
+@blp.route("/seller-orders")
+class SellerOrders(ApiView):
+    @requires(Role.COOPERATIVE)
+    @blp.arguments(OrderQuerySchema, location="query")
+    @blp.response(200, SellerOrderSchema(many=True))
+    @blp.paginate(SellerOrderPage)
+    def get(self, query):
+        """List your part of the orders holding your lots: your lines only, nothing of the buyer"""
+        return fulfilment.list_seller_orders(db.session(), seller=current_user(), **query)
+
+
+@blp.route("/seller-orders/<int:order_id>")
+class SellerOrderById(ApiView):
+    @requires(Role.COOPERATIVE)
+    @blp.response(200, SellerOrderSchema)
+    def get(self, order_id):
+        """Get your part of an order"""
+        return fulfilment.get_seller_order(db.session(), seller=current_user(), order_id=order_id)[1]
+
+
+@blp.route("/seller-orders/<int:order_id>/shipment")
+class SellerOrderShipment(ApiView):
+    @requires(Role.COOPERATIVE)
+    @blp.arguments(FulfilmentSchema)
+    @blp.response(200, SellerOrderSchema)
+    def post(self, data, order_id):
+        """Ship your lines of a paid order; the order is fulfilled when every seller has shipped"""
+        return fulfilment.ship_seller_order(db.session(), seller=current_user(), order_id=order_id,
+                                            **data)
+
+
+@blp.route("/seller-orders/<int:order_id>/completion")
+class SellerOrderCompletion(ApiView):
+    @requires(Role.COOPERATIVE)
+    @blp.arguments(CompletionSchema)
+    @blp.response(200, SellerOrderSchema)
+    def post(self, data, order_id):
+        """Mark a shipped order of yours alone delivered and complete (a mixed one: an operator)"""
+        return fulfilment.complete_seller_order(db.session(), seller=current_user(), order_id=order_id)
 
 
 @blp.route("/payments/stripe/webhook")

@@ -41,6 +41,23 @@ class OrderLineSchema(ObjectSchema):
     unit_price_fen = fen_field()
     total_fen = fen_field()
     allocations = ma.fields.List(ma.fields.Nested(AllocationSchema))
+    shipped_at = ma.fields.AwareDateTime(allow_none=True)
+    carrier = ma.fields.String(allow_none=True)
+    tracking_number = ma.fields.String(allow_none=True)
+
+
+class SellerOrderSchema(ObjectSchema):
+    """A seller's part of an order: its own lines; not the buyer, the reference nor other sellers."""
+
+    status = ma.fields.Enum(OrderStatus, by_value=True)
+    currency = ma.fields.String()
+    created_at = ma.fields.AwareDateTime()
+    paid_at = ma.fields.AwareDateTime(allow_none=True)
+    fulfilled_at = ma.fields.AwareDateTime(allow_none=True)
+    completed_at = ma.fields.AwareDateTime(allow_none=True)
+    cancelled_at = ma.fields.AwareDateTime(allow_none=True)
+    lines = ma.fields.List(ma.fields.Nested(OrderLineSchema),
+                           metadata={"description": "the seller's own lines only"})
 
 
 class PaymentSummarySchema(ObjectSchema):
@@ -64,7 +81,8 @@ class OrderSchema(ObjectSchema):
     reserved_until = ma.fields.AwareDateTime()
     paid_at = ma.fields.AwareDateTime(allow_none=True)
     fulfilled_at = ma.fields.AwareDateTime(allow_none=True)
-    carrier = ma.fields.String(allow_none=True)
+    carrier = ma.fields.String(allow_none=True, metadata={"description": "the last parcel's; "
+                                                          "each line has its own"})
     tracking_number = ma.fields.String(allow_none=True)
     completed_at = ma.fields.AwareDateTime(allow_none=True)
     cancelled_at = ma.fields.AwareDateTime(allow_none=True)

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from catalog import service as catalog_service
 from catalog.models import Lot, LotStatus, Sku
-from marketplace.auth import service as auth_service
+from marketplace.auth.errors import NotYours
 from marketplace.auth.models import Role, User
 from marketplace.db import sorted_by, utcnow
 from orders import ledger
@@ -22,7 +22,6 @@ from orders.errors import (
     GuestNeedsEmail,
     OrderNotCancellable,
     OrderNotFound,
-    OrderNotFulfillable,
     OrderNotPayable,
     OutOfStock,
     RefundPending,
@@ -60,13 +59,11 @@ def get_order(session: Session, reference: str, *, for_update: bool = False) -> 
 
 def list_orders(session: Session, *, actor: User, status: OrderStatus | None = None,
                 sort: str | None = None) -> sa.Select:
+    """Orders the actor's organisation placed; operators see all. A seller sees its part of the
+    orders it sells into through orders.fulfilment, never the buyer's order itself."""
     statement = sa.select(Order)
-    if actor.role is Role.ENTERPRISE:
+    if actor.role is not Role.OPERATOR:
         statement = statement.where(Order.buyer_organisation_id == actor.organisation_id)
-    elif actor.role is Role.COOPERATIVE:
-        statement = statement.where(Order.id.in_(
-            sa.select(OrderLine.order_id).join(Allocation).join(Lot)
-            .where(Lot.cooperative_id == actor.organisation_id)))
     if status is not None:
         statement = statement.where(Order.status == status)
     return sorted_by(statement, sort, {"created_at": Order.created_at}, Order.id.desc())
@@ -151,8 +148,15 @@ def expire_reservations(session: Session, *, now: datetime | None = None, limit:
     return len(expired)
 
 
-def cancel_order(session: Session, *, reference: str, reason: str = "cancelled by the buyer") -> Order:
+def cancel_order(session: Session, *, reference: str, actor: User | None = None,
+                 reason: str = "cancelled by the buyer") -> Order:
+    """The buyer cancels by its order's reference; a signed-in caller must be its buyer or an operator."""
     order = get_order(session, reference, for_update=True)
+    if actor is not None and actor.role is not Role.OPERATOR and actor.id != order.buyer_user_id and (
+            order.buyer_organisation_id is None
+            or actor.organisation_id != order.buyer_organisation_id):
+        raise NotYours(f"order {reference} is not yours to cancel: only its buyer or "
+                                    "an operator cancels it")
     if order.status is not OrderStatus.PENDING_PAYMENT:
         raise OrderNotCancellable(f"order {reference} is {order.status.value}; only unpaid orders "
                                   "can be cancelled (paid ones are refunded)")
@@ -504,34 +508,3 @@ def _book_refund(session: Session, order: Order, refund: Refund) -> None:
         order.status = (OrderStatus.REFUNDED if order.refunded_fen >= order.captured_fen
                         else OrderStatus.PARTIALLY_REFUNDED)
     session.flush()
-
-
-def fulfil_order(session: Session, *, actor: User, reference: str, carrier: str,
-                 tracking_number: str) -> Order:
-    order = get_order(session, reference, for_update=True)
-    _ensure_seller(actor, order)
-    if order.status is not OrderStatus.PAID:
-        raise OrderNotFulfillable(f"order {reference} is {order.status.value}; only paid orders ship")
-    order.status = OrderStatus.FULFILLED
-    order.fulfilled_at = utcnow()
-    order.carrier, order.tracking_number = carrier, tracking_number
-    session.flush()
-    return order
-
-
-def complete_order(session: Session, *, actor: User, reference: str) -> Order:
-    order = get_order(session, reference, for_update=True)
-    _ensure_seller(actor, order)
-    if order.status is not OrderStatus.FULFILLED:
-        raise OrderNotFulfillable(f"order {reference} is {order.status.value}; only shipped "
-                                  "orders complete")
-    order.status = OrderStatus.COMPLETED
-    order.completed_at = utcnow()
-    session.flush()
-    return order
-
-
-def _ensure_seller(actor: User, order: Order) -> None:
-    for line in order.lines:
-        for allocation in line.allocations:
-            auth_service.ensure_owner(actor, allocation.lot.cooperative_id, f"order {order.reference}")
