@@ -47,7 +47,7 @@ class Orders(ApiView):
     @blp.response(200, OrderSchema(many=True))
     @blp.paginate(SelectPage)
     def get(self, query):
-        """List orders: those your organisation placed (operators: all); sellers see theirs at /seller-orders"""
+        """List the orders your organisation placed (operators: all); sellers: /seller-orders"""
         return service.list_orders(db.session(), actor=current_user(), **query)
 
     @idempotent

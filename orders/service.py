@@ -435,7 +435,9 @@ def refunds_to_send(session: Session) -> list[RefundCall]:
 
 
 def _queue_pending_refunds(session: Session, event: dict) -> None:
-    obj = (event.get("data") or {}).get("object") or {}
+    obj = (event.get("data") or {}).get("object") if isinstance(event.get("data"), dict) else None
+    if not isinstance(obj, dict):
+        return
     intent_id = obj.get("payment_intent") or obj.get("id")
     if not isinstance(intent_id, str):
         return

@@ -39,9 +39,10 @@ def upgrade() -> None:
         batch.add_column(sa.Column('carrier', sa.String(length=100), nullable=True))
         batch.add_column(sa.Column('tracking_number', sa.String(length=100), nullable=True))
     # Lines of orders shipped before this migration went in the order's one parcel.
-    op.execute("UPDATE order_lines SET shipped_at = (SELECT fulfilled_at FROM orders WHERE orders.id = order_lines.order_id), "
-               "carrier = (SELECT carrier FROM orders WHERE orders.id = order_lines.order_id), "
-               "tracking_number = (SELECT tracking_number FROM orders WHERE orders.id = order_lines.order_id) "
+    parcel = "(SELECT {} FROM orders WHERE orders.id = order_lines.order_id)"
+    op.execute(f"UPDATE order_lines SET shipped_at = {parcel.format('fulfilled_at')}, "
+               f"carrier = {parcel.format('carrier')}, "
+               f"tracking_number = {parcel.format('tracking_number')} "
                "WHERE order_id IN (SELECT id FROM orders WHERE fulfilled_at IS NOT NULL)")
 
 
