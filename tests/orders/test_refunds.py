@@ -5,6 +5,7 @@ money Stripe moved, once. Against localstripe through the real stripe SDK."""
 from __future__ import annotations
 
 import threading
+import uuid
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -339,3 +340,57 @@ def test_a_payment_whose_record_was_lost_with_its_transaction_is_still_recorded(
     paid = client.get(f"/api/v1/orders/{placed['reference']}").get_json()
     assert paid["status"] == "paid" and [p["external_id"] for p in paid["payments"]] == [orphan.id]
     assert_books_equal_stripe(session, stripe_client, placed["reference"], orphan.id)
+
+
+@pytest.mark.parametrize("dialect", ["sqlite", "postgresql"])
+def test_refunds_recorded_before_the_upgrade_stay_succeeded_and_count(tmp_path, dialect):
+    from marketplace import schema
+    from marketplace.db import make_engine
+    from tests.conftest import IN_CI, POSTGRES_ADMIN_URL
+
+    def upgrade_with_an_old_refund(engine):
+        schema.upgrade(engine, "0008")
+        with engine.begin() as connection:
+            connection.execute(sa.text(
+                "INSERT INTO orders (id, reference, status, currency, total_fen, captured_fen, "
+                "refunded_fen, reserved_until, created_at, updated_at) VALUES (1, 'old-order', "
+                "'partially_refunded', 'CNY', 10000, 10000, 4000, :at, :at, :at)"),
+                {"at": "2026-11-01 08:00:00"})
+            connection.execute(sa.text(
+                "INSERT INTO payments (id, order_id, provider, external_id, amount_fen, captured_fen, "
+                "status, created_at, updated_at) VALUES (1, 1, 'stripe', 'pi_old', 10000, 10000, "
+                "'succeeded', :at, :at)"), {"at": "2026-11-01 08:00:00"})
+            connection.execute(sa.text(
+                "INSERT INTO refunds (id, payment_id, external_id, amount_fen, reason, created_at) "
+                "VALUES (1, 1, 're_old', 4000, 'dented', :at)"), {"at": "2026-11-01 09:00:00"})
+        schema.upgrade(engine)
+        with engine.connect() as connection:
+            return connection.execute(sa.text(
+                "SELECT status, idempotency_key, reverses_sale, external_id, settled_at IS NOT NULL "
+                "FROM refunds")).all()
+
+    if dialect == "sqlite":
+        engine = make_engine(f"sqlite:///{tmp_path / 'old.sqlite3'}")
+        try:
+            rows = upgrade_with_an_old_refund(engine)
+        finally:
+            engine.dispose()
+    else:
+        admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+        name = f"shanhai_test_{uuid.uuid4().hex[:10]}"
+        try:
+            with admin.connect() as connection:
+                connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+        except sa.exc.OperationalError as error:
+            if IN_CI:
+                pytest.fail(f"PostgreSQL is required under CI=true: {error}")
+            pytest.skip("PostgreSQL not reachable")
+        engine = make_engine(admin.url.set(database=name).render_as_string(hide_password=False))
+        try:
+            rows = upgrade_with_an_old_refund(engine)
+        finally:
+            engine.dispose()
+            with admin.connect() as connection:
+                connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            admin.dispose()
+    assert [tuple(row) for row in rows] == [("succeeded", "recorded:re_old", True, "re_old", True)]
