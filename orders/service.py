@@ -155,8 +155,8 @@ def cancel_order(session: Session, *, reference: str, actor: User | None = None,
     if actor is not None and actor.role is not Role.OPERATOR and actor.id != order.buyer_user_id and (
             order.buyer_organisation_id is None
             or actor.organisation_id != order.buyer_organisation_id):
-        raise NotYours(f"order {reference} is not yours to cancel: only its buyer or "
-                                    "an operator cancels it")
+        raise NotYours(f"order {reference} is not yours to cancel: only its buyer or an operator "
+                       "cancels it")
     if order.status is not OrderStatus.PENDING_PAYMENT:
         raise OrderNotCancellable(f"order {reference} is {order.status.value}; only unpaid orders "
                                   "can be cancelled (paid ones are refunded)")
@@ -237,7 +237,8 @@ def _payment_for(session: Session, intent: dict) -> Payment | None:
 def _adopt_payment(session: Session, intent: dict) -> Payment | None:
     """A PaymentIntent created for one of our orders whose record was lost with its transaction
     (start_card_payment calls Stripe before the commit): money it took is recorded all the same."""
-    reference = (intent.get("metadata") or {}).get("order_reference")
+    metadata = intent.get("metadata")
+    reference = metadata.get("order_reference") if isinstance(metadata, dict) else None
     order = session.scalar(sa.select(Order).where(Order.reference == reference)) if reference else None
     if order is None or not intent.get("id"):
         return None
