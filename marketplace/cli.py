@@ -112,3 +112,32 @@ def verify_trace_command(lot_id: int | None) -> None:
     click.echo(f"trace broken at event {broken.event_id} (lot {broken.lot_id}, sequence "
                f"{broken.sequence}): {broken.reason}", err=True)
     raise SystemExit(1)
+
+
+@shanhai.command("reconcile-refunds")
+@click.option("--min-age", type=int, default=60, show_default=True,
+              help="seconds a refund has been pending before it is sent again (younger ones may "
+                   "still be waiting for Stripe in a request)")
+def reconcile_refunds_command(min_age: int) -> None:
+    """Send refunds still pending again; each is found in Stripe by its key before any new one."""
+    from datetime import timedelta
+
+    from orders import service as orders_service
+    from orders.stripe_gateway import PaymentProviderError
+
+    gateway = _runtime().stripe
+    with db.unit_of_work() as session:
+        calls = orders_service.pending_refunds(session, older_than=timedelta(seconds=min_age))
+    still_pending = 0
+    for call in calls:
+        try:
+            with db.unit_of_work() as session:
+                refund = orders_service.send_refund(session, call=call, gateway=gateway)
+                status = refund.status.value
+        except PaymentProviderError as error:
+            still_pending += 1
+            status = f"still pending: {error.detail}"
+        click.echo(f"{call.key} ({call.amount_fen} fen): {status}")
+    click.echo(f"{len(calls)} pending refunds sent again, {still_pending} still pending")
+    if still_pending:
+        raise SystemExit(1)

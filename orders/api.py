@@ -10,7 +10,7 @@ from marketplace.auth.models import Role
 from marketplace.errors import PROBLEM_MEDIA_TYPE
 from marketplace.http import ApiView, Blueprint, SelectPage, runtime
 from marketplace.idempotency import idempotent
-from orders import ledger, metrics, service
+from orders import fulfilment, ledger, metrics, service
 from orders.errors import OutOfStock
 from orders.schemas import (
     CancelSchema,
@@ -26,10 +26,12 @@ from orders.schemas import (
     OutOfStockProblemSchema,
     RefundRequestSchema,
     RefundSchema,
+    SellerOrderSchema,
     SharingRuleSchema,
     WebhookAckSchema,
 )
-from orders.stripe_gateway import WebhookSignatureInvalid
+from orders.models import RefundStatus
+from orders.stripe_gateway import RefundRefused, WebhookSignatureInvalid
 
 blp = Blueprint("orders", __name__, url_prefix="/api/v1",
                 description="Orders, card payments, refunds, and the benefit-sharing ledger")
@@ -47,7 +49,7 @@ class Orders(ApiView):
     @blp.response(200, OrderSchema(many=True))
     @blp.paginate(SelectPage)
     def get(self, query):
-        """List orders: an enterprise its own, a cooperative those holding its lots, operators all"""
+        """List the orders your organisation placed (operators: all); sellers: /seller-orders"""
         return service.list_orders(db.session(), actor=current_user(), **query)
 
     @idempotent
@@ -94,8 +96,9 @@ class OrderCancel(ApiView):
     @blp.arguments(CancelSchema)
     @blp.response(200, OrderSchema)
     def post(self, data, reference):
-        """Cancel an unpaid order; its reserved stock goes back on sale"""
+        """Cancel an unpaid order (its buyer or an operator); its reserved stock goes back on sale"""
         return service.cancel_order(db.session(), reference=reference,
+                                    actor=current_user() if bearer_token() else None,
                                     reason=data.get("reason", "cancelled by the buyer"))
 
 
@@ -120,7 +123,16 @@ class OrderRefunds(ApiView):
     @blp.response(201, RefundSchema)
     def post(self, data, reference):
         """Refund part or all of a paid order; never more than was captured"""
-        return service.refund_order(db.session(), reference=reference, gateway=runtime().stripe, **data)
+        session, gateway = db.session(), runtime().stripe
+        service.refund_order(session, reference=reference, gateway=gateway, **data)
+        (call,) = service.refunds_to_send(session)
+        # On record as pending before Stripe is asked: no money moves that the books do not show.
+        session.commit()
+        refund = service.send_refund(session, call=call, gateway=gateway)
+        if refund.status is RefundStatus.FAILED:
+            session.commit()
+            raise RefundRefused(f"{refund.failure_message}; nothing was refunded")
+        return refund
 
 
 @blp.route(f"/orders/{REFERENCE}/fulfilment")
@@ -129,8 +141,8 @@ class OrderFulfilment(ApiView):
     @blp.arguments(FulfilmentSchema)
     @blp.response(200, OrderSchema)
     def post(self, data, reference):
-        """Ship a paid order: carrier and tracking number"""
-        return service.fulfil_order(db.session(), actor=current_user(), reference=reference, **data)
+        """Ship a paid order: a seller its own lines, an operator every line not shipped yet"""
+        return fulfilment.fulfil_order(db.session(), actor=current_user(), reference=reference, **data)
 
 
 @blp.route(f"/orders/{REFERENCE}/completion")
@@ -140,7 +152,57 @@ class OrderCompletion(ApiView):
     @blp.response(200, OrderSchema)
     def post(self, data, reference):
         """Mark a shipped order delivered and complete"""
-        return service.complete_order(db.session(), actor=current_user(), reference=reference)
+        return fulfilment.complete_order(db.session(), actor=current_user(), reference=reference)
+
+
+class SellerOrderPage(SelectPage):
+    """Pages orders as the calling seller's part of each."""
+
+    @property
+    def items(self):
+        seller_id = current_user().organisation_id
+        return [fulfilment.seller_part(order, seller_id=seller_id) for order in super().items]
+
+
+@blp.route("/seller-orders")
+class SellerOrders(ApiView):
+    @requires(Role.COOPERATIVE)
+    @blp.arguments(OrderQuerySchema, location="query")
+    @blp.response(200, SellerOrderSchema(many=True))
+    @blp.paginate(SellerOrderPage)
+    def get(self, query):
+        """List your part of the orders holding your lots: your lines only, nothing of the buyer"""
+        return fulfilment.list_seller_orders(db.session(), seller=current_user(), **query)
+
+
+@blp.route("/seller-orders/<int:order_id>")
+class SellerOrderById(ApiView):
+    @requires(Role.COOPERATIVE)
+    @blp.response(200, SellerOrderSchema)
+    def get(self, order_id):
+        """Get your part of an order"""
+        return fulfilment.get_seller_order(db.session(), seller=current_user(), order_id=order_id)[1]
+
+
+@blp.route("/seller-orders/<int:order_id>/shipment")
+class SellerOrderShipment(ApiView):
+    @requires(Role.COOPERATIVE)
+    @blp.arguments(FulfilmentSchema)
+    @blp.response(200, SellerOrderSchema)
+    def post(self, data, order_id):
+        """Ship your lines of a paid order; the order is fulfilled when every seller has shipped"""
+        return fulfilment.ship_seller_order(db.session(), seller=current_user(), order_id=order_id,
+                                            **data)
+
+
+@blp.route("/seller-orders/<int:order_id>/completion")
+class SellerOrderCompletion(ApiView):
+    @requires(Role.COOPERATIVE)
+    @blp.arguments(CompletionSchema)
+    @blp.response(200, SellerOrderSchema)
+    def post(self, data, order_id):
+        """Mark a shipped order of yours alone delivered and complete (a mixed one: an operator)"""
+        return fulfilment.complete_seller_order(db.session(), seller=current_user(), order_id=order_id)
 
 
 @blp.route("/payments/stripe/webhook")
@@ -157,11 +219,20 @@ class StripeWebhook(ApiView):
         except WebhookSignatureInvalid:
             metrics.WEBHOOK_FAILURES.labels("signature").inc()
             raise
+        session = db.session()
         try:
-            outcome = service.handle_stripe_event(db.session(), event=event, gateway=gateway)
+            outcome = service.handle_stripe_event(session, event=event, gateway=gateway)
         except service.DuplicateDelivery:
-            db.session().rollback()
+            session.rollback()
+            service.refunds_to_send(session)
             outcome = "duplicate"
+        refunds = service.refunds_to_send(session)
+        # Refunds the event decided are on record before Stripe is asked for them. If Stripe
+        # cannot be reached, the error answer makes Stripe deliver the event again, and the
+        # repeat sends them.
+        session.commit()
+        for call in refunds:
+            service.send_refund(session, call=call, gateway=gateway)
         metrics.PAYMENTS.labels(outcome.split(":")[0]).inc()
         return {"received": True, "outcome": outcome}
 

@@ -68,6 +68,10 @@ class OrderLine(Base):
     quantity: Mapped[int]
     unit_price_fen: Mapped[int] = mapped_column(sa.BigInteger)
     total_fen: Mapped[int] = mapped_column(sa.BigInteger)
+    # Each seller ships its own lines of a mixed order, in its own parcel.
+    shipped_at: Mapped[datetime | None]
+    carrier: Mapped[str | None] = mapped_column(sa.String(100))
+    tracking_number: Mapped[str | None] = mapped_column(sa.String(100))
 
     order: Mapped[Order] = relationship(back_populates="lines")
     sku: Mapped[Sku] = relationship()
@@ -121,16 +125,34 @@ class Payment(Timestamped, Base):
     order: Mapped[Order] = relationship(back_populates="payments")
 
 
+class RefundStatus(enum.StrEnum):
+    PENDING = "pending"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
 class Refund(Base):
+    """A refund is on record as pending before Stripe is asked, so that no money moves unrecorded;
+    only a succeeded one counts in the order's totals and the ledger."""
+
     __tablename__ = "refunds"
     __table_args__ = (sa.CheckConstraint("amount_fen > 0", name="amount_positive"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     payment_id: Mapped[int] = mapped_column(sa.ForeignKey("payments.id"), index=True)
-    external_id: Mapped[str] = mapped_column(sa.String(100), unique=True)
+    # Stripe's refund id, known once Stripe has answered.
+    external_id: Mapped[str | None] = mapped_column(sa.String(100), unique=True)
+    # Sent as Stripe's Idempotency-Key and in the refund's metadata, where a lost answer is found.
+    idempotency_key: Mapped[str] = mapped_column(sa.String(100), unique=True)
+    status: Mapped[RefundStatus] = mapped_column(enum_column(RefundStatus, "refund_status"),
+                                                 index=True)
     amount_fen: Mapped[int] = mapped_column(sa.BigInteger)
     reason: Mapped[str] = mapped_column(sa.String(200))
+    # False for money returned from a payment the order never accepted: no sale to reverse.
+    reverses_sale: Mapped[bool] = mapped_column(default=True)
+    failure_message: Mapped[str | None] = mapped_column(sa.String(500))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    settled_at: Mapped[datetime | None]
 
     payment: Mapped[Payment] = relationship()
 

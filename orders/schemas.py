@@ -14,7 +14,7 @@ from marketplace.schemas import (
     sort_field,
 )
 from orders.ledger_models import Party
-from orders.models import AllocationState, OrderStatus, PaymentStatus
+from orders.models import AllocationState, OrderStatus, PaymentStatus, RefundStatus
 
 
 class OrderLineInputSchema(Schema):
@@ -56,6 +56,23 @@ class OrderLineSchema(ObjectSchema):
     unit_price_fen = fen_field()
     total_fen = fen_field()
     allocations = ma.fields.List(ma.fields.Nested(AllocationSchema))
+    shipped_at = ma.fields.AwareDateTime(allow_none=True)
+    carrier = ma.fields.String(allow_none=True)
+    tracking_number = ma.fields.String(allow_none=True)
+
+
+class SellerOrderSchema(ObjectSchema):
+    """A seller's part of an order: its own lines; not the buyer, the reference nor other sellers."""
+
+    status = ma.fields.Enum(OrderStatus, by_value=True)
+    currency = ma.fields.String()
+    created_at = ma.fields.AwareDateTime()
+    paid_at = ma.fields.AwareDateTime(allow_none=True)
+    fulfilled_at = ma.fields.AwareDateTime(allow_none=True)
+    completed_at = ma.fields.AwareDateTime(allow_none=True)
+    cancelled_at = ma.fields.AwareDateTime(allow_none=True)
+    lines = ma.fields.List(ma.fields.Nested(OrderLineSchema),
+                           metadata={"description": "the seller's own lines only"})
 
 
 class PaymentSummarySchema(ObjectSchema):
@@ -79,7 +96,8 @@ class OrderSchema(ObjectSchema):
     reserved_until = ma.fields.AwareDateTime()
     paid_at = ma.fields.AwareDateTime(allow_none=True)
     fulfilled_at = ma.fields.AwareDateTime(allow_none=True)
-    carrier = ma.fields.String(allow_none=True)
+    carrier = ma.fields.String(allow_none=True, metadata={"description": "the last parcel's; "
+                                                          "each line has its own"})
     tracking_number = ma.fields.String(allow_none=True)
     completed_at = ma.fields.AwareDateTime(allow_none=True)
     cancelled_at = ma.fields.AwareDateTime(allow_none=True)
@@ -120,10 +138,14 @@ class RefundRequestSchema(Schema):
 
 
 class RefundSchema(ObjectSchema):
-    external_id = ma.fields.String()
+    external_id = ma.fields.String(allow_none=True,
+                                   metadata={"description": "Stripe's refund id, once Stripe answered"})
+    status = ma.fields.Enum(RefundStatus, by_value=True)
     amount_fen = fen_field()
     reason = ma.fields.String()
+    failure_message = ma.fields.String(allow_none=True)
     created_at = ma.fields.AwareDateTime()
+    settled_at = ma.fields.AwareDateTime(allow_none=True)
 
 
 class CancelSchema(Schema):

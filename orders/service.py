@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from catalog import service as catalog_service
 from catalog.models import Lot, LotStatus, Sku
-from marketplace.auth import service as auth_service
+from marketplace.auth.errors import NotYours
 from marketplace.auth.models import Role, User
 from marketplace.db import sorted_by, utcnow
 from orders import ledger
@@ -24,9 +24,9 @@ from orders.errors import (
     GuestOrderTooLarge,
     OrderNotCancellable,
     OrderNotFound,
-    OrderNotFulfillable,
     OrderNotPayable,
     OutOfStock,
+    RefundPending,
     RefundTooLarge,
     SkuNotOnSale,
 )
@@ -39,9 +39,10 @@ from orders.models import (
     Payment,
     PaymentStatus,
     Refund,
+    RefundStatus,
     StripeEvent,
 )
-from orders.stripe_gateway import StripeGateway
+from orders.stripe_gateway import PaymentProviderError, RefundRefused, StripeGateway, refund_key
 
 logger = logging.getLogger("shanhai.orders")
 SALE = "order"
@@ -62,13 +63,11 @@ def get_order(session: Session, reference: str, *, for_update: bool = False) -> 
 
 def list_orders(session: Session, *, actor: User, status: OrderStatus | None = None,
                 sort: str | None = None) -> sa.Select:
+    """Orders the actor's organisation placed; operators see all. A seller sees its part of the
+    orders it sells into through orders.fulfilment, never the buyer's order itself."""
     statement = sa.select(Order)
-    if actor.role is Role.ENTERPRISE:
+    if actor.role is not Role.OPERATOR:
         statement = statement.where(Order.buyer_organisation_id == actor.organisation_id)
-    elif actor.role is Role.COOPERATIVE:
-        statement = statement.where(Order.id.in_(
-            sa.select(OrderLine.order_id).join(Allocation).join(Lot)
-            .where(Lot.cooperative_id == actor.organisation_id)))
     if status is not None:
         statement = statement.where(Order.status == status)
     return sorted_by(statement, sort, {"created_at": Order.created_at}, Order.id.desc())
@@ -208,8 +207,15 @@ def expire_reservations(session: Session, *, now: datetime | None = None, limit:
     return len(expired)
 
 
-def cancel_order(session: Session, *, reference: str, reason: str = "cancelled by the buyer") -> Order:
+def cancel_order(session: Session, *, reference: str, actor: User | None = None,
+                 reason: str = "cancelled by the buyer") -> Order:
+    """The buyer cancels by its order's reference; a signed-in caller must be its buyer or an operator."""
     order = get_order(session, reference, for_update=True)
+    if actor is not None and actor.role is not Role.OPERATOR and actor.id != order.buyer_user_id and (
+            order.buyer_organisation_id is None
+            or actor.organisation_id != order.buyer_organisation_id):
+        raise NotYours(f"order {reference} is not yours to cancel: only its buyer or an operator "
+                       "cancels it")
     if order.status is not OrderStatus.PENDING_PAYMENT:
         raise OrderNotCancellable(f"order {reference} is {order.status.value}; only unpaid orders "
                                   "can be cancelled (paid ones are refunded)")
@@ -260,6 +266,9 @@ def handle_stripe_event(session: Session, *, event: dict, gateway: StripeGateway
     if not event_id:
         return "ignored: no event id"
     if session.get(StripeEvent, event_id) is not None:
+        # Stripe delivers again when our answer was not a 2xx: a refund this event put on
+        # record may still be waiting to be sent, so it goes out with this delivery.
+        _queue_pending_refunds(session, event)
         return "duplicate"
     handler = _HANDLERS.get(event_type)
     outcome = handler(session, event["data"]["object"], gateway) if handler else "ignored"
@@ -284,8 +293,26 @@ def _payment_for(session: Session, intent: dict) -> Payment | None:
                           .with_for_update())
 
 
+def _adopt_payment(session: Session, intent: dict) -> Payment | None:
+    """A PaymentIntent created for one of our orders whose record was lost with its transaction
+    (start_card_payment calls Stripe before the commit): money it took is recorded all the same."""
+    metadata = intent.get("metadata")
+    reference = metadata.get("order_reference") if isinstance(metadata, dict) else None
+    order = session.scalar(sa.select(Order).where(Order.reference == reference)) if reference else None
+    if order is None or not intent.get("id"):
+        return None
+    payment = Payment(order_id=order.id, provider="stripe", external_id=intent["id"],
+                      amount_fen=int(intent.get("amount") or 0), status=PaymentStatus.REQUIRES_PAYMENT)
+    try:
+        with session.begin_nested():
+            session.add(payment)
+    except sa.exc.IntegrityError:
+        raise _DuplicateDelivery(intent["id"]) from None
+    return payment
+
+
 def _on_payment_succeeded(session: Session, intent: dict, gateway: StripeGateway) -> str:
-    payment = _payment_for(session, intent)
+    payment = _payment_for(session, intent) or _adopt_payment(session, intent)
     if payment is None:
         return "ignored: unknown payment intent"
     if payment.status is PaymentStatus.SUCCEEDED:
@@ -304,8 +331,8 @@ def _on_payment_succeeded(session: Session, intent: dict, gateway: StripeGateway
     if order.status is not OrderStatus.PENDING_PAYMENT or received != order.total_fen:
         why = (f"order was {order.status.value}" if order.status is not OrderStatus.PENDING_PAYMENT
                else f"received {received} fen for an order of {order.total_fen}")
-        _refund(session, order=order, payment=payment, amount_fen=received, gateway=gateway,
-                reason=f"automatic refund: {why}", post_ledger=False)
+        _open_refund(session, order=order, payment=payment, amount_fen=received, gateway=gateway,
+                     reason=f"automatic refund: {why}", reverses_sale=False)
         return f"refunded: {why}"
     _mark_paid(session, order)
     return "paid"
@@ -362,16 +389,33 @@ def _on_payment_canceled(session: Session, intent: dict, gateway: StripeGateway)
 
 
 def _on_charge_refunded(session: Session, charge: dict, gateway: StripeGateway) -> str:
-    """Refunds made in Stripe's dashboard are brought into our books too."""
+    """Refunds made in Stripe's dashboard are brought into our books; ours are matched by key."""
     payment = session.scalar(sa.select(Payment).where(Payment.external_id == charge.get("payment_intent")))
     if payment is None:
         return "ignored: unknown payment intent"
+    listed = (charge.get("refunds") or {}).get("data")
+    if listed is None:
+        # Newer API versions no longer list a charge's refunds in its events.
+        listed = [refund.to_dict() for refund in gateway.refunds_of(payment.external_id)]
     recorded = 0
-    for refund in (charge.get("refunds") or {}).get("data", []):
-        if session.scalar(sa.select(Refund.id).where(Refund.external_id == refund["id"])) is None:
-            _record_refund(session, payment=payment, external_id=refund["id"],
-                           amount_fen=int(refund["amount"]), reason="refunded in Stripe")
-            recorded += 1
+    for made in listed:
+        if made.get("status") in ("failed", "canceled") or session.scalar(
+                sa.select(Refund.id).where(Refund.external_id == made["id"])) is not None:
+            continue
+        key = refund_key(made)
+        ours = session.scalar(sa.select(Refund).where(Refund.idempotency_key == key)) if key else None
+        if ours is not None:
+            if ours.status is RefundStatus.PENDING:
+                _settle_refund(session, key=key, external_id=made["id"])
+                recorded += 1
+            continue
+        refund = Refund(payment=payment, idempotency_key=f"stripe:{made['id']}",
+                        external_id=made["id"], status=RefundStatus.SUCCEEDED,
+                        amount_fen=int(made["amount"]), reason="refunded in Stripe",
+                        settled_at=utcnow())
+        session.add(refund)
+        _book_refund(session, get_order(session, payment.order.reference, for_update=True), refund)
+        recorded += 1
     return f"recorded {recorded} refunds"
 
 
@@ -383,75 +427,146 @@ _HANDLERS = {
 }
 
 
+@dataclass(frozen=True)
+class RefundCall:
+    """What asking Stripe for a refund takes: read before the commit, sent after it."""
+
+    key: str
+    payment_intent_id: str
+    amount_fen: int
+    reason: str
+
+
+_REFUNDS_TO_SEND = "orders.refunds_to_send"
+
+
 def refund_order(session: Session, *, reference: str, amount_fen: int, reason: str,
                  gateway: StripeGateway) -> Refund:
+    """Put a refund on record as pending; the caller sends it once that is committed.
+
+    The same amount asked again while a refund is pending is that refund, sent again.
+    """
     order = get_order(session, reference, for_update=True)
     payment = next((p for p in order.payments if p.status is PaymentStatus.SUCCEEDED), None)
     if payment is None:
         raise OrderNotPayable(f"order {reference} has no captured payment to refund")
-    return _refund(session, order=order, payment=payment, amount_fen=amount_fen, gateway=gateway,
-                   reason=reason, post_ledger=True)
+    pending = session.scalar(sa.select(Refund).where(Refund.payment_id == payment.id,
+                                                     Refund.status == RefundStatus.PENDING)
+                             .order_by(Refund.id).limit(1))
+    if pending is not None:
+        if pending.amount_fen != amount_fen:
+            raise RefundPending(f"a refund of {pending.amount_fen} fen of order {reference} is still "
+                                "waiting for Stripe's answer; ask for that amount again to retry it")
+        session.info.setdefault(_REFUNDS_TO_SEND, []).append(refund_call(pending))
+        return pending
+    return _open_refund(session, order=order, payment=payment, amount_fen=amount_fen,
+                        gateway=gateway, reason=reason, reverses_sale=True)
 
 
-def _refund(session: Session, *, order: Order, payment: Payment, amount_fen: int,
-            gateway: StripeGateway, reason: str, post_ledger: bool) -> Refund:
+def _open_refund(session: Session, *, order: Order, payment: Payment, amount_fen: int,
+                 gateway: StripeGateway, reason: str, reverses_sale: bool) -> Refund:
     ours = session.scalar(sa.select(sa.func.coalesce(sa.func.sum(Refund.amount_fen), 0))
-                          .where(Refund.payment_id == payment.id))
+                          .where(Refund.payment_id == payment.id,
+                                 Refund.status != RefundStatus.FAILED))
     # Stripe's own count too, in case a refund was made there and its webhook is still on the way.
     already = max(ours, gateway.refunded_so_far(payment.external_id))
     if amount_fen <= 0 or already + amount_fen > payment.captured_fen:
         raise RefundTooLarge(f"{amount_fen} fen would exceed what is left to refund "
                              f"({payment.captured_fen - already} of {payment.captured_fen} fen)")
-    refund = gateway.create_refund(payment_intent_id=payment.external_id, amount_fen=amount_fen,
-                                   reason=reason,
-                                   idempotency_key=f"shanhai-refund-{payment.external_id}-{already}-{amount_fen}")
-    return _record_refund(session, payment=payment, external_id=refund.id, amount_fen=amount_fen,
-                          reason=reason, post_ledger=post_ledger)
-
-
-def _record_refund(session: Session, *, payment: Payment, external_id: str, amount_fen: int,
-                   reason: str, post_ledger: bool = True) -> Refund:
-    order = payment.order
-    refund = Refund(payment=payment, external_id=external_id, amount_fen=amount_fen, reason=reason)
+    earlier = session.scalar(sa.select(sa.func.count(Refund.id)).where(Refund.payment_id == payment.id))
+    refund = Refund(payment=payment, status=RefundStatus.PENDING, amount_fen=amount_fen,
+                    reason=reason[:200], reverses_sale=reverses_sale,
+                    idempotency_key=f"shanhai-refund-{payment.external_id}-{earlier + 1}")
     session.add(refund)
-    order.refunded_fen += amount_fen
-    if post_ledger and order.status in (OrderStatus.PAID, OrderStatus.FULFILLED,
-                                        OrderStatus.COMPLETED, OrderStatus.PARTIALLY_REFUNDED):
-        ledger.post_reversal(session, source_type=REFUND, source_id=external_id,
-                             of_source_type=SALE, of_source_id=order.reference,
-                             amount_fen=amount_fen, memo=reason[:200])
-        order.status = (OrderStatus.REFUNDED if order.refunded_fen >= order.captured_fen
-                        else OrderStatus.PARTIALLY_REFUNDED)
     session.flush()
+    session.info.setdefault(_REFUNDS_TO_SEND, []).append(refund_call(refund))
     return refund
 
 
-def fulfil_order(session: Session, *, actor: User, reference: str, carrier: str,
-                 tracking_number: str) -> Order:
-    order = get_order(session, reference, for_update=True)
-    _ensure_seller(actor, order)
-    if order.status is not OrderStatus.PAID:
-        raise OrderNotFulfillable(f"order {reference} is {order.status.value}; only paid orders ship")
-    order.status = OrderStatus.FULFILLED
-    order.fulfilled_at = utcnow()
-    order.carrier, order.tracking_number = carrier, tracking_number
+def refund_call(refund: Refund) -> RefundCall:
+    return RefundCall(key=refund.idempotency_key, payment_intent_id=refund.payment.external_id,
+                      amount_fen=refund.amount_fen, reason=refund.reason)
+
+
+def refunds_to_send(session: Session) -> list[RefundCall]:
+    """The refunds this transaction put on record (and forgets them): send them after the commit,
+    or drop them after a rollback."""
+    return session.info.pop(_REFUNDS_TO_SEND, [])
+
+
+def _queue_pending_refunds(session: Session, event: dict) -> None:
+    obj = (event.get("data") or {}).get("object") if isinstance(event.get("data"), dict) else None
+    if not isinstance(obj, dict):
+        return
+    intent_id = obj.get("payment_intent") or obj.get("id")
+    if not isinstance(intent_id, str):
+        return
+    pending = session.scalars(sa.select(Refund).join(Payment)
+                              .where(Payment.external_id == intent_id,
+                                     Refund.status == RefundStatus.PENDING).order_by(Refund.id))
+    session.info.setdefault(_REFUNDS_TO_SEND, []).extend(refund_call(r) for r in pending)
+
+
+def pending_refunds(session: Session, *, older_than: timedelta = timedelta(0),
+                    limit: int = 500) -> list[RefundCall]:
+    """Refunds on record whose Stripe answer never arrived, oldest first."""
+    refunds = session.scalars(sa.select(Refund).where(Refund.status == RefundStatus.PENDING,
+                                                      Refund.created_at <= utcnow() - older_than)
+                              .order_by(Refund.id).limit(limit))
+    return [refund_call(refund) for refund in refunds]
+
+
+def send_refund(session: Session, *, call: RefundCall, gateway: StripeGateway) -> Refund:
+    """Ask Stripe for a refund committed as pending, then record the answer in `session`.
+
+    Call it with the pending refund committed and no transaction open: nothing is locked while
+    Stripe answers. Asking again is harmless, as the refund is found by its key before any new
+    one is made. When Stripe cannot be reached the refund stays pending and this raises.
+    """
+    try:
+        made = gateway.refund_once(payment_intent_id=call.payment_intent_id,
+                                   amount_fen=call.amount_fen, reason=call.reason, key=call.key)
+    except RefundRefused as error:
+        return _settle_refund(session, key=call.key, external_id=None, failure=error.detail)
+    except PaymentProviderError as error:
+        raise PaymentProviderError(f"{error.detail}; the refund of {call.amount_fen} fen stays "
+                                   "pending and is sent again (the same request again, or "
+                                   "`flask shanhai reconcile-refunds`)") from error
+    if made.status in ("failed", "canceled"):
+        return _settle_refund(session, key=call.key, external_id=made.id,
+                              failure=f"Stripe reports the refund {made.status}")
+    return _settle_refund(session, key=call.key, external_id=made.id)
+
+
+def _settle_refund(session: Session, *, key: str, external_id: str | None,
+                   failure: str | None = None) -> Refund:
+    refund = session.scalar(sa.select(Refund).where(Refund.idempotency_key == key))
+    order = get_order(session, refund.payment.order.reference, for_update=True)
+    refund = session.scalar(sa.select(Refund).where(Refund.id == refund.id).with_for_update()
+                            .execution_options(populate_existing=True))
+    if refund.status is not RefundStatus.PENDING:
+        return refund  # another delivery or retry recorded the answer first
+    refund.external_id = external_id
+    refund.settled_at = utcnow()
+    if failure is not None:
+        refund.status = RefundStatus.FAILED
+        refund.failure_message = failure[:500]
+        session.flush()
+        return refund
+    refund.status = RefundStatus.SUCCEEDED
+    _book_refund(session, order, refund)
+    return refund
+
+
+def _book_refund(session: Session, order: Order, refund: Refund) -> None:
+    """Money Stripe has returned: the order's totals, and the sale's reversal in the ledger."""
+    order.refunded_fen += refund.amount_fen
+    if refund.reverses_sale and order.status in (OrderStatus.PAID, OrderStatus.FULFILLED,
+                                                 OrderStatus.COMPLETED,
+                                                 OrderStatus.PARTIALLY_REFUNDED):
+        ledger.post_reversal(session, source_type=REFUND, source_id=refund.external_id,
+                             of_source_type=SALE, of_source_id=order.reference,
+                             amount_fen=refund.amount_fen, memo=refund.reason[:200])
+        order.status = (OrderStatus.REFUNDED if order.refunded_fen >= order.captured_fen
+                        else OrderStatus.PARTIALLY_REFUNDED)
     session.flush()
-    return order
-
-
-def complete_order(session: Session, *, actor: User, reference: str) -> Order:
-    order = get_order(session, reference, for_update=True)
-    _ensure_seller(actor, order)
-    if order.status is not OrderStatus.FULFILLED:
-        raise OrderNotFulfillable(f"order {reference} is {order.status.value}; only shipped "
-                                  "orders complete")
-    order.status = OrderStatus.COMPLETED
-    order.completed_at = utcnow()
-    session.flush()
-    return order
-
-
-def _ensure_seller(actor: User, order: Order) -> None:
-    for line in order.lines:
-        for allocation in line.allocations:
-            auth_service.ensure_owner(actor, allocation.lot.cooperative_id, f"order {order.reference}")

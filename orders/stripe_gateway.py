@@ -20,9 +20,24 @@ class PaymentProviderError(DomainError):
     title = "The payment provider refused or failed"
 
 
+class RefundRefused(DomainError):
+    """Stripe answered that it will not make this refund: asking again changes nothing."""
+
+    status = 502
+    title = "The payment provider refused the refund"
+
+
 class WebhookSignatureInvalid(DomainError):
     status = 400
     title = "Webhook signature invalid"
+
+
+# The metadata key under which each refund carries our idempotency key.
+REFUND_KEY = "shanhai_refund"
+
+
+def refund_key(refund: dict) -> str | None:
+    return (refund.get("metadata") or {}).get(REFUND_KEY)
 
 
 @dataclass(frozen=True)
@@ -64,12 +79,32 @@ class StripeGateway:
                              params={"payment_intent": payment_intent_id, "limit": 100})
         return sum(refund.amount for refund in refunds.data if refund.status != "failed")
 
-    def create_refund(self, *, payment_intent_id: str, amount_fen: int, reason: str,
-                      idempotency_key: str) -> stripe.Refund:
-        return self._call(self.client.v1.refunds.create, params={
-            "payment_intent": payment_intent_id, "amount": amount_fen,
-            "metadata": {"reason": reason[:400]}},
-            options={"idempotency_key": idempotency_key})
+    def refund_once(self, *, payment_intent_id: str, amount_fen: int, reason: str,
+                    key: str) -> stripe.Refund:
+        """The refund carrying `key`: found among the payment's refunds if an earlier try made it
+        (its answer lost, or past the 24 hours Stripe keeps idempotency keys), else created.
+
+        RefundRefused when Stripe refuses it for good; PaymentProviderError when it could not be
+        asked or did not answer, and the refund may or may not exist.
+        """
+        refunds = self._call(self.client.v1.refunds.list,
+                             params={"payment_intent": payment_intent_id, "limit": 100})
+        made = next((refund for refund in refunds.data if refund_key(refund.to_dict()) == key), None)
+        if made is not None:
+            return made
+        try:
+            return self.client.v1.refunds.create(params={
+                "payment_intent": payment_intent_id, "amount": amount_fen,
+                "metadata": {"reason": reason[:400], REFUND_KEY: key}},
+                options={"idempotency_key": key})
+        except (stripe.InvalidRequestError, stripe.CardError, stripe.PermissionError) as error:
+            raise RefundRefused(f"Stripe answered: {error.user_message or error}") from error
+        except stripe.StripeError as error:
+            raise PaymentProviderError(f"Stripe answered: {error.user_message or error}") from error
+
+    def refunds_of(self, payment_intent_id: str) -> list[stripe.Refund]:
+        return list(self._call(self.client.v1.refunds.list,
+                               params={"payment_intent": payment_intent_id, "limit": 100}).data)
 
     def verify_event(self, payload: bytes, signature_header: str | None) -> dict:
         """The event, if any configured secret signed it within the tolerance."""

@@ -43,6 +43,8 @@ WRITE_ACCESS = {
     ("POST", "/api/v1/orders/<string(length=22):reference>/refunds"): OPERATOR,
     ("POST", "/api/v1/orders/<string(length=22):reference>/fulfilment"): GROWERS,
     ("POST", "/api/v1/orders/<string(length=22):reference>/completion"): GROWERS,
+    ("POST", "/api/v1/seller-orders/<int:order_id>/shipment"): {"cooperative"},
+    ("POST", "/api/v1/seller-orders/<int:order_id>/completion"): {"cooperative"},
     ("POST", "/api/v1/payments/stripe/webhook"): PUBLIC,
     ("POST", "/api/v1/sharing-rules"): OPERATOR,
     ("POST", "/api/v1/quality/standards"): OPERATOR,
