@@ -427,7 +427,7 @@ class ScanRecorder:
     interval: float = 0.5
     max_batch: int = 2000
     journal: ScanJournal | None = None
-    sweep_interval: float = 5.0
+    sweep_interval: float | None = 5.0  # None: the thread never drains; call `drain`
     _pending: list[ScanRecord] = field(default_factory=list)
     _per_code: dict[int, tuple[int, datetime]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -550,10 +550,10 @@ class ScanRecorder:
             atexit.register(self.close)
 
     def _run(self) -> None:
-        swept = float("-inf")
+        sweep = time.monotonic() if self.sweep_interval is not None else None
         while True:
-            if self.journal is not None and time.monotonic() - swept >= self.sweep_interval:
-                swept = time.monotonic()
+            if self.journal is not None and sweep is not None and time.monotonic() >= sweep:
+                sweep = time.monotonic() + self.sweep_interval
                 try:
                     self.drain()
                 except Exception:
