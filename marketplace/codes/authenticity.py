@@ -3,7 +3,9 @@
 A scan is answered from one indexed read. Recording it (the scan row, the code's counters and
 the copy check) is done by `apply_scans`, either at once in the request's transaction or, in
 production, by a `ScanRecorder` that writes the scans of the last half second in one
-transaction: a region scanning at once must not queue on a write lock per scan.
+transaction: a region scanning at once must not queue on a write lock per scan. Before a queued
+scan is answered it is appended to its process's scan journal (`journal`), from which the
+scans of a process killed before its write are drained.
 """
 
 from __future__ import annotations

@@ -103,7 +103,9 @@ class DeadSegment:
         return lines, end
 
     def close(self) -> None:
-        os.close(self.fd)
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
 
 
 @dataclass(eq=False)
@@ -195,11 +197,12 @@ class ScanJournal:
 
     def retire(self, dead: DeadSegment) -> None:
         """A dead segment wholly written: unlinked, then its row forgotten."""
-        self._retire(dead.path, dead.fd, dead.name)
+        fd, dead.fd = dead.fd, -1
+        self._retire(dead.path, fd, dead.name)
 
     def _retire(self, path: Path, fd: int, name: str) -> None:
         try:
-            path.unlink()
+            path.unlink(missing_ok=True)
         finally:
             os.close(fd)
         self._forget.append(name)

@@ -11,6 +11,7 @@ from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from flask import Flask, Response, current_app, json, redirect, render_template, request
+from sqlalchemy.engine import make_url
 from werkzeug.datastructures import LanguageAccept, MIMEAccept
 from werkzeug.http import parse_accept_header
 
@@ -85,10 +86,12 @@ def scan_recorder(app: Flask) -> ScanRecorder | None:
 
 def scan_journal(settings: Settings) -> ScanJournal | None:
     """The journal of answered scans, in a folder of the database's own (one folder can serve
-    several databases: a segment is only ever drained into the database it was meant for)."""
+    several databases: a segment is only ever drained into the database it was meant for). The
+    folder is named by the database URL without its password, which may change."""
     if not settings.scan_journal_dir:
         return None
-    database = hashlib.sha256(settings.database_url.encode()).hexdigest()[:16]
+    url = make_url(settings.database_url).render_as_string(hide_password=True)
+    database = hashlib.sha256(url.encode()).hexdigest()[:16]
     return ScanJournal(Path(settings.scan_journal_dir) / database)
 
 
