@@ -47,6 +47,13 @@ def post_fork(server, worker):
     # A pooled connection must never be shared by two processes (SQLAlchemy's advice for fork).
     app = worker.app.wsgi()
     app.extensions["shanhai"].engine.dispose(close=False)
+    # The scan writer starts with the worker: it first drains the scan journals that dead
+    # workers left (scans they answered but had not yet written), then writes behind.
+    from marketplace.codes.resolver import scan_recorder
+
+    recorder = scan_recorder(app)
+    if recorder is not None:
+        recorder.start()
 
 
 def pre_fork(server, worker):

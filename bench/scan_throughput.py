@@ -12,7 +12,9 @@ endpoint and the scan take turns in short runs (--rounds of --seconds each): thi
 wanders by ±10 % over minutes, so each scan run is set against the bare run just before it and
 the median of those ratios is the figure; the medians of each are printed too. Prints both
 throughputs and their ratios. --through-flask also measures the scan with the fast path off
-(SCAN_FAST_PATH=0). Nothing here is a pass/fail test: the figures go into the README.
+(SCAN_FAST_PATH=0); --without-journal also measures it with no scan journal (SCAN_JOURNAL_DIR=
+empty, scans queued in memory only), which tells what journalling each answered scan costs.
+Nothing here is a pass/fail test: the figures go into the README.
 """
 
 from __future__ import annotations
@@ -149,6 +151,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--through-flask", action="store_true",
                         help="also measure the scan with SCAN_FAST_PATH=0")
+    parser.add_argument("--without-journal", action="store_true",
+                        help="also measure the scan with no scan journal (SCAN_JOURNAL_DIR=)")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         sys.exit("wrk is needed: apt-get install wrk")
@@ -207,6 +211,11 @@ def main() -> None:
                                      if args.through_flask else (None, None))
         if flask_base:
             wait_until_up(flask_base + "/")
+        plain_process, plain_base = (gunicorn("wsgi:app", {**env, "SCAN_JOURNAL_DIR": ""},
+                                              args.workers, ROOT, workdir / "plain.log")
+                                     if args.without_journal else (None, None))
+        if plain_base:
+            wait_until_up(plain_base + "/")
         with urllib.request.urlopen(urllib.request.Request(
                 app_base + paths[0], headers={"Accept": "application/json"})) as response:
             body_size = len(response.read())
@@ -218,14 +227,18 @@ def main() -> None:
             wrk(bare_base, paths, 2, args.connections)
             if flask_base:
                 wrk(flask_base, paths, 2, args.connections)
+            if plain_base:
+                wrk(plain_base, paths, 2, args.connections)
             # Alternate short runs: other work on this shared machine comes and goes over
             # minutes, so each scan run is compared with the bare run just before it.
-            bares, scans, flasks = [], [], []
+            bares, scans, flasks, plains = [], [], [], []
             for _ in range(args.rounds):
                 bares.append(wrk(bare_base, paths, args.seconds, args.connections))
                 scans.append(wrk(app_base, paths, args.seconds, args.connections))
                 if flask_base:
                     flasks.append(wrk(flask_base, paths, args.seconds, args.connections))
+                if plain_base:
+                    plains.append(wrk(plain_base, paths, args.seconds, args.connections))
             bare, scan = statistics.median(bares), statistics.median(scans)
             ratio = statistics.median(s / b for s, b in zip(scans, bares, strict=True))
         finally:
@@ -233,6 +246,8 @@ def main() -> None:
             stop(bare_process)
             if flask_process:
                 stop(flask_process)
+            if plain_process:
+                stop(plain_process)
         results.append((target, scan, bare, ratio))
         print(f"  body size {body_size} bytes")
         print(f"  bare Flask endpoint: {bare:8.0f} req/s median  (runs: {', '.join(f'{b:.0f}' for b in bares)})")
@@ -242,6 +257,12 @@ def main() -> None:
             flask = statistics.median(flasks)
             print(f"  JSON scan through Flask (SCAN_FAST_PATH=0): {flask:8.0f} req/s  "
                   f"(runs: {', '.join(f'{f:.0f}' for f in flasks)}); / bare: {flask / bare:.2f}")
+        if plains:
+            plain = statistics.median(plains)
+            journalled = statistics.median(s / p for s, p in zip(scans, plains, strict=True))
+            print(f"  JSON scan without the scan journal (SCAN_JOURNAL_DIR=): {plain:8.0f} req/s  "
+                  f"(runs: {', '.join(f'{p:.0f}' for p in plains)}); / bare: {plain / bare:.2f}; "
+                  f"with / without the journal: {journalled:.2f} median of the runs")
         pairs = ", ".join(f"{s / b:.2f}" for s, b in zip(scans, bares, strict=True))
         print(f"  scan / bare, run by run: {pairs}")
         print(f"  scan / bare: {ratio:.2f} median of the runs, {scan / bare:.2f} of the medians "

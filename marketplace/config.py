@@ -62,6 +62,9 @@ class Settings:
     scan_story_cache_seconds: float = 0.0
     # 0 writes each scan in its request; more queues scans and writes them together this late.
     scan_write_behind_seconds: float = 0.0
+    # Where each process journals the scans it answers before they are written behind (a
+    # folder per database inside it); empty keeps queued scans in memory only.
+    scan_journal_dir: str = ""
     map_tile_url: str = ""
     # The JSON scan answered in front of Flask (marketplace/codes/fast_path.py); 0 turns it off.
     scan_fast_path: bool = True
@@ -147,6 +150,7 @@ class Settings:
             scan_place_window_hours=int(env.get("SCAN_PLACE_WINDOW_HOURS", 24)),
             scan_story_cache_seconds=float(env.get("SCAN_STORY_CACHE_SECONDS", 15)),
             scan_write_behind_seconds=float(env.get("SCAN_WRITE_BEHIND_SECONDS", 0.5)),
+            scan_journal_dir=env.get("SCAN_JOURNAL_DIR", str(instance_path / "scan-journal")),
             map_tile_url=map_tile_url,
             scan_fast_path=env.get("SCAN_FAST_PATH", "1") != "0",
         )

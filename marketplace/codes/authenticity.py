@@ -3,16 +3,20 @@
 A scan is answered from one indexed read. Recording it (the scan row, the code's counters and
 the copy check) is done by `apply_scans`, either at once in the request's transaction or, in
 production, by a `ScanRecorder` that writes the scans of the last half second in one
-transaction: a region scanning at once must not queue on a write lock per scan.
+transaction: a region scanning at once must not queue on a write lock per scan. Before a queued
+scan is answered it is appended to its process's scan journal (`journal`), from which the
+scans of a process killed before its write are drained.
 """
 
 from __future__ import annotations
 
 import atexit
+import functools
 import hmac
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -24,8 +28,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from catalog.models import Lot
 
-from marketplace.codes import digital_link, signing
+from marketplace.codes import digital_link, journal, signing
 from marketplace.codes.errors import MalformedDigitalLink
+from marketplace.codes.journal import ScanJournal
 from marketplace.codes.models import Code, CodeLevel, Scan, ScanDay
 from marketplace.codes.service import SIGNATURE_PARAMETER
 from marketplace.db import insert_on_conflict, utcnow
@@ -411,22 +416,39 @@ class ScanRecorder:
 
     `write(records)` runs `apply_scans` in a transaction of its own; a failed write is logged
     and its scans are put back, so that a busy database delays counts but loses none.
+
+    With a `journal` each scan is also appended to this process's journal file before `add`
+    returns (before the scan is answered), and `write(records, then)` must run `then(session)`
+    in the same transaction: it moves the journal's offsets, so that the scans of a process
+    killed before its write are drained from its file by a live recorder, once (see
+    `journal`). The recorder's thread drains such files when it starts and every
+    `sweep_interval` seconds.
     """
 
-    write: Callable[[list[ScanRecord]], None]
+    write: Callable[..., None]
     interval: float = 0.5
     max_batch: int = 2000
+    journal: ScanJournal | None = None
+    sweep_interval: float | None = 5.0  # None: the thread never drains; call `drain`
     _pending: list[ScanRecord] = field(default_factory=list)
     _per_code: dict[int, tuple[int, datetime]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    # One write at a time: a batch's journal offsets must match the scans it holds.
+    _writing: threading.Lock = field(default_factory=threading.Lock)
     _wake: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
     _pid: int | None = None
 
     def add(self, record: ScanRecord) -> tuple[int, datetime | None]:
-        """Queue a scan; returns how many of this code's scans are queued and the first one's time."""
+        """Queue a scan; returns how many of this code's scans are queued and the first one's time.
+
+        With a journal, the scan is in this process's journal file when this returns (an
+        OSError, such as a full disk, queues nothing)."""
         self._ensure_thread()
+        line = None if self.journal is None else encode_scan(record)
         with self._lock:
+            if line is not None:
+                self.journal.append(line)
             self._pending.append(record)
             count, first = self._per_code.get(record.code_id, (0, record.scanned_at))
             self._per_code[record.code_id] = (count + 1, first)
@@ -434,21 +456,85 @@ class ScanRecorder:
                 self._wake.set()
         return count + 1, first
 
+    def start(self) -> None:
+        """Start this process's writer thread now (it drains dead processes' journals first)."""
+        self._ensure_thread()
+
     def flush(self) -> None:
-        with self._lock:
-            batch, self._pending = self._pending, []
-            counts, self._per_code = self._per_code, {}
-        if not batch:
-            return
-        try:
-            self.write(batch)
-        except Exception:
-            logger.exception("writing %d scans failed; they are retried", len(batch))
+        with self._writing:
             with self._lock:
-                self._pending[:0] = batch
-                for code_id, (count, first) in counts.items():
-                    later, _ = self._per_code.get(code_id, (0, first))
-                    self._per_code[code_id] = (count + later, first)
+                batch, self._pending = self._pending, []
+                counts, self._per_code = self._per_code, {}
+                offsets = self.journal.pending() if self.journal is not None else {}
+                forget = self.journal.take_forgotten() if self.journal is not None else []
+            if not batch and not forget:
+                return
+            try:
+                if self.journal is None:
+                    self.write(batch)
+                else:
+                    self.write(batch, functools.partial(journal.record_offsets, offsets=offsets,
+                                                        forget=forget))
+            except Exception:
+                logger.exception("writing %d scans failed; they are retried", len(batch))
+                with self._lock:
+                    self._pending[:0] = batch
+                    for code_id, (count, first) in counts.items():
+                        later, _ = self._per_code.get(code_id, (0, first))
+                        self._per_code[code_id] = (count + later, first)
+                    if self.journal is not None:
+                        self.journal.give_back_forgotten(forget)
+                return
+            if self.journal is not None:
+                with self._lock:
+                    self.journal.written(offsets)
+
+    def drain(self) -> int:
+        """Write the scans in journal files of processes that are gone; returns how many."""
+        if self.journal is None:
+            return 0
+        drained = 0
+        with self._writing:
+            for dead in self.journal.dead_segments():
+                try:
+                    drained += self._drain(dead)
+                except Exception:
+                    logger.exception("draining the scan journal %s failed; it is retried", dead.name)
+                    dead.close()
+        return drained
+
+    def _drain(self, dead: journal.DeadSegment) -> int:
+        found: list[int] = []
+        self.write([], lambda session: found.append(journal.written_offset(session, dead.name)))
+        offset, drained = found[0], 0
+        while True:
+            lines, end = dead.read(offset, self.max_batch)
+            if end == offset:
+                break
+            records = []
+            for line in lines:
+                try:
+                    records.append(ScanRecord(*journal.decode(line)))
+                except ValueError:
+                    logger.error("a line of the scan journal %s is unreadable: %r", dead.name, line)
+            self.write(records, functools.partial(journal.record_offsets,
+                                                  offsets={dead.name: (offset, end)}))
+            offset, drained = end, drained + len(records)
+        with self._lock:
+            self.journal.retire(dead)
+        if drained:
+            logger.info("drained %d scans from the scan journal %s", drained, dead.name)
+        return drained
+
+    def close(self) -> None:
+        """At a clean exit: write what is queued, then let this process's journal files go."""
+        self.flush()
+        if self.journal is None or self._pid != os.getpid():
+            return
+        self.drain()
+        with self._lock:
+            self.journal.close()
+        self.flush()  # forgets the rows of the files just removed
 
     def _ensure_thread(self) -> None:
         # gunicorn forks workers after the app is built: each process needs its own thread.
@@ -457,13 +543,28 @@ class ScanRecorder:
         with self._lock:
             if self._thread is not None and self._pid == os.getpid():
                 return
+            if self._pid is not None:
+                # A fork's copy of its parent's queue: those scans are the parent's to write.
+                self._pending, self._per_code = [], {}
             self._pid = os.getpid()
             self._thread = threading.Thread(target=self._run, name="scan-recorder", daemon=True)
             self._thread.start()
-            atexit.register(self.flush)
+            atexit.register(self.close)
 
     def _run(self) -> None:
+        sweep = time.monotonic() if self.sweep_interval is not None else None
         while True:
+            if self.journal is not None and sweep is not None and time.monotonic() >= sweep:
+                sweep = time.monotonic() + self.sweep_interval
+                try:
+                    self.drain()
+                except Exception:
+                    logger.exception("looking for scan journals to drain failed")
             self._wake.wait(self.interval)
             self._wake.clear()
             self.flush()
+
+
+def encode_scan(record: ScanRecord) -> bytes:
+    return journal.encode(record.code_id, record.unit, record.scanned_at, record.place,
+                          record.fingerprint)

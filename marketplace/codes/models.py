@@ -93,3 +93,16 @@ class ScanDay(Base):
     scans: Mapped[int] = mapped_column(default=0)
     # Codes whose very first scan fell on this day: packs that reached a consumer.
     codes_first_scanned: Mapped[int] = mapped_column(default=0)
+
+
+class ScanJournalSegment(Base):
+    """How much of one scan journal segment (a process's file of answered scans) is written.
+
+    Moved in the transaction that writes those scans: see marketplace/codes/journal.py.
+    """
+
+    __tablename__ = "scan_journal_segments"
+
+    name: Mapped[str] = mapped_column(sa.String(80), primary_key=True)
+    written_bytes: Mapped[int] = mapped_column(sa.BigInteger)
+    updated_at: Mapped[datetime]

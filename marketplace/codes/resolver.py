@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import functools
+import hashlib
 import math
 from datetime import timedelta
+from pathlib import Path
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from flask import Flask, Response, current_app, json, redirect, render_template, request
+from sqlalchemy.engine import make_url
 from werkzeug.datastructures import LanguageAccept, MIMEAccept
 from werkzeug.http import parse_accept_header
 
@@ -16,6 +19,7 @@ from marketplace import db
 from marketplace.codes import authenticity, digital_link, metrics
 from marketplace.codes.authenticity import ScanRecorder, ScanResult, Thresholds
 from marketplace.codes.errors import CodeNotFound, UnknownLinkType
+from marketplace.codes.journal import ScanJournal
 from marketplace.codes.service import SIGNATURE_PARAMETER
 from marketplace.codes.story import StoryCache
 from marketplace.config import Settings
@@ -67,14 +71,28 @@ def scan_recorder(app: Flask) -> ScanRecorder | None:
     if "shanhai.scan_recorder" not in extensions:
         factory = current.session_factory
 
-        def write(records) -> None:
+        def write(records, then=None) -> None:
             with app.app_context(), db.unit_of_work(factory) as session:
                 authenticity.apply_scans(session, records, thresholds=thresholds(current.settings),
                                          zone=current.settings.zone)
+                if then is not None:  # the journal's offsets, in the same transaction
+                    then(session)
 
         extensions["shanhai.scan_recorder"] = ScanRecorder(
-            write=write, interval=current.settings.scan_write_behind_seconds)
+            write=write, interval=current.settings.scan_write_behind_seconds,
+            journal=scan_journal(current.settings))
     return extensions["shanhai.scan_recorder"]
+
+
+def scan_journal(settings: Settings) -> ScanJournal | None:
+    """The journal of answered scans, in a folder of the database's own (one folder can serve
+    several databases: a segment is only ever drained into the database it was meant for). The
+    folder is named by the database URL without its password, which may change."""
+    if not settings.scan_journal_dir:
+        return None
+    url = make_url(settings.database_url).render_as_string(hide_password=True)
+    database = hashlib.sha256(url.encode()).hexdigest()[:16]
+    return ScanJournal(Path(settings.scan_journal_dir) / database)
 
 
 def thresholds(settings: Settings) -> Thresholds:
