@@ -1,7 +1,7 @@
 """scan journal segments: how much of each process's journal of answered scans is written
 
 Revision ID: 0014
-Revises: 0008
+Revises: 0011
 Create Date: 2026-12-02 05:00:00
 """
 from alembic import op
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 
 revision = '0014'
-down_revision = '0008'
+down_revision = '0011'
 branch_labels = None
 depends_on = None
 
