@@ -37,9 +37,5 @@ class RefundTooLarge(Conflict):
     pass
 
 
-class RefundPending(Conflict):
-    """A refund of the payment waits for Stripe's answer; another one would race it."""
-
-
 class GuestNeedsEmail(InvalidInput):
     pass

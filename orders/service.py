@@ -26,7 +26,6 @@ from orders.errors import (
     OrderNotFound,
     OrderNotPayable,
     OutOfStock,
-    RefundPending,
     RefundTooLarge,
     SkuNotOnSale,
 )
@@ -444,19 +443,20 @@ def refund_order(session: Session, *, reference: str, amount_fen: int, reason: s
                  gateway: StripeGateway) -> Refund:
     """Put a refund on record as pending; the caller sends it once that is committed.
 
-    The same amount asked again while a refund is pending is that refund, sent again.
+    The same refund (amount and reason) asked again while it is pending is that refund, sent
+    again: a retry after Stripe did not answer never refunds twice. Other refunds of the same
+    payment may be pending beside it; what is pending counts against what is left to refund.
     """
     order = get_order(session, reference, for_update=True)
     payment = next((p for p in order.payments if p.status is PaymentStatus.SUCCEEDED), None)
     if payment is None:
         raise OrderNotPayable(f"order {reference} has no captured payment to refund")
     pending = session.scalar(sa.select(Refund).where(Refund.payment_id == payment.id,
-                                                     Refund.status == RefundStatus.PENDING)
+                                                     Refund.status == RefundStatus.PENDING,
+                                                     Refund.amount_fen == amount_fen,
+                                                     Refund.reason == reason[:200])
                              .order_by(Refund.id).limit(1))
     if pending is not None:
-        if pending.amount_fen != amount_fen:
-            raise RefundPending(f"a refund of {pending.amount_fen} fen of order {reference} is still "
-                                "waiting for Stripe's answer; ask for that amount again to retry it")
         session.info.setdefault(_REFUNDS_TO_SEND, []).append(refund_call(pending))
         return pending
     return _open_refund(session, order=order, payment=payment, amount_fen=amount_fen,

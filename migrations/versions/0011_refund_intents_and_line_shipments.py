@@ -59,5 +59,7 @@ def downgrade() -> None:
         batch.drop_column('settled_at')
         batch.drop_column('failure_message')
         batch.drop_column('reverses_sale')
+        # SQLite's batch copy would keep the CHECK on the column it drops.
+        batch.drop_constraint(batch.f('ck_refunds_refund_status'), type_='check')
         batch.drop_column('status')
         batch.drop_column('idempotency_key')
