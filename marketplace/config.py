@@ -40,6 +40,9 @@ class Settings:
     write_rate_limit: str = "120 per minute"
     read_rate_limit: str = "1200 per minute"
     scan_rate_limit: str = "300 per minute"
+    # Without Redis, rate-limit counts live in this SQLite file, shared by the server's workers
+    # (from_env puts it in the instance folder); "" keeps them per process (tests).
+    rate_limit_file: str = ""
     trusted_proxies: int = 0
     log_format: str = "json"
     reservation_minutes: int = 15
@@ -120,6 +123,8 @@ class Settings:
             write_rate_limit=env.get("RATE_LIMIT_WRITES", cls.write_rate_limit),
             read_rate_limit=env.get("RATE_LIMIT_READS", cls.read_rate_limit),
             scan_rate_limit=env.get("RATE_LIMIT_SCANS", cls.scan_rate_limit),
+            rate_limit_file=env.get("RATE_LIMIT_FILE",
+                                    str(instance_path / "rate-limits.sqlite3")),
             trusted_proxies=int(env.get("TRUSTED_PROXIES", 0)),
             log_format=env.get("LOG_FORMAT", "json"),
             reservation_minutes=int(env.get("RESERVATION_MINUTES", 15)),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from datetime import datetime, timedelta
 
@@ -24,6 +25,9 @@ from marketplace.db import utcnow
 from marketplace.parties import service as parties_service
 
 _hasher = PasswordHasher()
+TOKEN_BYTES = 32
+# What secrets.token_urlsafe(TOKEN_BYTES) makes: anything else is no token of ours.
+TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{%d}" % len(secrets.token_urlsafe(TOKEN_BYTES)))
 # Verifying against this when the e-mail is unknown keeps both answers equally slow.
 _UNKNOWN_USER_HASH = _hasher.hash(secrets.token_urlsafe(16))
 
@@ -81,7 +85,7 @@ def issue_token(session: Session, *, email: str, password: str,
         raise InvalidCredentials("the e-mail or password is wrong")
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
-    raw = secrets.token_urlsafe(32)
+    raw = secrets.token_urlsafe(TOKEN_BYTES)
     token = AccessToken(user=user, token_hash=_digest(raw), expires_at=utcnow() + lifetime)
     session.add(token)
     session.flush()
@@ -95,6 +99,16 @@ def authenticate(session: Session, raw_token: str, *, now: datetime | None = Non
     if token is None or token.revoked_at is not None or token.expires_at <= now:
         return None
     return token.user if token.user.is_active else None
+
+
+def token_owner_id(session: Session, raw_token: str, *, now: datetime | None = None) -> int | None:
+    """The id of the active user a bearer token verifies as, or None; one indexed read."""
+    if not TOKEN_SHAPE.fullmatch(raw_token):
+        return None
+    return session.scalar(
+        sa.select(User.id).join(AccessToken, AccessToken.user_id == User.id)
+        .where(AccessToken.token_hash == _digest(raw_token), AccessToken.revoked_at.is_(None),
+               AccessToken.expires_at > (now or utcnow()), User.is_active.is_(True)))
 
 
 def revoke_token(session: Session, raw_token: str) -> None:
