@@ -187,7 +187,7 @@ def main() -> None:
     (bare_dir / "bare_app.py").write_text(BARE_APP)
     stored = 0
     results = []
-    print(f"database: {settings.database_url.split('@')[-1]}; gunicorn sync workers: "
+    print(f"database: {settings.database_url.split('@')[-1]}; gunicorn workers (as gunicorn.conf.py makes them): "
           f"{args.workers}; wrk: 2 threads, {args.connections} connections, {args.seconds} s a run")
     for target in (int(size) for size in args.sizes.split(",")):
         started = time.perf_counter()
