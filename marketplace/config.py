@@ -60,6 +60,9 @@ class Settings:
     map_tile_url: str = ""
     # The JSON scan answered in front of Flask (marketplace/codes/fast_path.py); 0 turns it off.
     scan_fast_path: bool = True
+    # A label sheet is drawn while its request waits (about 15-25 ms a label): larger batches
+    # are printed in parts of at most this many labels (?first=&count=), or from codes.csv.
+    label_sheet_max_labels: int = 105
     extra: dict = field(default_factory=dict)
 
     @property
@@ -141,6 +144,7 @@ class Settings:
             scan_write_behind_seconds=float(env.get("SCAN_WRITE_BEHIND_SECONDS", 0.5)),
             map_tile_url=map_tile_url,
             scan_fast_path=env.get("SCAN_FAST_PATH", "1") != "0",
+            label_sheet_max_labels=int(env.get("LABEL_SHEET_MAX_LABELS", 105)),
         )
 
 

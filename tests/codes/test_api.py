@@ -5,12 +5,14 @@ from __future__ import annotations
 import csv
 import io
 import sys
+import time
 import types
 
 import pytest
 import sqlalchemy as sa
 from PIL import Image
 
+from marketplace.app import create_app
 from marketplace.codes.models import Code
 from tests import factories
 
@@ -91,6 +93,38 @@ def test_a_batchs_label_sheet_is_a_pdf(client, callers, coded):
     response = client.get(batch["labels_url"], headers=callers.cooperative.headers)
     assert response.status_code == 200 and response.mimetype == "application/pdf"
     assert response.get_data().startswith(b"%PDF")
+
+
+def test_a_label_sheet_of_a_thousand_codes_is_refused_at_once_with_how_to_ask_in_parts(
+        client, callers, coded):
+    batch = mint(client, callers, coded, quantity=1000)
+    started = time.perf_counter()
+    response = client.get(batch["labels_url"], headers=callers.cooperative.headers)
+    assert time.perf_counter() - started < 5  # drawing it took 13-25 s of a worker
+    assert response.status_code == 422 and response.mimetype == "application/problem+json"
+    problem = response.get_json()
+    assert "?first=1&count=105, then ?first=106&count=105" in problem["detail"]
+    assert "count" in problem["errors"]["query"]
+
+
+def test_a_large_batch_is_printed_in_parts_of_at_most_the_configured_labels(
+        settings, session_factory, callers, coded):
+    client = create_app(settings.with_overrides(label_sheet_max_labels=2),
+                        session_factory=session_factory).test_client()
+    batch = mint(client, callers, coded, quantity=5)
+    labels = batch["labels_url"]
+    headers = callers.cooperative.headers
+    assert client.get(labels, headers=headers).status_code == 422
+    assert client.get(f"{labels}?first=2&count=3", headers=headers).status_code == 422
+    parts = []
+    for first in (1, 3, 5):
+        part = client.get(f"{labels}?first={first}&count=2", headers=headers)
+        assert part.status_code == 200 and part.mimetype == "application/pdf"
+        parts.append(part.get_data())
+    # One QR image a label: 2, 2 and the last 1.
+    assert [part.count(b"/Subtype /Image") for part in parts] == [2, 2, 1]
+    beyond = client.get(f"{labels}?first=6", headers=headers)
+    assert beyond.status_code == 422 and "first" in beyond.get_json()["errors"]["query"]
 
 
 def test_a_browser_gets_the_scan_page_in_chinese_by_default(client, unit_uri):
