@@ -151,11 +151,17 @@ def ensure_role(actor: User, *roles: Role) -> None:
 
 
 def ensure_owner(actor: User, organisation_id: int, what: str) -> None:
-    """Operators act for the whole region; everyone else only for their own organisation."""
-    if actor.role is Role.OPERATOR:
-        return
-    if actor.organisation_id != organisation_id:
+    """Operators act for the whole region; everyone else only for their own organisation.
+
+    For what anyone may read (products, lots): a 403 tells nothing new. What only its owner
+    may even see is answered as missing instead (`may_see`), so that ids cannot be probed."""
+    if not may_see(actor, organisation_id):
         raise NotYours(f"{what} belongs to another organisation")
+
+
+def may_see(actor: User, *organisation_ids: int) -> bool:
+    """Whether the actor may see what these organisations hold: operators see everything."""
+    return actor.role is Role.OPERATOR or actor.organisation_id in organisation_ids
 
 
 def _verify(password_hash: str, password: str) -> bool:

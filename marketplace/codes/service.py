@@ -140,10 +140,10 @@ def mint_codes(session: Session, *, actor: User, lot_id: int, sku_id: int, level
 
 
 def get_batch(session: Session, *, actor: User, batch_id: int) -> CodeBatch:
+    """A batch of the actor's organisation; another's is answered exactly as a missing one."""
     batch = session.get(CodeBatch, batch_id)
-    if batch is None:
+    if batch is None or not auth_service.may_see(actor, batch.lot.cooperative_id):
         raise CodeBatchNotFound(f"code batch {batch_id} does not exist")
-    _ensure_can_manage(actor, batch.lot)
     return batch
 
 
@@ -225,10 +225,11 @@ def _batch_attributes(session: Session, batch: CodeBatch) -> str:
 
 
 def get_code(session: Session, *, actor: User, code_id: int) -> Code:
+    """A code of the actor's organisation; another's is answered exactly as a missing one."""
     code = session.get(Code, code_id)
-    if code is None:
+    if code is None or not auth_service.may_see(
+            actor, catalog_service.get_lot(session, code.lot_id).cooperative_id):
         raise CodeNotFound(f"code {code_id} does not exist")
-    _ensure_can_manage(actor, catalog_service.get_lot(session, code.lot_id))
     return code
 
 
