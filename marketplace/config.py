@@ -63,6 +63,8 @@ class Settings:
     # A label sheet is drawn while its request waits (about 15-25 ms a label): larger batches
     # are printed in parts of at most this many labels (?first=&count=), or from codes.csv.
     label_sheet_max_labels: int = 105
+    # /metrics answers only a request bearing this token; unset, it is not served at all.
+    metrics_token: str = ""
     extra: dict = field(default_factory=dict)
 
     @property
@@ -145,6 +147,7 @@ class Settings:
             map_tile_url=map_tile_url,
             scan_fast_path=env.get("SCAN_FAST_PATH", "1") != "0",
             label_sheet_max_labels=int(env.get("LABEL_SHEET_MAX_LABELS", 105)),
+            metrics_token=env.get("METRICS_TOKEN", ""),
         )
 
 

@@ -21,7 +21,8 @@ from marketplace.config import Settings
 from marketplace.rate_limit_storage import SCHEME as SQLITE_SCHEME
 
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
-EXEMPT_PATHS = ("/healthz", "/readyz", "/metrics", "/static/", "/api/docs")
+# /metrics is not exempt: its token must not be guessable at any speed.
+EXEMPT_PATHS = ("/healthz", "/readyz", "/static/", "/api/docs")
 
 PAGE_POLICY = {
     "default-src": "'self'",
