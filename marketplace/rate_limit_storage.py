@@ -55,6 +55,9 @@ class SqliteStorage(Storage, MovingWindowSupport):
         self._pid: int | None = None
         self._next_sweep = 0.0
         super().__init__(uri, wrap_exceptions=wrap_exceptions, **options)
+        # Opened now so that an unwritable folder stops the start, not every request after it.
+        with self._lock:
+            self._connect()
 
     @property
     def base_exceptions(self) -> type[Exception]:
