@@ -14,6 +14,13 @@ import tempfile
 
 bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", min(multiprocessing.cpu_count() * 2 + 1, 8)))
+# Slow clients cannot take the service down: a sync worker is held by one client sending its
+# headers slowly (six of them stopped a five-worker server). This gthread worker reads each
+# request whole in its event loop and only then gives it a thread (marketplace/serving.py), so
+# threads only run the application and a few per worker suffice. gevent was not chosen:
+# SQLite's busy wait and psycopg's calls would block its one thread.
+worker_class = "marketplace.serving.BufferingThreadWorker"
+threads = int(os.environ.get("GUNICORN_THREADS", 4))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", 30))
 graceful_timeout = 30
 keepalive = 5

@@ -191,8 +191,8 @@ def main() -> None:
     (bare_dir / "bare_app.py").write_text(BARE_APP)
     stored = 0
     results = []
-    print(f"database: {settings.database_url.split('@')[-1]}; gunicorn sync workers: "
-          f"{args.workers}; wrk: 2 threads, {args.connections} connections, {args.seconds} s a run")
+    print(f"database: {settings.database_url.split('@')[-1]}; gunicorn workers (of the model "
+          f"gunicorn.conf.py names): {args.workers}; wrk: 2 threads, {args.connections} connections, {args.seconds} s a run")
     for target in (int(size) for size in args.sizes.split(",")):
         started = time.perf_counter()
         mint(factory, *ids, target - stored, settings.signing_keys)

@@ -88,12 +88,17 @@ def create_user_command(email: str, role: str, organisation_id: int, display_nam
     from marketplace.auth import service as auth_service
     from marketplace.auth.models import Role
 
-    with db.unit_of_work() as session:
-        set_actor(session, method="CLI", path="shanhai create-user")
-        user = auth_service.create_user(session, email=email, password=password,
-                                        display_name=display_name, role=Role(role),
-                                        organisation_id=organisation_id)
-        click.echo(f"user {user.id} <{user.email}> created")
+    from marketplace.errors import DomainError
+
+    try:
+        with db.unit_of_work() as session:
+            set_actor(session, method="CLI", path="shanhai create-user")
+            user = auth_service.create_user(session, email=email, password=password,
+                                            display_name=display_name, role=Role(role),
+                                            organisation_id=organisation_id)
+            click.echo(f"user {user.id} <{user.email}> created")
+    except DomainError as error:
+        raise click.ClickException(error.detail) from error
 
 
 @shanhai.command("verify-trace")

@@ -40,6 +40,9 @@ class Settings:
     write_rate_limit: str = "120 per minute"
     read_rate_limit: str = "1200 per minute"
     scan_rate_limit: str = "300 per minute"
+    # Without Redis, rate-limit counts live in this SQLite file, shared by the server's workers
+    # (from_env puts it in the instance folder); "" keeps them per process (tests).
+    rate_limit_file: str = ""
     trusted_proxies: int = 0
     log_format: str = "json"
     reservation_minutes: int = 15
@@ -68,6 +71,11 @@ class Settings:
     map_tile_url: str = ""
     # The JSON scan answered in front of Flask (marketplace/codes/fast_path.py); 0 turns it off.
     scan_fast_path: bool = True
+    # A label sheet is drawn while its request waits (about 15-25 ms a label): larger batches
+    # are printed in parts of at most this many labels (?first=&count=), or from codes.csv.
+    label_sheet_max_labels: int = 105
+    # /metrics answers only a request bearing this token; unset, it is not served at all.
+    metrics_token: str = ""
     extra: dict = field(default_factory=dict)
 
     @property
@@ -131,6 +139,8 @@ class Settings:
             write_rate_limit=env.get("RATE_LIMIT_WRITES", cls.write_rate_limit),
             read_rate_limit=env.get("RATE_LIMIT_READS", cls.read_rate_limit),
             scan_rate_limit=env.get("RATE_LIMIT_SCANS", cls.scan_rate_limit),
+            rate_limit_file=env.get("RATE_LIMIT_FILE",
+                                    str(instance_path / "rate-limits.sqlite3")),
             trusted_proxies=int(env.get("TRUSTED_PROXIES", 0)),
             log_format=env.get("LOG_FORMAT", "json"),
             reservation_minutes=int(env.get("RESERVATION_MINUTES", 15)),
@@ -153,6 +163,8 @@ class Settings:
             scan_journal_dir=env.get("SCAN_JOURNAL_DIR", str(instance_path / "scan-journal")),
             map_tile_url=map_tile_url,
             scan_fast_path=env.get("SCAN_FAST_PATH", "1") != "0",
+            label_sheet_max_labels=int(env.get("LABEL_SHEET_MAX_LABELS", 105)),
+            metrics_token=env.get("METRICS_TOKEN", ""),
         )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import hmac
 import logging
 import logging.config
 import os
@@ -138,7 +139,20 @@ def readyz():
 
 
 def metrics():
-    """Prometheus metrics; summed across gunicorn workers when PROMETHEUS_MULTIPROC_DIR is set."""
+    """Prometheus metrics; summed across gunicorn workers when PROMETHEUS_MULTIPROC_DIR is set.
+
+    They tell anyone how busy the service is and which routes fail, so they are served only to
+    a scraper bearing METRICS_TOKEN (Prometheus: `authorization: {credentials: ...}`)."""
+    token = current_app.extensions["shanhai"].settings.metrics_token
+    if not token:
+        return problem_response(404, title="Not Found",
+                                detail="metrics are served only when METRICS_TOKEN is set; "
+                                       "scrape them with it as a bearer token")
+    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), token.encode()):
+        return problem_response(401, title="Unauthorized",
+                                detail="send 'Authorization: Bearer <METRICS_TOKEN>'",
+                                headers={"WWW-Authenticate": 'Bearer realm="metrics"'})
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)

@@ -13,12 +13,16 @@ from flask import Flask, current_app, request
 from flask_limiter import Limiter
 from flask_talisman import Talisman
 from limits.storage import MemoryStorage
+from sqlalchemy.orm import sessionmaker
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from marketplace.auth import service as auth_service
 from marketplace.config import Settings
+from marketplace.rate_limit_storage import SCHEME as SQLITE_SCHEME
 
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
-EXEMPT_PATHS = ("/healthz", "/readyz", "/metrics", "/static/", "/api/docs")
+# /metrics is not exempt: its token must not be guessable at any speed.
+EXEMPT_PATHS = ("/healthz", "/readyz", "/static/", "/api/docs")
 
 PAGE_POLICY = {
     "default-src": "'self'",
@@ -129,7 +133,7 @@ def init_security(app: Flask, settings: Settings) -> tuple[Limiter, Talisman]:
     limiter = Limiter(
         key_func=rate_limit_key,
         app=app,
-        storage_uri=settings.redis_url or "steady-memory://",
+        storage_uri=rate_limit_storage_uri(settings),
         key_prefix=RATE_LIMIT_KEY_PREFIX,
         headers_enabled=True,
         default_limits=[_limit_for_request],
@@ -137,6 +141,16 @@ def init_security(app: Flask, settings: Settings) -> tuple[Limiter, Talisman]:
         strategy="moving-window",
     )
     return limiter, talisman
+
+
+def rate_limit_storage_uri(settings: Settings) -> str:
+    """Redis when configured (shared by every server); else a file every worker of this server
+    shares; in-process counts only when neither is set (tests)."""
+    if settings.redis_url:
+        return settings.redis_url
+    if settings.rate_limit_file:
+        return f"{SQLITE_SCHEME}://{settings.rate_limit_file}"
+    return "steady-memory://"
 
 
 def _settings() -> Settings:
@@ -160,12 +174,43 @@ def _exempt() -> bool:
 
 
 def rate_limit_key() -> str:
-    """Signed-in callers are limited per token, everyone else per client address."""
+    """Signed-in callers are limited per user, everyone else per client address."""
     return client_key(request.headers.get("Authorization", ""), request.remote_addr,
+                      session_factory=current_app.extensions["shanhai"].session_factory,
                       token_request=request.endpoint == "auth.Token")
 
 
-def client_key(authorization: str, address: str | None, *, token_request: bool = False) -> str:
-    if authorization.lower().startswith("bearer ") and not token_request:
-        return "token:" + hashlib.sha256(authorization[7:].strip().encode()).hexdigest()[:32]
+def client_key(authorization: str, address: str | None, *, session_factory: sessionmaker,
+               token_request: bool = False) -> str:
+    """Whose budget a request spends: its user's when its bearer token verifies, else its
+    address's. A token that does not verify counts as no token, so that inventing tokens
+    buys no budget (the Flask view and the fast scan path both key here)."""
+    if not token_request and authorization[:7].lower() == "bearer ":
+        user_id = verified_user_id(authorization[7:].strip(), session_factory)
+        if user_id is not None:
+            return f"user:{user_id}"
     return "address:" + (address or "unknown")
+
+
+# Who a token verifies as, remembered this long: a signed-in caller's requests cost one read
+# of the token every IDENTITY_SECONDS, not one each. Authentication itself never uses this
+# (a revoked token is refused at once); only which budget a request spends may lag.
+IDENTITY_SECONDS = 30.0
+IDENTITY_CACHE_SIZE = 10_000
+_identities: dict[str, tuple[float, int | None]] = {}
+
+
+def verified_user_id(raw_token: str, session_factory: sessionmaker) -> int | None:
+    if not auth_service.TOKEN_SHAPE.fullmatch(raw_token):
+        return None  # not even shaped like a token: no read
+    digest = hashlib.sha256(raw_token.encode()).hexdigest()
+    now = time.monotonic()
+    known = _identities.get(digest)
+    if known is not None and known[0] > now:
+        return known[1]
+    with session_factory() as session:
+        user_id = auth_service.token_owner_id(session, raw_token)
+    if len(_identities) >= IDENTITY_CACHE_SIZE:
+        _identities.clear()  # a flood of invented tokens: start again rather than grow
+    _identities[digest] = (now + IDENTITY_SECONDS, user_id)
+    return user_id

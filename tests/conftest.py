@@ -41,6 +41,7 @@ REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 
 STRIPE_WEBHOOK_SECRET = "whsec_test_" + "s" * 24
+METRICS_TOKEN = "metrics-token-for-tests"
 
 
 @pytest.fixture(scope="session")
@@ -139,7 +140,7 @@ def settings(localstripe) -> Settings:
     return Settings(database_url="sqlite://", secret_key="test-secret-key", testing=True,
                     public_base_url="http://shanhai.test", load_demo=False,
                     stripe_secret_key="sk_test_shanhai", stripe_api_base=localstripe,
-                    stripe_webhook_secrets=(STRIPE_WEBHOOK_SECRET,))
+                    stripe_webhook_secrets=(STRIPE_WEBHOOK_SECRET,), metrics_token=METRICS_TOKEN)
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])

@@ -25,5 +25,9 @@ class EmailTaken(Conflict):
     pass
 
 
+class WeakPassword(InvalidInput):
+    title = "Password too easy to guess"
+
+
 class RoleDoesNotFitOrganisation(InvalidInput):
     pass

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from datetime import datetime, timedelta
 
@@ -10,9 +11,11 @@ import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.orm import Session
+from zxcvbn import zxcvbn
 
 from marketplace.auth.errors import (
     EmailTaken,
+    WeakPassword,
     InvalidCredentials,
     NotYours,
     RoleDoesNotFitOrganisation,
@@ -24,12 +27,38 @@ from marketplace.db import utcnow
 from marketplace.parties import service as parties_service
 
 _hasher = PasswordHasher()
+TOKEN_BYTES = 32
+# What secrets.token_urlsafe(TOKEN_BYTES) makes: anything else is no token of ours.
+TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{%d}" % len(secrets.token_urlsafe(TOKEN_BYTES)))
 # Verifying against this when the e-mail is unknown keeps both answers equally slow.
 _UNKNOWN_USER_HASH = _hasher.hash(secrets.token_urlsafe(16))
 
 
 def hash_password(password: str) -> str:
     return _hasher.hash(password)
+
+
+# zxcvbn's scores: 0 and 1 fall to an online guessing attack (under 10^6 guesses); 2 withstands
+# a throttled one, which sign-in is (rate limits, Argon2).
+MIN_PASSWORD_SCORE = 2
+SERVICE_WORDS = ("shanhai", "山海", "marketplace")
+
+
+def ensure_strong_password(password: str, *, email: str = "", display_name: str = "") -> None:
+    """Refuse what attackers try first, as NIST SP 800-63B (5.1.1.2) asks of a new password:
+    common and breached passwords, repeated or sequential characters, dictionary words, and
+    words of the context (the service, the account's e-mail and name). zxcvbn checks against
+    its lists of 30,000 common passwords and of words, and scores the rest."""
+    local_part = email.partition("@")[0]
+    user_inputs = [*SERVICE_WORDS, email, local_part, *display_name.split()]
+    # zxcvbn refuses to score more than 72 characters; the first 72 decide.
+    result = zxcvbn(password[:72], user_inputs=[word for word in user_inputs if word])
+    if result["score"] >= MIN_PASSWORD_SCORE:
+        return
+    reason = result["feedback"]["warning"] or "it is short for how predictable it is"
+    message = f"too easy to guess: {reason.rstrip('.')}. Use a few unrelated words, or more"
+    raise WeakPassword(f"this password is {message}",
+                       errors={"json": {"password": [message]}})
 
 
 def normalise_email(email: str) -> str:
@@ -44,6 +73,7 @@ def create_user(session: Session, *, email: str, password: str, display_name: st
             f"a {role.value} cannot belong to a {organisation.kind.value}",
             errors={"json": {"role": [f"does not fit organisation kind {organisation.kind.value}"]}})
     email = normalise_email(email)
+    ensure_strong_password(password, email=email, display_name=display_name)
     if session.scalar(sa.select(User.id).where(User.email == email)) is not None:
         raise EmailTaken(f"an account for {email} already exists")
     user = User(email=email, password_hash=hash_password(password), display_name=display_name,
@@ -81,7 +111,7 @@ def issue_token(session: Session, *, email: str, password: str,
         raise InvalidCredentials("the e-mail or password is wrong")
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
-    raw = secrets.token_urlsafe(32)
+    raw = secrets.token_urlsafe(TOKEN_BYTES)
     token = AccessToken(user=user, token_hash=_digest(raw), expires_at=utcnow() + lifetime)
     session.add(token)
     session.flush()
@@ -95,6 +125,16 @@ def authenticate(session: Session, raw_token: str, *, now: datetime | None = Non
     if token is None or token.revoked_at is not None or token.expires_at <= now:
         return None
     return token.user if token.user.is_active else None
+
+
+def token_owner_id(session: Session, raw_token: str, *, now: datetime | None = None) -> int | None:
+    """The id of the active user a bearer token verifies as, or None; one indexed read."""
+    if not TOKEN_SHAPE.fullmatch(raw_token):
+        return None
+    return session.scalar(
+        sa.select(User.id).join(AccessToken, AccessToken.user_id == User.id)
+        .where(AccessToken.token_hash == _digest(raw_token), AccessToken.revoked_at.is_(None),
+               AccessToken.expires_at > (now or utcnow()), User.is_active.is_(True)))
 
 
 def revoke_token(session: Session, raw_token: str) -> None:
@@ -111,11 +151,17 @@ def ensure_role(actor: User, *roles: Role) -> None:
 
 
 def ensure_owner(actor: User, organisation_id: int, what: str) -> None:
-    """Operators act for the whole region; everyone else only for their own organisation."""
-    if actor.role is Role.OPERATOR:
-        return
-    if actor.organisation_id != organisation_id:
+    """Operators act for the whole region; everyone else only for their own organisation.
+
+    For what anyone may read (products, lots): a 403 tells nothing new. What only its owner
+    may even see is answered as missing instead (`may_see`), so that ids cannot be probed."""
+    if not may_see(actor, organisation_id):
         raise NotYours(f"{what} belongs to another organisation")
+
+
+def may_see(actor: User, *organisation_ids: int) -> bool:
+    """Whether the actor may see what these organisations hold: operators see everything."""
+    return actor.role is Role.OPERATOR or actor.organisation_id in organisation_ids
 
 
 def _verify(password_hash: str, password: str) -> bool:

@@ -13,6 +13,7 @@ from marketplace.codes.schemas import (
     CodeBatchSchema,
     CodeMintSchema,
     CodeSchema,
+    LabelSheetQuerySchema,
     QrQuerySchema,
     SuspectedCodeQuerySchema,
 )
@@ -84,15 +85,22 @@ class CodeBatchCsv(ApiView):
 @blp.route("/code-batches/<int:batch_id>/labels.pdf")
 class CodeBatchLabels(ApiView):
     @requires(Role.COOPERATIVE, Role.OPERATOR)
+    @blp.arguments(LabelSheetQuerySchema, location="query")
     @blp.response(200, content_type="application/pdf", description="A4 label sheets")
-    def get(self, batch_id):
-        """Download a batch's print-ready A4 label sheet (PDF, streamed)"""
+    def get(self, query, batch_id):
+        """Download print-ready A4 label sheets of a batch, at most LABEL_SHEET_MAX_LABELS
+        labels a request (PDF, streamed)"""
         session = db.session()
-        service.get_batch(session, actor=current_user(), batch_id=batch_id)
-        base_url = runtime().settings.public_base_url
+        batch = service.get_batch(session, actor=current_user(), batch_id=batch_id)
+        settings = runtime().settings
+        base_url = settings.public_base_url
+        first = query["first"]
+        count = service.label_sheet_count(batch, first=first, count=query.get("count"),
+                                          max_labels=settings.label_sheet_max_labels)
 
         def produce(own):
-            labels, logo = service.batch_labels(own, batch_id=batch_id, base_url=base_url)
+            labels, logo = service.batch_labels(own, batch_id=batch_id, base_url=base_url,
+                                                first=first, count=count)
             yield from rendering.label_sheet_pdf(labels, logo_png=logo)
 
         return _stream(produce, "application/pdf", f"labels-{batch_id}.pdf")

@@ -25,6 +25,10 @@ class TooManyCodes(InvalidInput):
     pass
 
 
+class LabelSheetTooLarge(InvalidInput):
+    title = "Label sheet too large"
+
+
 class SerialSpaceExhausted(Conflict):
     pass
 

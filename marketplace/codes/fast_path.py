@@ -109,8 +109,9 @@ class ScanFastPath:
                 entry = stories.get_with_json(session, lot_id=result.code.lot_id, lang=lang)
         story, story_json = entry
         address = environ.get("REMOTE_ADDR")
-        window = self._take_rate_limit(current.limiter, environ.get("HTTP_AUTHORIZATION", ""),
-                                       address, settings.scan_rate_limit)
+        window = self._take_rate_limit(current.limiter, client_key(
+            environ.get("HTTP_AUTHORIZATION", ""), address,
+            session_factory=current.session_factory), settings.scan_rate_limit)
         if window is False:
             return None
         counted.append(True)
@@ -160,7 +161,7 @@ class ScanFastPath:
         document = self.flask_app.json.dumps({**payload, "story": STORY_MARKER})
         return document.replace(self._story_marker, story_json, 1).encode()
 
-    def _take_rate_limit(self, limiter, authorization: str, address: str | None, limit: str):
+    def _take_rate_limit(self, limiter, key: str, limit: str):
         """Count this scan against the same budget the Flask view uses; False when spent.
 
         Returns the rate-limit headers Flask-Limiter would add, or None when limits are off.
@@ -168,7 +169,7 @@ class ScanFastPath:
         if limiter is None or not limiter.enabled:
             return None
         item = _parsed_limit(limit)
-        identifiers = (RATE_LIMIT_KEY_PREFIX, client_key(authorization, address), ENDPOINT)
+        identifiers = (RATE_LIMIT_KEY_PREFIX, key, ENDPOINT)
         strategy = limiter.limiter
         if not strategy.hit(item, *identifiers):
             return False

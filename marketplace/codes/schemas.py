@@ -47,6 +47,14 @@ class SuspectedCodeQuerySchema(QuerySchema):
     lot_id = id_field(strict=False)
 
 
+class LabelSheetQuerySchema(QuerySchema):
+    first = ma.fields.Integer(load_default=1, validate=validate.Range(min=1, max=MAX_UNIT_CODES),
+                              metadata={"description": "the batch's code to start from (1 is its first)"})
+    count = ma.fields.Integer(validate=validate.Range(min=1, max=MAX_UNIT_CODES),
+                              metadata={"description": "labels on this sheet; at most "
+                                                       "LABEL_SHEET_MAX_LABELS (105 by default)"})
+
+
 class QrQuerySchema(QuerySchema):
     size = ma.fields.Integer(load_default=512, validate=validate.Range(min=64, max=4096))
     logo = ma.fields.Boolean(load_default=True)

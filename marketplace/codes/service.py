@@ -18,6 +18,7 @@ from marketplace.codes import digital_link, signing
 from marketplace.codes.errors import (
     CodeBatchNotFound,
     CodeNotFound,
+    LabelSheetTooLarge,
     LotNotCodable,
     SerialSpaceExhausted,
     SkuNotOfLot,
@@ -139,10 +140,10 @@ def mint_codes(session: Session, *, actor: User, lot_id: int, sku_id: int, level
 
 
 def get_batch(session: Session, *, actor: User, batch_id: int) -> CodeBatch:
+    """A batch of the actor's organisation; another's is answered exactly as a missing one."""
     batch = session.get(CodeBatch, batch_id)
-    if batch is None:
+    if batch is None or not auth_service.may_see(actor, batch.lot.cooperative_id):
         raise CodeBatchNotFound(f"code batch {batch_id} does not exist")
-    _ensure_can_manage(actor, batch.lot)
     return batch
 
 
@@ -157,14 +158,36 @@ def list_batches(session: Session, *, actor: User, lot_id: int | None = None,
     return sorted_by(statement, sort, {"created_at": CodeBatch.created_at}, CodeBatch.id)
 
 
-def batch_codes(session: Session, *, batch: CodeBatch) -> Iterator[Code]:
-    """The codes of a batch (a lot batch shows its lot's one code), streamed in id order."""
+def batch_codes(session: Session, *, batch: CodeBatch, first: int = 1,
+                count: int | None = None) -> Iterator[Code]:
+    """The codes of a batch (a lot batch shows its lot's one code), streamed in id order;
+    `count` of them from the `first` (1-based) when given."""
     if batch.level is CodeLevel.LOT:
         statement = sa.select(Code).where(Code.lot_id == batch.lot_id, Code.serial.is_(None),
                                           Code.gtin == batch.sku.gtin)
     else:
         statement = sa.select(Code).where(Code.batch_id == batch.id).order_by(Code.id)
+    if first > 1 or count is not None:
+        statement = statement.offset(first - 1).limit(count)
     yield from session.scalars(statement.execution_options(yield_per=2000))
+
+
+def label_sheet_count(batch: CodeBatch, *, first: int, count: int | None,
+                      max_labels: int) -> int:
+    """How many labels a sheet from the `first` code holds; refused beyond `max_labels`, since
+    a sheet is drawn while its request waits (the label issue will draw large ones behind)."""
+    size = 1 if batch.level is CodeLevel.LOT else batch.quantity
+    if first > size:
+        raise LabelSheetTooLarge(f"batch {batch.id} has {size} codes; there is no code {first}",
+                                 errors={"query": {"first": [f"must be 1 to {size}"]}})
+    count = min(count, size - first + 1) if count is not None else size - first + 1
+    if count > max_labels:
+        parts = f"?first={first}&count={max_labels}, then ?first={first + max_labels}&count={max_labels}"
+        raise LabelSheetTooLarge(
+            f"a label sheet holds at most {max_labels} labels and {count} were asked for: ask "
+            f"for them in parts ({parts}, and so on) or export codes.csv for a label printer",
+            errors={"query": {"count": [f"must be at most {max_labels}"]}})
+    return count
 
 
 def batch_csv(session: Session, *, batch_id: int, base_url: str) -> Iterator[str]:
@@ -202,10 +225,11 @@ def _batch_attributes(session: Session, batch: CodeBatch) -> str:
 
 
 def get_code(session: Session, *, actor: User, code_id: int) -> Code:
+    """A code of the actor's organisation; another's is answered exactly as a missing one."""
     code = session.get(Code, code_id)
-    if code is None:
+    if code is None or not auth_service.may_see(
+            actor, catalog_service.get_lot(session, code.lot_id).cooperative_id):
         raise CodeNotFound(f"code {code_id} does not exist")
-    _ensure_can_manage(actor, catalog_service.get_lot(session, code.lot_id))
     return code
 
 
@@ -232,8 +256,9 @@ def code_render_inputs(session: Session, *, code: Code, base_url: str) -> tuple[
     return code_uri(code, base_url=base_url), _brand_logo(session, lot)
 
 
-def batch_labels(session: Session, *, batch_id: int, base_url: str):
-    """Labels of a batch, produced lazily, and the brand logo for the sheet."""
+def batch_labels(session: Session, *, batch_id: int, base_url: str, first: int = 1,
+                 count: int | None = None):
+    """Labels of a batch (`count` from the `first`), produced lazily, and the brand logo."""
     batch = session.get(CodeBatch, batch_id)
     if batch is None:
         raise CodeBatchNotFound(f"code batch {batch_id} does not exist")
@@ -242,7 +267,7 @@ def batch_labels(session: Session, *, batch_id: int, base_url: str):
     attributes = _batch_attributes(session, batch)
 
     def labels():
-        for code in batch_codes(session, batch=batch):
+        for code in batch_codes(session, batch=batch, first=first, count=count):
             yield Label(uri=code_uri(code, base_url=base_url, attributes=attributes),
                         product=product, lot=code.lot_code, serial=code.serial)
 

@@ -19,6 +19,7 @@ from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfgen import canvas
 from sqlalchemy.orm import Session
 
+from marketplace.auth import service as auth_service
 from marketplace.auth.models import User
 from marketplace.db import utcnow
 from orders import ledger
@@ -89,9 +90,9 @@ def create_settlement(session: Session, *, actor: User, contract_id: int, period
 def get_settlement(session: Session, settlement_id: int, *, actor: User,
                    for_update: bool = False) -> Settlement:
     settlement = session.get(Settlement, settlement_id, with_for_update=for_update)
-    if settlement is None:
+    if settlement is None or not auth_service.may_see(actor, settlement.contract.enterprise_id,
+                                                      settlement.contract.grower_id):
         raise SettlementNotFound(f"settlement {settlement_id} does not exist")
-    service.get_contract(session, settlement.contract_id, actor=actor)
     return settlement
 
 

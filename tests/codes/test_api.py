@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import csv
 import io
+import json
+import re
 import sys
+import time
 import types
 
 import pytest
 import sqlalchemy as sa
 from PIL import Image
 
+from marketplace.app import create_app
 from marketplace.codes.models import Code
 from tests import factories
 
@@ -54,12 +58,35 @@ def test_a_cooperative_mints_unit_codes_and_lists_its_batches(client, callers, c
     assert len(minted_uris(client, callers, batch)) == 4
 
 
+def as_missing(response, resource_id: int) -> tuple[int, dict]:
+    """A problem with its id blanked: what tells another's resource from a missing one."""
+    text = re.sub(rf"(?<!\w){resource_id}(?!\w)", "ID", response.get_data(as_text=True))
+    return response.status_code, json.loads(text)
+
+
 def test_another_cooperative_cannot_download_a_batchs_codes(client, callers, coded):
     batch = mint(client, callers, coded)
     for url in (batch["csv_url"], batch["labels_url"], f"/api/v1/code-batches/{batch['id']}"):
         response = client.get(url, headers=callers.other_cooperative.headers)
-        assert response.status_code == 403, url
+        assert response.status_code == 404, url
     assert client.get(batch["csv_url"]).status_code == 401
+
+
+def test_another_organisations_codes_and_batches_answer_exactly_as_missing_ones(
+        client, session, callers, coded):
+    batch = mint(client, callers, coded, quantity=1)
+    code_id = session.scalar(sa.select(Code.id).where(Code.batch_id == batch["id"]))
+    missing = 999_999
+    stranger = callers.other_cooperative.headers
+    for template, owned in (("/api/v1/codes/{}", code_id), ("/api/v1/codes/{}/qr.png", code_id),
+                            ("/api/v1/codes/{}/qr.svg", code_id),
+                            ("/api/v1/code-batches/{}", batch["id"]),
+                            ("/api/v1/code-batches/{}/codes.csv", batch["id"]),
+                            ("/api/v1/code-batches/{}/labels.pdf", batch["id"])):
+        theirs = client.get(template.format(owned), headers=stranger)
+        absent = client.get(template.format(missing), headers=stranger)
+        assert as_missing(theirs, owned) == as_missing(absent, missing), template
+        assert theirs.status_code == 404
 
 
 def test_minting_more_than_100000_codes_in_one_request_is_refused(client, callers, coded):
@@ -76,7 +103,7 @@ def test_a_codes_png_and_svg_carry_its_uri(client, session, callers, coded):
     code_id = session.scalar(sa.select(Code.id).where(Code.batch_id == batch["id"]))
     assert client.get(f"/api/v1/codes/{code_id}", headers=callers.cooperative.headers).status_code == 200
     assert client.get(f"/api/v1/codes/{code_id}/qr.png",
-                      headers=callers.other_cooperative.headers).status_code == 403
+                      headers=callers.other_cooperative.headers).status_code == 404
     png = client.get(f"/api/v1/codes/{code_id}/qr.png?size=256", headers=callers.cooperative.headers)
     assert png.status_code == 200 and png.mimetype == "image/png"
     assert png.headers["X-Code-Uri"] == uri
@@ -91,6 +118,38 @@ def test_a_batchs_label_sheet_is_a_pdf(client, callers, coded):
     response = client.get(batch["labels_url"], headers=callers.cooperative.headers)
     assert response.status_code == 200 and response.mimetype == "application/pdf"
     assert response.get_data().startswith(b"%PDF")
+
+
+def test_a_label_sheet_of_a_thousand_codes_is_refused_at_once_with_how_to_ask_in_parts(
+        client, callers, coded):
+    batch = mint(client, callers, coded, quantity=1000)
+    started = time.perf_counter()
+    response = client.get(batch["labels_url"], headers=callers.cooperative.headers)
+    assert time.perf_counter() - started < 5  # drawing it took 13-25 s of a worker
+    assert response.status_code == 422 and response.mimetype == "application/problem+json"
+    problem = response.get_json()
+    assert "?first=1&count=105, then ?first=106&count=105" in problem["detail"]
+    assert "count" in problem["errors"]["query"]
+
+
+def test_a_large_batch_is_printed_in_parts_of_at_most_the_configured_labels(
+        settings, session_factory, callers, coded):
+    client = create_app(settings.with_overrides(label_sheet_max_labels=2),
+                        session_factory=session_factory).test_client()
+    batch = mint(client, callers, coded, quantity=5)
+    labels = batch["labels_url"]
+    headers = callers.cooperative.headers
+    assert client.get(labels, headers=headers).status_code == 422
+    assert client.get(f"{labels}?first=2&count=3", headers=headers).status_code == 422
+    parts = []
+    for first in (1, 3, 5):
+        part = client.get(f"{labels}?first={first}&count=2", headers=headers)
+        assert part.status_code == 200 and part.mimetype == "application/pdf"
+        parts.append(part.get_data())
+    # One QR image a label: 2, 2 and the last 1.
+    assert [part.count(b"/Subtype /Image") for part in parts] == [2, 2, 1]
+    beyond = client.get(f"{labels}?first=6", headers=headers)
+    assert beyond.status_code == 422 and "first" in beyond.get_json()["errors"]["query"]
 
 
 def test_a_browser_gets_the_scan_page_in_chinese_by_default(client, unit_uri):

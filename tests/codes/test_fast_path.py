@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -261,3 +262,26 @@ def test_fast_scans_on_two_servers_share_one_budget_through_redis(scan_app, uris
                 second.get(uris[0], headers={"Accept": "text/html", **headers}).status_code,
                 first.get(uris[0], headers={**JSON, **headers}).status_code]
     assert statuses == [200, 200, 200, 429]
+
+
+def test_invented_bearer_tokens_buy_no_scans_on_either_path(scan_app, uris):
+    client = scan_app(scan_rate_limit="3 per minute").test_client()
+
+    def invented() -> dict:
+        return {"Authorization": f"Bearer {secrets.token_urlsafe(32)}"}
+
+    statuses = [client.get(uris[0], headers={**JSON, **invented()}).status_code for _ in range(2)]
+    statuses += [client.get(uris[0], headers={"Accept": "text/html", **invented()}).status_code
+                 for _ in range(2)]
+    assert statuses == [200, 200, 200, 429]
+
+
+def test_a_signed_in_scanner_spends_its_own_budget_on_both_paths(scan_app, uris, callers):
+    client = scan_app(scan_rate_limit="2 per minute").test_client()
+    signed_in = [client.get(uris[0], headers={**JSON, **callers.operator.headers}).status_code,
+                 client.get(uris[0], headers={"Accept": "text/html", **callers.operator.headers})
+                 .status_code,
+                 client.get(uris[0], headers={**JSON, **callers.operator.headers}).status_code]
+    assert signed_in == [200, 200, 429]
+    # The same address without the token has its budget still whole.
+    assert client.get(uris[0], headers=JSON).status_code == 200

@@ -104,3 +104,31 @@ def test_only_operators_list_accounts(client, callers):
     assert client.get("/api/v1/users", headers=callers.operator.headers).status_code == 200
     assert client.get("/api/v1/users", headers=callers.cooperative.headers).status_code == 403
     assert client.get("/api/v1/users").status_code == 401
+
+
+def test_common_repeated_sequential_and_context_passwords_are_refused(client, session, callers):
+    cooperative = factories.make_organisation(session)
+    for password in ("aaaaaaaaaa", "1234567890", "qwertyuiop", "password123", "abcdefghij",
+                     "iloveyou12", "shanhai123", "wang.fang.1"):
+        response = client.post("/api/v1/users", headers=callers.operator.headers, json={
+            "email": "wang.fang@example.test", "display_name": "王芳", "role": "cooperative",
+            "organisation_id": cooperative.id, "password": password})
+        assert response.status_code == 422, password
+        problem = response.get_json()
+        assert problem["title"] == "Password too easy to guess"
+        assert "password" in problem["errors"]["json"], password
+    assert sign_in(client, "wang.fang@example.test", "aaaaaaaaaa").status_code == 401
+
+
+def test_the_cli_refuses_a_common_password_with_a_clear_message(app, session):
+    cooperative = factories.make_organisation(session)
+    result = app.test_cli_runner().invoke(args=[
+        "shanhai", "create-user", "--email", "li.lei@example.test", "--role", "cooperative",
+        "--organisation-id", str(cooperative.id), "--name", "李雷"], input="1234567890\n1234567890\n")
+    assert result.exit_code != 0
+    assert "too easy to guess" in result.output
+    accepted = app.test_cli_runner().invoke(args=[
+        "shanhai", "create-user", "--email", "li.lei@example.test", "--role", "cooperative",
+        "--organisation-id", str(cooperative.id), "--name", "李雷"],
+        input="tea terraces at dawn\ntea terraces at dawn\n")
+    assert accepted.exit_code == 0, accepted.output

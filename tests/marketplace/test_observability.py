@@ -17,7 +17,7 @@ from marketplace.auth.models import Role
 from marketplace.db import make_engine, make_session_factory
 from marketplace.parties.models import OrganisationKind
 from tests import factories
-from tests.conftest import free_port, gunicorn_server
+from tests.conftest import METRICS_TOKEN, free_port, gunicorn_server
 
 
 def test_a_request_id_is_generated_and_returned(client):
@@ -131,16 +131,44 @@ def test_metrics_add_up_requests_across_gunicorn_workers(tmp_path):
     port = free_port()
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{database}", "SECRET_KEY": "metrics-test",
            "SHANHAI_INSTANCE_PATH": str(tmp_path), "PORT": str(port), "WEB_CONCURRENCY": "2",
-           "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "prometheus")}
+           "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "prometheus"), "METRICS_TOKEN": METRICS_TOKEN}
     with gunicorn_server(env) as base:
         for _ in range(40):
             urllib.request.urlopen(f"{base}/api/v1/categories", timeout=5).read()
-        text = urllib.request.urlopen(f"{base}/metrics", timeout=5).read().decode()
+        scrape = urllib.request.Request(f"{base}/metrics",
+                                        headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
+        text = urllib.request.urlopen(scrape, timeout=5).read().decode()
     lines = [line for line in text.splitlines()
              if line.startswith("shanhai_http_requests_total{")
              and 'endpoint="/api/v1/categories"' in line and 'status="200"' in line]
     assert sum(float(line.rsplit(" ", 1)[1]) for line in lines) == 40
     assert "shanhai_http_request_duration_seconds_bucket" in text
+
+
+def test_metrics_are_served_only_to_a_scraper_bearing_the_metrics_token(client):
+    for headers in ({}, {"Authorization": "Bearer guess"},
+                    {"Authorization": f"Basic {METRICS_TOKEN}"}):
+        refused = client.get("/metrics", headers=headers)
+        assert refused.status_code == 401 and refused.mimetype == "application/problem+json"
+        assert "shanhai_http_requests_total" not in refused.get_data(as_text=True)
+    scraped = client.get("/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
+    assert scraped.status_code == 200
+    assert "shanhai_http_requests_total" in scraped.get_data(as_text=True)
+
+
+def test_without_a_metrics_token_metrics_are_not_served_at_all(settings, session_factory):
+    client = create_app(settings.with_overrides(metrics_token=""),
+                        session_factory=session_factory).test_client()
+    assert client.get("/metrics").status_code == 404
+    assert client.get("/metrics", headers={"Authorization": "Bearer "}).status_code == 404
+
+
+def test_a_metrics_token_cannot_be_guessed_faster_than_the_read_limit(settings, session_factory):
+    client = create_app(settings.with_overrides(read_rate_limit="3 per minute"),
+                        session_factory=session_factory).test_client()
+    guesses = [client.get("/metrics", headers={"Authorization": f"Bearer guess-{number}"})
+               .status_code for number in range(4)]
+    assert guesses == [401, 401, 401, 429]
 
 
 def test_request_logs_carry_the_request_id_and_no_secrets(client, session, caplog):

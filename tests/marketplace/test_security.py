@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import json
+import secrets
+import os
+import urllib.error
+import urllib.request
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
+from marketplace import schema
 from marketplace.app import create_app
-from tests.conftest import require_redis, unique_client_address
+from marketplace.db import make_engine
+from marketplace.rate_limit_storage import SqliteStorage
+from tests.conftest import free_port, gunicorn_server, require_redis, unique_client_address
 
 
 def hammer_token_endpoint(client, times: int, headers: dict | None = None):
@@ -40,6 +49,45 @@ def test_rate_limits_are_shared_through_redis_between_app_servers(settings, sess
     assert responses[10].status_code == 429 and "Retry-After" in responses[10].headers
 
 
+def test_without_redis_the_workers_of_one_server_share_the_sign_in_limit(tmp_path):
+    database = tmp_path / "limits.sqlite3"
+    schema.upgrade(make_engine(f"sqlite:///{database}"))
+    port = free_port()
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{database}", "SECRET_KEY": "limits-test",
+           "SHANHAI_INSTANCE_PATH": str(tmp_path), "PORT": str(port), "WEB_CONCURRENCY": "3",
+           "SHANHAI_LOAD_DEMO": "0", "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "prometheus")}
+    env.pop("REDIS_URL", None)
+
+    def sign_in(_) -> int:
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/api/v1/auth/token", method="POST",
+            data=json.dumps({"email": "nobody@example.test", "password": "guess"}).encode(),
+            headers={"Content-Type": "application/json"})
+        try:
+            urllib.request.urlopen(request, timeout=30)
+        except urllib.error.HTTPError as error:
+            return error.code
+        return 201
+
+    with gunicorn_server(env), ThreadPoolExecutor(6) as pool:
+        statuses = list(pool.map(sign_in, range(30)))
+    assert statuses.count(401) == 10 and statuses.count(429) == 20
+
+
+def test_two_processes_counting_in_one_rate_limit_file_share_a_moving_window(tmp_path):
+    from limits import parse
+    from limits.strategies import MovingWindowRateLimiter
+
+    uri = f"shanhai-sqlite://{tmp_path / 'limits.sqlite3'}"
+    first, second = (MovingWindowRateLimiter(SqliteStorage(uri)) for _ in range(2))
+    limit = parse("3 per minute")
+    taken = [first.hit(limit, "phone"), second.hit(limit, "phone"), first.hit(limit, "phone"),
+             second.hit(limit, "phone")]
+    assert taken == [True, True, True, False]
+    assert first.get_window_stats(limit, "phone").remaining == 0
+    assert second.hit(limit, "another phone")
+
+
 def test_writes_are_limited_per_token(settings, session_factory, session, callers):
     client = create_app(settings.with_overrides(write_rate_limit="3 per minute"),
                         session_factory=session_factory).test_client()
@@ -50,6 +98,33 @@ def test_writes_are_limited_per_token(settings, session_factory, session, caller
     other = client.post("/api/v1/categories", json={"slug": "c-x", "name_zh": "类", "name_en": "C"},
                         headers=callers.other_cooperative.headers)
     assert other.status_code == 403
+
+
+def test_invented_bearer_tokens_meet_the_same_read_and_write_limits_as_no_token(settings,
+                                                                               session_factory):
+    client = create_app(settings.with_overrides(read_rate_limit="3 per minute",
+                                                write_rate_limit="2 per minute"),
+                        session_factory=session_factory).test_client()
+
+    def invented() -> dict:
+        return {"Authorization": f"Bearer {secrets.token_urlsafe(32)}"}
+
+    reads = [client.get("/api/v1/clusters", headers=invented()).status_code for _ in range(4)]
+    assert reads == [200, 200, 200, 429]
+    writes = [client.post("/api/v1/orders", json={}, headers=invented()).status_code
+              for _ in range(3)]
+    assert writes[2] == 429 and 429 not in writes[:2]
+
+
+def test_each_signed_in_user_has_a_budget_of_its_own_whatever_its_address(
+        settings, session_factory, callers):
+    client = create_app(settings.with_overrides(read_rate_limit="2 per minute"),
+                        session_factory=session_factory).test_client()
+    operator = [client.get("/api/v1/clusters", headers=callers.operator.headers).status_code
+                for _ in range(3)]
+    assert operator == [200, 200, 429]
+    assert client.get("/api/v1/clusters", headers=callers.cooperative.headers).status_code == 200
+    assert client.get("/api/v1/clusters").status_code == 200
 
 
 def test_responses_carry_security_headers(client):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import date
 from decimal import Decimal
 
@@ -77,7 +78,7 @@ def test_a_draft_is_revised_freely_and_revising_clears_signatures(client, sessio
     assert version["terms"]["deposit_fen"] == 0 and version["enterprise_signed_at"] is None
 
 
-def test_strangers_get_403_and_other_cooperatives_cannot_sign(client, session, callers):
+def test_strangers_find_no_contract_and_other_cooperatives_cannot_sign(client, session, callers):
     product = make_product(session, cooperative=callers.cooperative.organisation)
     contract = signed_contract(client, callers, product.id)
 
@@ -85,7 +86,7 @@ def test_strangers_get_403_and_other_cooperatives_cannot_sign(client, session, c
                       headers=callers.other_cooperative.headers)
     listed = client.get("/api/v1/contracts", headers=callers.other_cooperative.headers)
 
-    assert seen.status_code == 403
+    assert seen.status_code == 404
     assert listed.get_json() == []
 
 
@@ -133,6 +134,40 @@ def test_a_delivery_is_accepted_settled_and_downloaded_as_pdf_and_csv(client, se
     assert rows[1][3:7] == ["二级", "150.500", "260", "39130"]
     assert rows[-1][:1] + rows[-1][6:7] == ["total_due", "29130"]
     assert paid.status_code == 200 and paid.get_json()["bank_reference"] == "BOC-778812"
+
+
+def blanked(response, resource_id: int) -> tuple[int, str]:
+    return response.status_code, re.sub(rf"(?<!\w){resource_id}(?!\w)", "ID",
+                                        response.get_data(as_text=True))
+
+
+def test_another_organisations_contracts_and_settlements_answer_exactly_as_missing_ones(
+        client, session, callers):
+    category = make_category(session)
+    standard = make_standard(session, category=category, definition=graded_definition(*CELERY_GRADES))
+    product = make_product(session, cooperative=callers.cooperative.organisation, category=category)
+    contract = signed_contract(client, callers, product.id)
+    lot = make_graded_lot(session, product=product, grade="二级", quantity=Decimal("200"),
+                          standard=standard)
+    base = f"/api/v1/contracts/{contract['id']}"
+    delivered = client.post(f"{base}/deliveries", headers=callers.cooperative.headers, json={
+        "lot_id": lot.id, "window": 1, "quantity": "150.5", "delivered_on": "2026-10-05"})
+    client.post(f"{base}/deliveries/{delivered.get_json()['id']}/acceptance",
+                headers=callers.enterprise.headers,
+                json={"received_quantity": "150.5", "receipt_grade": "二级"})
+    settlement_id = client.post(f"{base}/settlements", headers=callers.enterprise.headers, json={
+        "period_start": "2026-10-01", "period_end": "2026-10-31"}).get_json()["settlement_id"]
+    stranger = callers.other_cooperative.headers
+    for template, owned in (("/api/v1/contracts/{}", contract["id"]),
+                            ("/api/v1/contracts/{}/progress", contract["id"]),
+                            ("/api/v1/contracts/{}/settlements", contract["id"]),
+                            ("/api/v1/contract-settlements/{}", settlement_id),
+                            ("/api/v1/contract-settlements/{}/pdf", settlement_id),
+                            ("/api/v1/contract-settlements/{}/csv", settlement_id)):
+        theirs = client.get(template.format(owned), headers=stranger)
+        absent = client.get(template.format(999_999), headers=stranger)
+        assert blanked(theirs, owned) == blanked(absent, 999_999), template
+        assert theirs.status_code == 404
     progress = client.get(f"{base}/progress?on=2026-11-01", headers=callers.operator.headers)
     assert progress.get_json()["accepted"] == "150.500"
     assert progress.get_json()["short"] is True

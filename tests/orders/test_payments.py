@@ -17,7 +17,7 @@ import stripe
 from marketplace.app import create_app
 from orders.ledger_models import LedgerEntry
 from orders.models import Order, OrderStatus
-from tests.conftest import STRIPE_WEBHOOK_SECRET
+from tests.conftest import METRICS_TOKEN, STRIPE_WEBHOOK_SECRET
 from tests.factories import make_shop, make_village, stripe_signature
 
 WEBHOOK = "/api/v1/payments/stripe/webhook"
@@ -325,4 +325,5 @@ def test_orders_payments_and_refused_webhooks_are_counted_in_the_metrics(client,
              value("shanhai_payment_events_total", outcome="paid"),
              value("shanhai_webhook_failures_total", reason="signature"))
     assert [b - a for a, b in zip(before, after, strict=True)] == [1, 1, 1, 1]
-    assert "shanhai_orders_placed_total" in client.get("/metrics").get_data(as_text=True)
+    assert "shanhai_orders_placed_total" in client.get(
+        "/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}).get_data(as_text=True)
