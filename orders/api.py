@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import marshmallow as ma
 from flask import request
 
 from marketplace import db
@@ -10,7 +11,7 @@ from marketplace.auth.models import Role
 from marketplace.http import ApiView, Blueprint, SelectPage, runtime
 from marketplace.idempotency import idempotent
 from orders import ledger, metrics, service
-from orders.errors import OutOfStock
+from orders.errors import OutOfStock, StripeEventMalformed
 from orders.schemas import (
     CancelSchema,
     CardPaymentRequestSchema,
@@ -21,10 +22,12 @@ from orders.schemas import (
     LedgerQuerySchema,
     OrderCreateSchema,
     OrderQuerySchema,
+    OUT_OF_STOCK,
     OrderSchema,
     RefundRequestSchema,
     RefundSchema,
     SharingRuleSchema,
+    StripeEventSchema,
     WebhookAckSchema,
 )
 from orders.stripe_gateway import WebhookSignatureInvalid
@@ -51,6 +54,7 @@ class Orders(ApiView):
     @idempotent
     @blp.arguments(OrderCreateSchema)
     @blp.response(201, OrderSchema)
+    @blp.alt_response(409, **OUT_OF_STOCK)
     def post(self, data):
         """Order SKUs: their stock is reserved for 15 minutes, or the order fails naming every short line"""
         buyer = current_user() if bearer_token() else None
@@ -143,6 +147,7 @@ class StripeWebhook(ApiView):
         except WebhookSignatureInvalid:
             metrics.WEBHOOK_FAILURES.labels("signature").inc()
             raise
+        event = _checked_event(event)
         try:
             outcome = service.handle_stripe_event(db.session(), event=event, gateway=gateway)
         except service.DuplicateDelivery:
@@ -150,6 +155,16 @@ class StripeWebhook(ApiView):
             outcome = "duplicate"
         metrics.PAYMENTS.labels(outcome.split(":")[0]).inc()
         return {"received": True, "outcome": outcome}
+
+
+def _checked_event(event) -> dict:
+    try:
+        return StripeEventSchema().load(event)
+    except ma.ValidationError as error:
+        metrics.WEBHOOK_FAILURES.labels("malformed").inc()
+        raise StripeEventMalformed("a signed event without the keys or shapes its type needs; "
+                                   "it will not be accepted on retry either",
+                                   errors={"json": error.messages}) from None
 
 
 @blp.route("/sharing-rules")
