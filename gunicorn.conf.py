@@ -84,3 +84,18 @@ def worker_exit(server, worker):
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(0)
+
+
+def _problems_for_what_gunicorn_refuses() -> None:
+    # gunicorn answers a request it cannot parse (URI over limit_request_line: 414, headers over
+    # their limits: 431, a malformed request line: 400) itself, with an HTML page, from
+    # gunicorn.util.write_error. It has no setting for that page; every worker class calls the
+    # module's function, so replacing it makes those answers problem+json like the app's.
+    import gunicorn.util
+
+    from marketplace.errors import write_server_problem
+
+    gunicorn.util.write_error = write_server_problem
+
+
+_problems_for_what_gunicorn_refuses()

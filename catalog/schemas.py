@@ -7,6 +7,7 @@ from marshmallow import validate
 from catalog.models import LotStatus
 from marketplace.parties.schemas import SLUG
 from marketplace.schemas import (
+    Day,
     Partial,
     ObjectSchema,
     QuerySchema,
@@ -114,14 +115,14 @@ class LotSchema(ObjectSchema):
     village_id = id_field(metadata={"description": "the product's village when omitted"})
     cooperative_id = ma.fields.Integer(dump_only=True)
     lot_code = ma.fields.String(required=True, validate=LOT_CODE)
-    harvested_on = ma.fields.Date(required=True)
+    harvested_on = Day(required=True)
     quantity = quantity_field(required=True)
     unit = ma.fields.String(required=True, validate=validate.OneOf(UNITS))
     stock_on_hand = quantity_field(dump_only=True)
     inputs_used = text_field(2000)
     status = ma.fields.Enum(LotStatus, by_value=True, dump_only=True)
     status_changed_at = ma.fields.AwareDateTime(dump_only=True)
-    recall_reason = ma.fields.String(dump_only=True)
+    recall_reason = ma.fields.String(dump_only=True, allow_none=True)
 
 
 class LotUpdateSchema(Partial, LotSchema):

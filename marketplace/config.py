@@ -10,6 +10,7 @@ import os
 import re
 import secrets
 from dataclasses import dataclass, field, replace
+from datetime import date
 from functools import cached_property
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -76,6 +77,10 @@ class Settings:
     label_sheet_max_labels: int = 105
     # /metrics answers only a request bearing this token; unset, it is not served at all.
     metrics_token: str = ""
+    # Every date or time the API reads (harvests, deliveries, prices, certificates, advances,
+    # windows, filters) lies between this day and this many years after today.
+    business_dates_from: date = date(1990, 1, 1)
+    business_dates_years_ahead: int = 10
     extra: dict = field(default_factory=dict)
 
     @property
@@ -165,6 +170,9 @@ class Settings:
             scan_fast_path=env.get("SCAN_FAST_PATH", "1") != "0",
             label_sheet_max_labels=int(env.get("LABEL_SHEET_MAX_LABELS", 105)),
             metrics_token=env.get("METRICS_TOKEN", ""),
+            business_dates_from=_iso_date(env, "BUSINESS_DATES_FROM", cls.business_dates_from),
+            business_dates_years_ahead=int(env.get("BUSINESS_DATES_YEARS_AHEAD",
+                                                   cls.business_dates_years_ahead)),
         )
 
 
@@ -187,6 +195,13 @@ def parse_signing_keys(value: str) -> tuple[tuple[str, bytes], ...]:
             raise ConfigurationError(f"CODE_SIGNING_KEYS: key id {kid} appears twice")
         keys.append((kid, secret))
     return tuple(keys)
+
+
+def _iso_date(env, name: str, default: date) -> date:
+    try:
+        return date.fromisoformat(env[name]) if env.get(name) else default
+    except ValueError as error:
+        raise ConfigurationError(f"{name} must be a date such as 1990-01-01") from error
 
 
 def _normalise_database_url(url: str) -> str:

@@ -44,6 +44,12 @@ class BadRequest(DomainError):
     status = 400
 
 
+class MalformedJson(BadRequest):
+    """A body that is not JSON we can read: not UTF-8, not JSON, or nested beyond reason."""
+
+    title = "Malformed JSON"
+
+
 class Unauthorized(DomainError):
     status = 401
     headers = {"WWW-Authenticate": 'Bearer realm="shanhai"'}
@@ -104,11 +110,28 @@ def problem_response(status: int, *, title: str, detail: str | None = None,
         body["detail"] = detail
     body["instance"] = request.path
     body.update({key: value for key, value in extensions.items() if value is not None})
-    response = Response(json.dumps(body, ensure_ascii=False, default=str), status=status,
-                        mimetype=PROBLEM_MEDIA_TYPE)
+    try:
+        text = json.dumps(body, ensure_ascii=False, default=str).encode("utf-8")
+    except UnicodeEncodeError:
+        # A lone surrogate echoed from the request cannot be UTF-8; JSON's \uXXXX escape can.
+        text = json.dumps(body, default=str).encode("ascii")
+    response = Response(text, status=status, mimetype=PROBLEM_MEDIA_TYPE)
     for name, value in (headers or {}).items():
         response.headers[name] = value
     return response
+
+
+def write_server_problem(sock, status: int, reason: str, message: str) -> None:
+    """What gunicorn refuses before the app sees it (an over-long URI: 414, oversized headers:
+    431, a malformed request line: 400) as the same problem+json as every other error: used in
+    place of gunicorn.util.write_error, its HTML page (see gunicorn.conf.py)."""
+    from gunicorn.util import write_nonblock
+
+    body = json.dumps({"type": "about:blank", "title": reason, "status": status,
+                       "detail": message}).encode("ascii")
+    head = (f"HTTP/1.1 {status} {reason}\r\nConnection: close\r\n"
+            f"Content-Type: {PROBLEM_MEDIA_TYPE}\r\nContent-Length: {len(body)}\r\n\r\n")
+    write_nonblock(sock, head.encode("latin-1") + body)
 
 
 def render_domain_error(error: DomainError) -> Response:

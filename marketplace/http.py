@@ -3,21 +3,68 @@
 from __future__ import annotations
 
 import http
+import json
 
 import flask_smorest
+import marshmallow as ma
 import sqlalchemy as sa
 from flask import Response, current_app, make_response, request
 from flask.views import MethodView
 from flask_smorest.etag import ETAG_HEADER, IF_MATCH_HEADER, IF_NONE_MATCH_HEADER, _get_etag_ctx
 from flask_smorest.pagination import Page
+from webargs import core
+from webargs.flaskparser import FlaskParser
 from werkzeug.routing import IntegerConverter
 
 from marketplace import db
-from marketplace.errors import PROBLEM_MEDIA_TYPE, ProblemSchema, render_http_exception
+from marketplace.errors import (
+    PROBLEM_MEDIA_TYPE,
+    MalformedJson,
+    ProblemSchema,
+    render_http_exception,
+)
+
+# No body of ours nests half as deep; Python's parser and every walk over the result recurse.
+MAX_JSON_DEPTH = 32
+
+
+def load_json(body: bytes | str):
+    """A request body's JSON: a 400 problem when it is not UTF-8, not JSON or nested too deep."""
+    try:
+        value = json.loads(body.decode("utf-8") if isinstance(body, bytes) else body)
+    except RecursionError:
+        raise MalformedJson(f"the JSON body nests deeper than {MAX_JSON_DEPTH} levels") from None
+    except UnicodeDecodeError as error:
+        raise MalformedJson(f"the body is not UTF-8: {error.reason} at byte {error.start}") from None
+    except json.JSONDecodeError as error:
+        raise MalformedJson(f"the body is not valid JSON: {error.msg} at line {error.lineno} "
+                            f"column {error.colno}") from None
+    pending = [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, dict | list):
+            if depth > MAX_JSON_DEPTH:
+                raise MalformedJson(f"the JSON body nests deeper than {MAX_JSON_DEPTH} levels")
+            pending.extend((child, depth + 1)
+                           for child in (item.values() if isinstance(item, dict) else item))
+    return value
+
+
+class ArgumentsParser(FlaskParser):
+    """webargs' parser with our JSON boundary: `load_json` for every JSON body."""
+
+    def _raw_load_json(self, req):
+        if not core.is_json(req.mimetype):
+            return core.missing
+        return load_json(req.get_data(cache=True))
 
 
 class Api(flask_smorest.Api):
     ERROR_SCHEMA = ProblemSchema
+
+    def _init_spec(self, *args, **kwargs) -> None:
+        super()._init_spec(*args, **kwargs)
+        self.ma_plugin.converter.add_attribute_function(_decimal_as_string)
 
     def handle_http_exception(self, error):
         return render_http_exception(error)
@@ -49,6 +96,13 @@ class Api(flask_smorest.Api):
             "schema": {"type": "string"}}, lazy=True)
 
 
+def _decimal_as_string(self, field, **kwargs) -> dict:
+    # apispec documents every Decimal as a number, even one that goes out as a string.
+    if isinstance(field, ma.fields.Decimal) and field.as_string:
+        return {"type": "string", "format": "decimal"}
+    return {}
+
+
 class Blueprint(flask_smorest.Blueprint):
     """flask-smorest's Blueprint with If-Match optional on writes.
 
@@ -57,6 +111,7 @@ class Blueprint(flask_smorest.Blueprint):
     """
 
     DEFAULT_PAGINATION_PARAMETERS = {"page": 1, "page_size": 20, "max_page_size": 100}
+    ARGUMENTS_PARSER = ArgumentsParser()
 
     def _check_precondition(self) -> None:
         return None

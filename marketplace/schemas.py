@@ -4,26 +4,47 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from datetime import date, datetime
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import marshmallow as ma
+from flask import current_app, has_app_context
 from marshmallow import validate
 
+from marketplace.config import Settings
 
-def _refuse_nul_characters(data):
-    # PostgreSQL cannot store U+0000 in text, and no name or note needs it.
+
+def _storable_text_problem(text: str) -> str | None:
+    # PostgreSQL cannot store U+0000 in text, and no name or note needs it. A lone surrogate
+    # (JSON's "\ud800") is not Unicode text at all: no database or response can encode it.
+    if "\x00" in text:
+        return "must not contain NUL characters"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return "must be valid Unicode text, without lone surrogates such as \\ud800"
+    return None
+
+
+def _refuse_unstorable_text(data):
     if isinstance(data, str):
-        if "\x00" in data:
-            raise ma.ValidationError("must not contain NUL characters")
+        problem = _storable_text_problem(data)
+        if problem:
+            raise ma.ValidationError(problem)
     elif isinstance(data, Mapping):
         for key, value in data.items():
+            name = str(key).encode("utf-8", "backslashreplace").decode("utf-8")
+            problem = _storable_text_problem(str(key))
+            if problem:
+                raise ma.ValidationError(f"this key {problem}", field_name=name)
             try:
-                _refuse_nul_characters(value)
+                _refuse_unstorable_text(value)
             except ma.ValidationError as error:
-                raise ma.ValidationError(error.messages, field_name=str(key)) from error
+                raise ma.ValidationError(error.messages, field_name=name) from error
     elif isinstance(data, list):
         for value in data:
-            _refuse_nul_characters(value)
+            _refuse_unstorable_text(value)
 
 
 class Schema(ma.Schema):
@@ -31,8 +52,8 @@ class Schema(ma.Schema):
         unknown = ma.RAISE
 
     @ma.pre_load(pass_collection=True)
-    def _no_nul_characters(self, data, **kwargs):
-        _refuse_nul_characters(data)
+    def _no_unstorable_text(self, data, **kwargs):
+        _refuse_unstorable_text(data)
         return data
 
 
@@ -66,6 +87,58 @@ def id_field(**kwargs) -> ma.fields.Integer:
 def fen_field(**kwargs) -> ma.fields.Integer:
     return ma.fields.Integer(strict=True, validate=validate.Range(min=0, max=10**13),
                              metadata={"description": "an amount in fen (1 yuan = 100 fen)"}, **kwargs)
+
+
+def business_date_bounds() -> tuple[date, date]:
+    """The first and the last day a date read from a request may fall on (settings)."""
+    settings = current_app.extensions["shanhai"].settings if has_app_context() else Settings
+    today = datetime.now(ZoneInfo(settings.timezone)).date()
+    return (settings.business_dates_from,
+            date(today.year + settings.business_dates_years_ahead, 12, 31))
+
+
+def _check_plausible(field: ma.fields.Field, day: date) -> None:
+    # Far from year 1 and 9999, so that moving between zones can never overflow.
+    earliest, latest = business_date_bounds()
+    if not earliest <= day <= latest:
+        raise field.make_error("implausible", earliest=earliest.isoformat(),
+                               latest=latest.isoformat())
+
+
+_BOUNDS_NOTE = "between BUSINESS_DATES_FROM (1990-01-01) and the end of the year " \
+               "BUSINESS_DATES_YEARS_AHEAD (10) years from now"
+
+
+class Day(ma.fields.Date):
+    """A calendar day read from a request: only within the plausible bounds of the settings."""
+
+    default_error_messages = {"implausible": "must be a day from {earliest} to {latest}"}
+
+    def __init__(self, **kwargs) -> None:
+        metadata = kwargs.pop("metadata", {})
+        metadata["description"] = "; ".join(filter(None, [metadata.get("description"), _BOUNDS_NOTE]))
+        super().__init__(metadata=metadata, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs) -> date:
+        day = super()._deserialize(value, attr, data, **kwargs)
+        _check_plausible(self, day)
+        return day
+
+
+class Moment(ma.fields.AwareDateTime):
+    """A time with its offset read from a request: its day within the settings' bounds."""
+
+    default_error_messages = {"implausible": "must be a time from {earliest} to {latest}"}
+
+    def __init__(self, **kwargs) -> None:
+        metadata = kwargs.pop("metadata", {})
+        metadata["description"] = "; ".join(filter(None, [metadata.get("description"), _BOUNDS_NOTE]))
+        super().__init__(metadata=metadata, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs) -> datetime:
+        moment = super()._deserialize(value, attr, data, **kwargs)
+        _check_plausible(self, moment.date())
+        return moment
 
 
 class DecimalString(ma.fields.Decimal):

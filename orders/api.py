@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import marshmallow as ma
 from flask import request
 
 from marketplace import db
@@ -11,7 +12,7 @@ from marketplace.errors import PROBLEM_MEDIA_TYPE
 from marketplace.http import ApiView, Blueprint, SelectPage, runtime
 from marketplace.idempotency import idempotent
 from orders import fulfilment, ledger, metrics, service
-from orders.errors import OutOfStock
+from orders.errors import OutOfStock, StripeEventMalformed
 from orders.schemas import (
     CancelSchema,
     CardPaymentRequestSchema,
@@ -28,6 +29,7 @@ from orders.schemas import (
     RefundSchema,
     SellerOrderSchema,
     SharingRuleSchema,
+    StripeEventSchema,
     WebhookAckSchema,
 )
 from orders.models import RefundStatus
@@ -219,6 +221,7 @@ class StripeWebhook(ApiView):
         except WebhookSignatureInvalid:
             metrics.WEBHOOK_FAILURES.labels("signature").inc()
             raise
+        event = _checked_event(event)
         session = db.session()
         try:
             outcome = service.handle_stripe_event(session, event=event, gateway=gateway)
@@ -235,6 +238,16 @@ class StripeWebhook(ApiView):
             service.send_refund(session, call=call, gateway=gateway)
         metrics.PAYMENTS.labels(outcome.split(":")[0]).inc()
         return {"received": True, "outcome": outcome}
+
+
+def _checked_event(event) -> dict:
+    try:
+        return StripeEventSchema().load(event)
+    except ma.ValidationError as error:
+        metrics.WEBHOOK_FAILURES.labels("malformed").inc()
+        raise StripeEventMalformed("a signed event without the keys or shapes its type needs; "
+                                   "it will not be accepted on retry either",
+                                   errors={"json": error.messages}) from None
 
 
 @blp.route("/sharing-rules")

@@ -1,4 +1,4 @@
-from marketplace.errors import Conflict, InvalidInput, InvalidState, NotFound
+from marketplace.errors import BadRequest, Conflict, InvalidInput, InvalidState, NotFound
 
 
 class OrderNotFound(NotFound):
@@ -39,3 +39,10 @@ class RefundTooLarge(Conflict):
 
 class GuestNeedsEmail(InvalidInput):
     pass
+
+
+class StripeEventMalformed(BadRequest):
+    """Signed by Stripe, but not the shape its type promises: a 400, never a 500 to retry."""
+
+    def __init__(self, detail: str, *, errors: dict) -> None:
+        super().__init__(detail, errors=errors)

@@ -152,9 +152,84 @@ class CancelSchema(Schema):
     reason = ma.fields.String(validate=validate.Length(min=1, max=200))
 
 
+OUT_OF_STOCK = {"schema": OutOfStockProblemSchema, "content_type": "application/problem+json",
+                "description": "a conflict; when stock is short, `short` names every short line"}
+
+
 class WebhookAckSchema(Schema):
     received = ma.fields.Boolean()
     outcome = ma.fields.String()
+
+
+class _StripeObjectSchema(Schema):
+    class Meta:
+        # Stripe sends far more than we read; the rest passes through untouched.
+        unknown = ma.INCLUDE
+
+
+def _stripe_id(**kwargs) -> ma.fields.String:
+    # Ids are stored in String(100) columns.
+    return ma.fields.String(validate=validate.Length(min=1, max=100), **kwargs)
+
+
+def _stripe_amount(**kwargs) -> ma.fields.Integer:
+    return ma.fields.Integer(strict=True, validate=validate.Range(min=0, max=10**13), **kwargs)
+
+
+class _PaymentErrorSchema(_StripeObjectSchema):
+    message = ma.fields.String(allow_none=True)
+
+
+class _PaymentIntentSchema(_StripeObjectSchema):
+    id = _stripe_id(required=True)
+    amount = _stripe_amount(allow_none=True)
+    amount_received = _stripe_amount(allow_none=True)
+    last_payment_error = ma.fields.Nested(_PaymentErrorSchema, allow_none=True)
+
+
+class _RefundSchema(_StripeObjectSchema):
+    id = _stripe_id(required=True)
+    amount = _stripe_amount(required=True)
+
+
+class _RefundListSchema(_StripeObjectSchema):
+    data = ma.fields.List(ma.fields.Nested(_RefundSchema))
+
+
+class _ChargeSchema(_StripeObjectSchema):
+    payment_intent = _stripe_id(allow_none=True)
+    refunds = ma.fields.Nested(_RefundListSchema, allow_none=True)
+
+
+class _EventDataSchema(_StripeObjectSchema):
+    object = ma.fields.Dict(required=True)
+
+
+# What each event type we act on must carry; other types are acknowledged and ignored.
+STRIPE_OBJECT_SCHEMAS = {
+    "payment_intent.succeeded": _PaymentIntentSchema,
+    "payment_intent.payment_failed": _PaymentIntentSchema,
+    "payment_intent.canceled": _PaymentIntentSchema,
+    "charge.refunded": _ChargeSchema,
+}
+
+
+class StripeEventSchema(_StripeObjectSchema):
+    """A signed Stripe event, checked for the keys and shapes our handlers read."""
+
+    id = _stripe_id(required=True)
+    type = ma.fields.String(required=True, validate=validate.Length(min=1, max=100))
+    data = ma.fields.Nested(_EventDataSchema, required=True)
+
+    @ma.post_load
+    def _object_of_its_type(self, event: dict, **kwargs) -> dict:
+        schema = STRIPE_OBJECT_SCHEMAS.get(event["type"])
+        if schema is not None:
+            try:
+                event["data"]["object"] = schema().load(event["data"]["object"])
+            except ma.ValidationError as error:
+                raise ma.ValidationError({"data": {"object": error.messages}}) from error
+        return event
 
 
 class SharingShareSchema(Schema):

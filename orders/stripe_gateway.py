@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 import stripe
 
 from marketplace.errors import DomainError
+from marketplace.http import load_json
 
 
 class CardPaymentsUnavailable(DomainError):
@@ -119,7 +119,7 @@ class StripeGateway:
                                                       self.settings.tolerance_seconds)
             except stripe.SignatureVerificationError:
                 continue
-            return json.loads(payload)
+            return load_json(payload)
         raise WebhookSignatureInvalid("no configured secret signed this payload recently")
 
     @staticmethod

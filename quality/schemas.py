@@ -5,6 +5,7 @@ from marshmallow import validate
 
 from catalog.models import LotStatus
 from marketplace.schemas import (
+    Day,
     ObjectSchema,
     Partial,
     QuerySchema,
@@ -39,7 +40,7 @@ class StandardSchema(ObjectSchema):
     version = ma.fields.String(required=True, validate=validate.Length(min=1, max=32))
     title_zh = name_field(required=True)
     title_en = name_field(required=True)
-    effective_from = ma.fields.Date(required=True)
+    effective_from = Day(required=True)
     source = text_field()
     definition = ma.fields.Dict(required=True, metadata={
         "description": "grades best to worst, each a list of criteria; see quality/standards/*.json"})
@@ -53,7 +54,7 @@ class StandardUpdateSchema(Partial, StandardSchema):
 
 
 class StandardPublishSchema(Schema):
-    effective_from = ma.fields.Date(metadata={"description": "overrides the draft's date"})
+    effective_from = Day(metadata={"description": "overrides the draft's date"})
 
 
 class StandardQuerySchema(QuerySchema):
@@ -64,7 +65,7 @@ class StandardQuerySchema(QuerySchema):
 
 class CurrentStandardQuerySchema(QuerySchema):
     category_id = id_field(strict=False, required=True)
-    on = ma.fields.Date(metadata={"description": "the day; today when omitted"})
+    on = Day(metadata={"description": "the day; today when omitted"})
     code = ma.fields.String(validate=validate.Length(min=1, max=64))
 
 
@@ -201,7 +202,7 @@ class CertificateCreateSchema(Schema):
                            metadata={"description": "承诺依据: self_test, commissioned_test, quality_control"})
     quantity = quantity_field(metadata={"description": "the whole lot when omitted"})
     contact_phone = ma.fields.String(validate=validate.Length(min=3, max=40))
-    issued_on = ma.fields.Date()
+    issued_on = Day()
 
 
 class CertificateSchema(ObjectSchema):

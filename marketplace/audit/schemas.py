@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import marshmallow as ma
 
-from marketplace.schemas import ObjectSchema, QuerySchema, id_field, sort_field
+from marketplace.schemas import Moment, ObjectSchema, QuerySchema, id_field, sort_field
 
 
 class AuditEventSchema(ObjectSchema):
@@ -23,6 +23,6 @@ class AuditEventQuerySchema(QuerySchema):
     entity_id = ma.fields.String()
     user_id = id_field(strict=False)
     request_id = ma.fields.String()
-    since = ma.fields.AwareDateTime()
-    until = ma.fields.AwareDateTime()
+    since = Moment()
+    until = Moment()
     sort = sort_field("occurred_at")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 import secrets
 from collections.abc import Iterator
@@ -27,6 +26,7 @@ from marketplace.codes.errors import (
 from marketplace.codes.models import Code, CodeBatch, CodeLevel
 from marketplace.codes.rendering import Label
 from marketplace.db import insert_on_conflict, sorted_by
+from marketplace.spreadsheets import CsvWriter
 
 MAX_UNIT_CODES = 100_000
 # 31 symbols without 0/O/1/I/L, 12 of them: over 59 random bits per serial.
@@ -196,7 +196,7 @@ def batch_csv(session: Session, *, batch_id: int, base_url: str) -> Iterator[str
     if batch is None:
         raise CodeBatchNotFound(f"code batch {batch_id} does not exist")
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    writer = CsvWriter(buffer)
 
     def flush() -> str:
         text = buffer.getvalue()

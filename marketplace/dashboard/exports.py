@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 from functools import cache
 
@@ -16,6 +15,7 @@ from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfgen import canvas
 
 from marketplace.dashboard.service import flat
+from marketplace.spreadsheets import CsvWriter, append_row
 
 FONT = "STSong-Light"
 COLUMNS = [
@@ -47,7 +47,7 @@ COLUMNS = [
 
 def villages_csv(figures: dict) -> str:
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = CsvWriter(out)
     writer.writerow([title for _, title in COLUMNS])
     for row in map(flat, figures["villages"]):
         writer.writerow([row[key] for key, _ in COLUMNS])
@@ -58,11 +58,11 @@ def villages_xlsx(figures: dict) -> bytes:
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = "villages"
-    sheet.append([title for _, title in COLUMNS])
+    append_row(sheet, [title for _, title in COLUMNS])
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     for row in map(flat, figures["villages"]):
-        sheet.append([row[key] for key, _ in COLUMNS])
+        append_row(sheet, [row[key] for key, _ in COLUMNS])
     summary = workbook.create_sheet("summary")
     period = figures["period"]
     for label, value in (("cluster", figures["cluster"]["name_zh"]),
@@ -77,16 +77,16 @@ def villages_xlsx(figures: dict) -> bytes:
                          ("codes minted", figures["codes"]["minted"]),
                          ("scans", figures["codes"]["scans"]),
                          ("suspected copies", figures["codes"]["suspected_copies"])):
-        summary.append([label, value])
+        append_row(summary, [label, value])
     grades = workbook.create_sheet("deliveries by grade")
-    grades.append(["grade", "unit", "deliveries", "quantity", "value (fen)"])
+    append_row(grades, ["grade", "unit", "deliveries", "quantity", "value (fen)"])
     for line in figures["deliveries"]["by_grade"]:
-        grades.append([line["grade"], line["unit"], line["deliveries"], line["quantity"],
-                       line["value_fen"]])
+        append_row(grades, [line["grade"], line["unit"], line["deliveries"], line["quantity"],
+                            line["value_fen"]])
     scans = workbook.create_sheet("scans by day")
-    scans.append(["day", "scans", "codes first scanned"])
+    append_row(scans, ["day", "scans", "codes first scanned"])
     for day in figures["scans_by_day"]:
-        scans.append([day["day"], day["scans"], day["codes_first_scanned"]])
+        append_row(scans, [day["day"], day["scans"], day["codes_first_scanned"]])
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()

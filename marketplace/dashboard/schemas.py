@@ -2,13 +2,13 @@ from __future__ import annotations
 
 import marshmallow as ma
 
-from marketplace.schemas import QuerySchema, Schema, fen_field, id_field
+from marketplace.schemas import Day, QuerySchema, Schema, fen_field, id_field
 
 
 class PeriodQuerySchema(QuerySchema):
-    start = ma.fields.Date(data_key="from", metadata={"description": "first day (local), "
+    start = Day(data_key="from", metadata={"description": "first day (local), "
                                                                     "default 1 January"})
-    end = ma.fields.Date(data_key="to", metadata={"description": "last day (local), inclusive, "
+    end = Day(data_key="to", metadata={"description": "last day (local), inclusive, "
                                                                 "default today"})
 
     @ma.validates_schema

@@ -7,6 +7,7 @@ from marshmallow import validate
 
 from marketplace.parties.models import OrganisationKind
 from marketplace.schemas import (
+    Day,
     DecimalString,
     Partial,
     ObjectSchema,
@@ -89,7 +90,7 @@ class ClusterQuerySchema(QuerySchema):
 class PairingSchema(ObjectSchema):
     village_id = id_field(required=True)
     enterprise_id = id_field(required=True)
-    since = ma.fields.Date(required=True)
+    since = Day(required=True)
     note_zh = text_field(2000)
 
 

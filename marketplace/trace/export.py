@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 from datetime import UTC
@@ -13,6 +12,7 @@ from catalog import service as catalog_service
 from catalog.models import Lot, Sku
 from marketplace.codes import digital_link
 from marketplace.db import utcnow
+from marketplace.spreadsheets import CsvWriter
 from marketplace.trace import service
 from marketplace.trace.models import EventType, TraceEvent
 
@@ -103,7 +103,7 @@ def fsma_csv(session: Session, *, lot_id: int) -> str:
     lot = catalog_service.get_lot(session, lot_id)
     gtin = lot_gtin(session, lot)
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    writer = CsvWriter(out)
     writer.writerow(CSV_COLUMNS)
     traceability_lot_code = f"{gtin}-{lot.lot_code}" if gtin else lot.lot_code
     for event in service.lot_events(session, lot_id=lot.id):

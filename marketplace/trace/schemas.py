@@ -5,7 +5,7 @@ import json
 import marshmallow as ma
 from marshmallow import validate
 
-from marketplace.schemas import ObjectSchema, Schema, quantity_field
+from marketplace.schemas import Moment, ObjectSchema, Schema, quantity_field
 from marketplace.trace.models import EventType
 
 REPORTABLE = [EventType.PACKING, EventType.SHIPPING, EventType.RECEIVING, EventType.RETAIL_SELLING]
@@ -16,7 +16,7 @@ class TraceEventCreateSchema(Schema):
                                 validate=validate.OneOf(REPORTABLE),
                                 metadata={"description": "packing, shipping, receiving or retail_selling; "
                                                          "the lifecycle records the others"})
-    occurred_at = ma.fields.AwareDateTime(metadata={"description": "defaults to now"})
+    occurred_at = Moment(metadata={"description": "defaults to now"})
     place = ma.fields.String(validate=validate.Length(min=1, max=200))
     quantity = quantity_field()
     unit = ma.fields.String(validate=validate.Length(min=1, max=16))

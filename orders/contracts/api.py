@@ -31,7 +31,7 @@ from orders.contracts.schemas import (
     StatementSchema,
     TermsRevisionSchema,
 )
-from orders.schemas import OrderSchema
+from orders.schemas import OUT_OF_STOCK, OrderSchema
 
 blp = Blueprint("contracts", __name__, url_prefix="/api/v1",
                 description="Order-farming purchase contracts (订单农业): terms, signatures, "
@@ -269,6 +269,7 @@ class ContractCallOffs(ApiView):
     @requires(Role.ENTERPRISE)
     @blp.arguments(CallOffCreateSchema)
     @blp.response(201, OrderSchema)
+    @blp.alt_response(409, **OUT_OF_STOCK)
     def post(self, data, contract_id):
         """Order against the contract: stock is reserved, priced by the contract, drawn down from it"""
         minutes = runtime().settings.reservation_minutes

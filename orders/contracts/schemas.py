@@ -6,6 +6,7 @@ import marshmallow as ma
 from marshmallow import validate
 
 from marketplace.schemas import (
+    Day,
     DecimalString,
     ObjectSchema,
     QuerySchema,
@@ -36,8 +37,8 @@ def percent_field(**kwargs) -> DecimalString:
 
 
 class WindowSchema(Schema):
-    starts_on = ma.fields.Date(required=True)
-    ends_on = ma.fields.Date(required=True)
+    starts_on = Day(required=True)
+    ends_on = Day(required=True)
     quantity = quantity_field(required=True)
 
 
@@ -141,7 +142,7 @@ class MarketPriceSchema(ObjectSchema):
     product_id = id_field(required=True)
     grade_code = grade_field(required=True)
     unit = ma.fields.String(required=True, validate=validate.OneOf(UNITS))
-    priced_on = ma.fields.Date(required=True)
+    priced_on = Day(required=True)
     price_fen = ma.fields.Integer(strict=True, required=True,
                                   validate=validate.Range(min=1, max=10**13))
     source = ma.fields.String(load_default="", validate=validate.Length(max=200))
@@ -157,7 +158,7 @@ class AdvanceSchema(ObjectSchema):
     description = ma.fields.String(load_default="", validate=validate.Length(max=500))
     amount_fen = ma.fields.Integer(strict=True, required=True,
                                    validate=validate.Range(min=1, max=10**13))
-    given_on = ma.fields.Date(required=True)
+    given_on = Day(required=True)
     settlement_id = ma.fields.Integer(dump_only=True, allow_none=True)
 
 
@@ -165,7 +166,7 @@ class DeliveryCreateSchema(Schema):
     lot_id = id_field(required=True)
     window = ma.fields.Integer(strict=True, required=True, validate=validate.Range(min=1, max=52))
     quantity = quantity_field(required=True)
-    delivered_on = ma.fields.Date(required=True)
+    delivered_on = Day(required=True)
 
 
 class AcceptanceSchema(Schema):
@@ -236,12 +237,12 @@ class ProgressSchema(Schema):
 
 
 class ProgressQuerySchema(QuerySchema):
-    on = ma.fields.Date(metadata={"description": "judge late and short as of this day (today)"})
+    on = Day(metadata={"description": "judge late and short as of this day (today)"})
 
 
 class SettlementCreateSchema(Schema):
-    period_start = ma.fields.Date(required=True)
-    period_end = ma.fields.Date(required=True)
+    period_start = Day(required=True)
+    period_end = Day(required=True)
 
 
 class StatementLineSchema(Schema):

@@ -6,7 +6,6 @@ round-half-up(received quantity × unit price); the statement adds and subtracts
 
 from __future__ import annotations
 
-import csv
 import io
 from datetime import date
 from functools import cache
@@ -22,6 +21,7 @@ from sqlalchemy.orm import Session
 from marketplace.auth import service as auth_service
 from marketplace.auth.models import User
 from marketplace.db import utcnow
+from marketplace.spreadsheets import CsvWriter
 from orders import ledger
 from orders.contracts import service
 from orders.contracts.errors import (
@@ -153,7 +153,7 @@ def yuan(fen: int) -> str:
 def render_csv(settlement: Settlement) -> str:
     data = statement(settlement)
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
+    writer = CsvWriter(out)
     writer.writerow(["kind", "delivery_id", "delivered_on", "grade", f"quantity_{data['unit']}",
                      "unit_price_fen", "amount_fen", "note"])
     for line in data["lines"]:

@@ -38,3 +38,16 @@ def test_codes_point_at_the_port_make_run_serves_on_unless_a_public_address_is_s
     assert Settings.from_env({**local, "PORT": "8123"}).public_base_url == "http://127.0.0.1:8123"
     public = {**local, "PORT": "8123", "PUBLIC_BASE_URL": "https://shanhai.example.cn/"}
     assert Settings.from_env(public).public_base_url == "https://shanhai.example.cn"
+
+
+def test_the_bounds_of_business_dates_come_from_the_environment(tmp_path):
+    from datetime import date
+
+    base = {"SHANHAI_INSTANCE_PATH": str(tmp_path)}
+    defaults = Settings.from_env(base)
+    assert (defaults.business_dates_from, defaults.business_dates_years_ahead) == (date(1990, 1, 1), 10)
+    narrowed = Settings.from_env({**base, "BUSINESS_DATES_FROM": "2015-03-01",
+                                  "BUSINESS_DATES_YEARS_AHEAD": "2"})
+    assert (narrowed.business_dates_from, narrowed.business_dates_years_ahead) == (date(2015, 3, 1), 2)
+    with pytest.raises(ConfigurationError, match="BUSINESS_DATES_FROM"):
+        Settings.from_env({**base, "BUSINESS_DATES_FROM": "March 2015"})

@@ -100,3 +100,34 @@ def test_under_test_an_unexpected_error_fails_loudly(settings, session_factory):
         assert str(error) == "loud"
     else:
         raise AssertionError("the error was swallowed")
+
+
+def test_what_gunicorn_refuses_before_the_app_is_a_problem_too(tmp_path):
+    import http.client
+    import json
+    import os
+
+    from marketplace import schema
+    from marketplace.db import make_engine
+    from tests.conftest import free_port, gunicorn_server
+
+    database = tmp_path / "refused.sqlite3"
+    schema.upgrade(make_engine(f"sqlite:///{database}"))
+    port = free_port()
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{database}", "SECRET_KEY": "refused-test",
+           "SHANHAI_INSTANCE_PATH": str(tmp_path), "PORT": str(port), "WEB_CONCURRENCY": "1",
+           "SHANHAI_LOAD_DEMO": "0", "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "prometheus")}
+    answers = {}
+    with gunicorn_server(env):
+        for name, path, headers in (("uri", "/api/v1/lots?q=" + "x" * 9000, {}),
+                                    ("header", "/api/v1/lots", {"X-Big": "y" * 9000})):
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            connection.request("GET", path, headers=headers)
+            response = connection.getresponse()
+            answers[name] = (response.status, response.getheader("Content-Type"),
+                             json.loads(response.read()))
+            connection.close()
+    assert answers["uri"][:2] == (414, "application/problem+json")
+    assert answers["uri"][2]["status"] == 414 and answers["uri"][2]["title"] == "URI Too Long"
+    assert answers["header"][:2] == (431, "application/problem+json")
+    assert answers["header"][2]["status"] == 431

@@ -28,9 +28,10 @@ TERMS = {"season": "2026 autumn", "quantity": "1000", "unit": "kg", "tolerance_p
                         "floors_fen": {"二级": 260}}}
 
 
-def signed_contract(client, callers, product_id):
+def signed_contract(client, callers, product_id, **terms):
     drafted = client.post("/api/v1/contracts", headers=callers.enterprise.headers, json={
-        "grower_id": callers.cooperative.organisation.id, "product_id": product_id, "terms": TERMS})
+        "grower_id": callers.cooperative.organisation.id, "product_id": product_id,
+        "terms": {**TERMS, **terms}})
     assert drafted.status_code == 201, drafted.get_json()
     contract = drafted.get_json()
     body = {"version": 1, "fingerprint": contract["versions"][0]["pending_fingerprint"]}
