@@ -145,7 +145,8 @@ def _license_lot_or_product(session: Session, *, grower_id: int, product: Produc
     """What a grower needs to list this product and sell lots of it from this village."""
     licensed = session.scalar(sa.select(BrandLicence.id).where(
         BrandLicence.licensee_id == grower_id, BrandLicence.brand_id == product.brand_id,
-        BrandLicence.category_id == product.category_id, BrandLicence.revoked_at.is_(None)))
+        sa.or_(BrandLicence.category_id.is_(None), BrandLicence.category_id == product.category_id),
+        BrandLicence.revoked_at.is_(None)))
     if licensed is None:
         make_licence(session, licensee=session.get(Organisation, grower_id), brand=product.brand,
                      category=product.category)
