@@ -2,8 +2,7 @@ from __future__ import annotations
 
 from flask import make_response, request
 
-from catalog import service
-from catalog import licences
+from catalog import licences, service
 from catalog.schemas import (
     BrandLicenceQuerySchema,
     BrandLicenceSchema,

@@ -39,7 +39,8 @@ from quality.service.standards import (
 )
 
 __all__ = [
-    "below_brand_minimum", "certificate_pdf", "create_standard", "current_grade", "current_standard", "ensure_saleable",
+    "below_brand_minimum",
+    "certificate_pdf", "create_standard", "current_grade", "current_standard", "ensure_saleable",
     "get_certificate", "get_current_standard", "get_inspection", "get_photo", "get_standard",
     "grade_lot", "issue_certificate", "latest_inspection", "list_brand_minimums",
     "list_certificates", "list_grades", "list_inspections", "list_standards", "lot_quality",

@@ -30,7 +30,9 @@ from tests.factories import (
     SIGNING_KEYS,
     graded_definition,
     make_brand,
+    make_contract,
     make_grade,
+    make_graded_lot,
     make_licence,
     make_lot,
     make_membership,
@@ -315,3 +317,27 @@ def test_a_grower_that_stops_working_in_a_village_sells_nothing_more_from_it(ses
     with pytest.raises(VillageNotServed):
         service.register_lot(session, actor=member, product_id=product.id, lot_code="AGAIN",
                              harvested_on=date(2026, 4, 2), quantity=Decimal("10"), unit="kg")
+
+
+def test_a_contract_delivery_from_a_lot_whose_licence_was_revoked_is_refused(session):
+    from orders.contracts import service as contracts_service
+
+    operator = make_user(session, role=Role.OPERATOR, organisation=make_organisation(
+        session, parties_service.OrganisationKind.OPERATOR))
+    cooperative, member = grower(session)
+    buyer = make_user(session, role=Role.ENTERPRISE, organisation=make_organisation(
+        session, parties_service.OrganisationKind.ENTERPRISE))
+    product = make_product(session, cooperative=cooperative)
+    standard = make_standard(session, category=product.category,
+                             definition=graded_definition(*CELERY_GRADES))
+    contract = make_contract(session, enterprise_user=buyer, grower_user=member, product=product)
+    lot = make_graded_lot(session, product=product, grade="一级", quantity=Decimal("10"),
+                          standard=standard)
+    licence = session.scalars(licences.list_licences(session, actor=member)).one()
+    licences.revoke_licence(session, actor=operator, licence_id=licence.id, reason="expelled")
+
+    with pytest.raises(BrandNotLicensed):
+        contracts_service.deliver(session, actor=member, contract_id=contract.id, lot_id=lot.id,
+                                  window=1, quantity=Decimal("10"), delivered_on=date(2026, 10, 2))
+
+    assert lot.stock_on_hand == Decimal("10")
