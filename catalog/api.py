@@ -2,12 +2,15 @@ from __future__ import annotations
 
 from flask import make_response, request
 
-from catalog import service
+from catalog import licences, service
 from catalog.schemas import (
+    BrandLicenceQuerySchema,
+    BrandLicenceSchema,
     BrandQuerySchema,
     BrandSchema,
     BrandUpdateSchema,
     CategorySchema,
+    LicenceRevocationSchema,
     LogoUploadSchema,
     LotQuerySchema,
     LotSchema,
@@ -85,6 +88,46 @@ class BrandLogo(ApiView):
         """Upload a brand's logo (multipart field `logo`); it is normalised to a PNG"""
         return service.set_brand_logo(db.session(), brand_id=brand_id, data=files["logo"].read(),
                                       max_bytes=runtime().settings.max_logo_bytes)
+
+
+@blp.route("/brand-licences")
+@blp.etag
+class BrandLicences(ApiView):
+    @requires()
+    @blp.arguments(BrandLicenceQuerySchema, location="query")
+    @blp.response(200, BrandLicenceSchema(many=True))
+    @blp.paginate(SelectPage)
+    def get(self, query):
+        """List brand licences: the operator sees all, a grower its own"""
+        return licences.list_licences(db.session(), actor=current_user(), **query)
+
+    @requires(Role.OPERATOR)
+    @blp.arguments(BrandLicenceSchema)
+    @blp.response(201, BrandLicenceSchema)
+    def post(self, data):
+        """License a grower to use a brand for a product line (category) and a period"""
+        return licences.grant_licence(db.session(), actor=current_user(), **data)
+
+
+@blp.route("/brand-licences/<int:licence_id>")
+@blp.etag
+class BrandLicenceById(ApiView):
+    @requires()
+    @blp.response(200, BrandLicenceSchema)
+    def get(self, licence_id):
+        """Get a brand licence (your own, or any as the operator)"""
+        return licences.get_licence(db.session(), actor=current_user(), licence_id=licence_id)
+
+
+@blp.route("/brand-licences/<int:licence_id>/revocation")
+class BrandLicenceRevocation(ApiView):
+    @requires(Role.OPERATOR)
+    @blp.arguments(LicenceRevocationSchema)
+    @blp.response(200, BrandLicenceSchema)
+    def post(self, data, licence_id):
+        """Revoke a licence now; lots it covered leave the shop"""
+        return licences.revoke_licence(db.session(), actor=current_user(), licence_id=licence_id,
+                                       **data)
 
 
 @blp.route("/categories")

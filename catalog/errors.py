@@ -1,4 +1,4 @@
-from marketplace.errors import Conflict, DomainError, InvalidInput, InvalidState, NotFound
+from marketplace.errors import Conflict, DomainError, Forbidden, InvalidInput, InvalidState, NotFound
 
 
 class BrandNotFound(NotFound):
@@ -63,3 +63,19 @@ class LogoTooLarge(DomainError):
 
 class UnsupportedLogo(DomainError):
     status = 415
+
+
+class LicenceNotFound(NotFound):
+    pass
+
+
+class BrandNotLicensed(Forbidden):
+    """The grower holds no licence in force for this brand and product line."""
+
+
+class LicenceRevoked(Conflict):
+    pass
+
+
+class LicencePeriodEmpty(InvalidInput):
+    pass

@@ -7,7 +7,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from marketplace.db import Base
+from marketplace.db import Base, utcnow
 from marketplace.models import Timestamped, enum_column
 from marketplace.parties.models import Cluster, Organisation, Village
 
@@ -40,6 +40,44 @@ class Category(Base):
     slug: Mapped[str] = mapped_column(sa.String(64), unique=True)
     name_zh: Mapped[str] = mapped_column(sa.String(100))
     name_en: Mapped[str] = mapped_column(sa.String(100))
+
+
+class BrandLicence(Timestamped, Base):
+    """品牌授权: the operator lets one grower use a brand, for one product line or all, for a time.
+
+    The product line is a category: a licence for 西湖龙井 tea covers no 西湖龙井 celery.
+    """
+
+    __tablename__ = "brand_licences"
+    __table_args__ = (
+        sa.CheckConstraint("valid_until IS NULL OR valid_until > valid_from", name="period_not_empty"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    brand_id: Mapped[int] = mapped_column(sa.ForeignKey("brands.id"), index=True)
+    licensee_id: Mapped[int] = mapped_column(sa.ForeignKey("organisations.id"), index=True)
+    # None: every product line of the brand.
+    category_id: Mapped[int | None] = mapped_column(sa.ForeignKey("categories.id"))
+    valid_from: Mapped[datetime]
+    # None: until revoked.
+    valid_until: Mapped[datetime | None]
+    granted_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    note: Mapped[str] = mapped_column(sa.Text, default="")
+    revoked_at: Mapped[datetime | None]
+    revoked_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    revoke_reason: Mapped[str | None] = mapped_column(sa.Text)
+
+    brand: Mapped[Brand] = relationship()
+    licensee: Mapped[Organisation] = relationship()
+    category: Mapped[Category | None] = relationship()
+
+    def in_force(self, at: datetime) -> bool:
+        return (self.revoked_at is None and self.valid_from <= at
+                and (self.valid_until is None or at < self.valid_until))
+
+    @property
+    def in_force_now(self) -> bool:
+        return self.in_force(utcnow())
 
 
 class Product(Timestamped, Base):
@@ -99,8 +137,9 @@ LOT_TRANSITIONS: dict[LotStatus, frozenset[LotStatus]] = {
     LotStatus.GRADED: frozenset({LotStatus.INSPECTED, LotStatus.ON_SALE, LotStatus.RECALLED}),
     LotStatus.REJECTED: frozenset({LotStatus.INSPECTED, LotStatus.RECALLED}),
     LotStatus.ON_SALE: frozenset({LotStatus.GRADED, LotStatus.SOLD_OUT, LotStatus.RECALLED}),
-    # Released reservations can bring stock back to a sold-out lot.
-    LotStatus.SOLD_OUT: frozenset({LotStatus.ON_SALE, LotStatus.RECALLED}),
+    # Released reservations can bring stock back to a sold-out lot; one that may no longer carry
+    # its brand is withdrawn, so that they do not.
+    LotStatus.SOLD_OUT: frozenset({LotStatus.ON_SALE, LotStatus.GRADED, LotStatus.RECALLED}),
     LotStatus.RECALLED: frozenset(),
 }
 

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import marshmallow as ma
 from flask_smorest.fields import Upload
 from marshmallow import validate
@@ -146,3 +148,39 @@ class LotStatusChangeSchema(Schema):
     def _recall_needs_reason(self, data, **kwargs):
         if data.get("status") is LotStatus.RECALLED and not data.get("reason"):
             raise ma.ValidationError("say why the lot is recalled", field_name="reason")
+
+
+# Wide enough for any real licence, narrow enough that every time converts to UTC and back.
+LICENCE_TIME = validate.Range(min=datetime(2000, 1, 1, tzinfo=UTC), max=datetime(2100, 1, 1, tzinfo=UTC),
+                              error="must be between 2000 and 2100")
+
+
+class BrandLicenceSchema(ObjectSchema):
+    brand_id = id_field(required=True)
+    licensee_id = id_field(required=True,
+                           metadata={"description": "the cooperative or strong-village company"})
+    category_id = id_field(allow_none=True, load_default=None, metadata={
+        "description": "the product line the licence covers; null for every category of the brand"})
+    valid_from = ma.fields.AwareDateTime(required=True, validate=LICENCE_TIME)
+    valid_until = ma.fields.AwareDateTime(allow_none=True, load_default=None, validate=LICENCE_TIME,
+                                          metadata={"description": "the instant it ends; null: "
+                                                                   "until revoked"})
+    note = text_field(2000)
+    in_force = ma.fields.Boolean(dump_only=True, attribute="in_force_now")
+    granted_by_id = ma.fields.Integer(dump_only=True, allow_none=True)
+    revoked_at = ma.fields.AwareDateTime(dump_only=True, allow_none=True)
+    revoked_by_id = ma.fields.Integer(dump_only=True, allow_none=True)
+    revoke_reason = ma.fields.String(dump_only=True, allow_none=True)
+    created_at = ma.fields.AwareDateTime(dump_only=True)
+
+
+class BrandLicenceQuerySchema(QuerySchema):
+    brand_id = id_field(strict=False)
+    licensee_id = id_field(strict=False)
+    category_id = id_field(strict=False)
+    in_force = ma.fields.Boolean(metadata={"description": "only licences in force now (or not)"})
+    sort = sort_field("valid_from", "created_at")
+
+
+class LicenceRevocationSchema(Schema):
+    reason = ma.fields.String(required=True, validate=validate.Length(min=1, max=2000))

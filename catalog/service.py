@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, object_session
 
 from catalog import gtin as gtin_rules
-from catalog import units
+from catalog import licences, units
 from catalog.errors import (
     BrandNotFound,
     CategoryNotFound,
@@ -34,10 +34,9 @@ from marketplace.auth.models import Role, User
 from marketplace.db import sorted_by, utcnow
 from marketplace.models import apply_changes
 from marketplace.parties import service as parties_service
-from marketplace.parties.models import OrganisationKind
 from marketplace.trace import service as trace_service
 
-GROWER_KINDS = {OrganisationKind.COOPERATIVE, OrganisationKind.STRONG_VILLAGE_COMPANY}
+GROWER_KINDS = parties_service.GROWER_KINDS
 
 
 def get_brand(session: Session, brand_id: int) -> Brand:
@@ -143,7 +142,10 @@ def create_product(session: Session, *, actor: User, brand_id: int, category_id:
     cooperative_id = _acting_grower(session, actor, cooperative_id)
     get_brand(session, brand_id)
     get_category(session, category_id)
-    parties_service.get_village(session, village_id)
+    licences.ensure_licensed(session, licensee_id=cooperative_id, brand_id=brand_id,
+                             category_id=category_id)
+    parties_service.ensure_serves_village(session, organisation_id=cooperative_id,
+                                          village_id=village_id)
     product = Product(brand_id=brand_id, category_id=category_id, village_id=village_id,
                       cooperative_id=cooperative_id, **fields)
     session.add(product)
@@ -160,8 +162,23 @@ def update_product(session: Session, *, actor: User, product_id: int, changes: d
         get_category(session, changes["category_id"])
     if "village_id" in changes:
         parties_service.get_village(session, changes["village_id"])
+    promise = ("brand_id", "category_id", "village_id")
+    merged = {key: changes.get(key, getattr(product, key)) for key in promise}
+    brand_changed = any(merged[key] != getattr(product, key) for key in ("brand_id", "category_id"))
+    if any(merged[key] != getattr(product, key) for key in promise):
+        # Checked against the product's grower, also when an operator makes the change.
+        licences.ensure_licensed(session, licensee_id=product.cooperative_id,
+                                 brand_id=merged["brand_id"], category_id=merged["category_id"])
+        parties_service.ensure_serves_village(session, organisation_id=product.cooperative_id,
+                                              village_id=merged["village_id"])
     apply_changes(product, changes)
     session.flush()
+    if brand_changed:
+        # Lots on sale went through the old brand's gate: the new brand's minimum grade applies.
+        from quality import service as quality_service  # quality imports this module
+
+        quality_service.withdraw_unsaleable(session, lots=sa.select(Lot).where(
+            Lot.product_id == product.id))
     return product
 
 
@@ -260,7 +277,8 @@ def register_lot(session: Session, *, actor: User, product_id: int, lot_code: st
     auth_service.ensure_owner(actor, product.cooperative_id, f"product {product_id}")
     _ensure_not_in_future(harvested_on)
     village_id = village_id or product.village_id
-    parties_service.get_village(session, village_id)
+    licences.ensure_may_carry(session, grower_id=product.cooperative_id, product=product,
+                              village_id=village_id)
     _ensure_free_lot_code(session, product_id, lot_code)
     lot = Lot(product=product, village_id=village_id, cooperative_id=product.cooperative_id,
               lot_code=lot_code, harvested_on=harvested_on, quantity=quantity, unit=unit,
@@ -282,8 +300,10 @@ def update_lot(session: Session, *, actor: User, lot_id: int, changes: dict) -> 
                              "date were fixed when it was inspected")
     if "harvested_on" in changes:
         _ensure_not_in_future(changes["harvested_on"])
-    if "village_id" in changes:
-        parties_service.get_village(session, changes["village_id"])
+    if "village_id" in changes and changes["village_id"] != lot.village_id:
+        # A lot's village says whose collective its sales credit: only one its grower works in.
+        licences.ensure_may_carry(session, grower_id=lot.cooperative_id, product=lot.product,
+                                  village_id=changes["village_id"])
     if "lot_code" in changes and changes["lot_code"] != lot.lot_code:
         _ensure_free_lot_code(session, lot.product_id, changes["lot_code"])
     if "quantity" in changes:
@@ -328,7 +348,7 @@ def change_lot_status(session: Session, *, actor: User, lot_id: int, status: Lot
     return lot
 
 
-def transition_lot(lot: Lot, status: LotStatus) -> None:
+def transition_lot(lot: Lot, status: LotStatus, *, reason: str | None = None) -> None:
     """Move a lot along its lifecycle; every module that changes a lot's status comes here."""
     if not lot.can_move_to(status):
         allowed = ", ".join(sorted(s.value for s in LOT_TRANSITIONS[lot.status])) or "nothing"
@@ -341,7 +361,7 @@ def transition_lot(lot: Lot, status: LotStatus) -> None:
         # The trace chain records every lifecycle step, whichever module moved the lot.
         session.flush()
         trace_service.record_lot_status_change(session, lot=lot, status=status,
-                                               reason=lot.recall_reason)
+                                               reason=reason or lot.recall_reason)
 
 
 def _ensure_not_in_future(harvested_on: date) -> None:
@@ -359,14 +379,25 @@ def _ensure_free_lot_code(session: Session, product_id: int, lot_code: str) -> N
 
 
 def sellable_lots(session: Session, sku: Sku) -> list[tuple[Lot, Decimal]]:
-    """Lots on sale that can fill this SKU, oldest harvest first, with one pack in lot units."""
-    lots = session.scalars(sa.select(Lot).where(Lot.product_id == sku.product_id,
-                                                Lot.status == LotStatus.ON_SALE)
-                           .order_by(Lot.harvested_on, Lot.id)).all()
+    """Lots on sale that can fill this SKU, oldest harvest first, with one pack in lot units.
+
+    Only lots that may carry the brand today: a licence in force for their grower, a village
+    the grower works in, and a grade at or above the brand's minimum. A licence can run out
+    with no event to take its lots off sale, so this is asked at every sale."""
+    from quality import service as quality_service  # quality imports this module
+
+    product = sku.product
+    lots = session.scalars(
+        sa.select(Lot).where(Lot.product_id == sku.product_id, Lot.status == LotStatus.ON_SALE,
+                             licences.licensed_clause(Lot.cooperative_id, product.brand_id,
+                                                      product.category_id, utcnow()),
+                             parties_service.serves_village_clause(Lot.cooperative_id,
+                                                                   Lot.village_id))
+        .order_by(Lot.harvested_on, Lot.id)).all()
     fitting = []
     for lot in lots:
         pack = units.convert(sku.pack_size, sku.pack_unit, lot.unit)
-        if pack is not None:
+        if pack is not None and quality_service.below_brand_minimum(session, lot) is None:
             fitting.append((lot, pack))
     return fitting
 

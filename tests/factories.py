@@ -13,14 +13,22 @@ from functools import cache
 from itertools import count
 
 from PIL import Image
+import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from catalog import gtin as gtin_rules
-from catalog.models import Brand, Category, Lot, LotStatus, Product, Sku
+from catalog.models import Brand, BrandLicence, Category, Lot, LotStatus, Product, Sku
 from marketplace.auth import service as auth_service
 from marketplace.auth.models import AccessToken, Role, User
 from marketplace.db import utcnow
-from marketplace.parties.models import Cluster, ClusterVillage, Organisation, OrganisationKind, Village
+from marketplace.parties.models import (
+    Cluster,
+    ClusterVillage,
+    CooperativeVillage,
+    Organisation,
+    OrganisationKind,
+    Village,
+)
 from quality import grading
 from quality.models import Grade, Inspection, QualityStandard
 
@@ -111,8 +119,44 @@ def make_category(session: Session, **fields) -> Category:
     return category
 
 
+def make_licence(session: Session, *, licensee: Organisation, brand: Brand,
+                 category: Category | None = None, **fields) -> BrandLicence:
+    """The operator's licence for a grower to use a brand (for one category, or all)."""
+    licence = BrandLicence(**{"brand": brand, "licensee": licensee, "category": category,
+                              "valid_from": utcnow() - timedelta(days=365), **fields})
+    session.add(licence)
+    session.flush()
+    return licence
+
+
+def make_membership(session: Session, *, organisation_id: int, village_id: int) -> CooperativeVillage:
+    """The operator's record that a grower works in a village (one per pair)."""
+    membership = session.get(CooperativeVillage, (organisation_id, village_id))
+    if membership is None:
+        membership = CooperativeVillage(organisation_id=organisation_id, village_id=village_id,
+                                        since=date(2024, 1, 1))
+        session.add(membership)
+        session.flush()
+    return membership
+
+
+def _license_lot_or_product(session: Session, *, grower_id: int, product: Product,
+                            village_id: int) -> None:
+    """What a grower needs to list this product and sell lots of it from this village."""
+    licensed = session.scalar(sa.select(BrandLicence.id).where(
+        BrandLicence.licensee_id == grower_id, BrandLicence.brand_id == product.brand_id,
+        sa.or_(BrandLicence.category_id.is_(None), BrandLicence.category_id == product.category_id),
+        BrandLicence.revoked_at.is_(None)))
+    if licensed is None:
+        make_licence(session, licensee=session.get(Organisation, grower_id), brand=product.brand,
+                     category=product.category)
+    make_membership(session, organisation_id=grower_id, village_id=village_id)
+
+
 def make_product(session: Session, *, cooperative: Organisation, brand: Brand | None = None,
-                 village: Village | None = None, **fields) -> Product:
+                 village: Village | None = None, licensed: bool = True, **fields) -> Product:
+    """A product; unless `licensed=False` its cooperative holds a licence for the brand and
+    category and works in the village, as the operator would have recorded."""
     n = _n()
     brand = brand or make_brand(session)
     product = Product(**{"brand": brand, "category": make_category(session),
@@ -120,6 +164,9 @@ def make_product(session: Session, *, cooperative: Organisation, brand: Brand | 
                          "name_zh": f"产品{n}", "name_en": f"Product {n}", **fields})
     session.add(product)
     session.flush()
+    if licensed:
+        _license_lot_or_product(session, grower_id=cooperative.id, product=product,
+                                village_id=product.village_id)
     return product
 
 
@@ -139,7 +186,8 @@ def make_sku(session: Session, *, product: Product, **fields) -> Sku:
 
 
 def make_lot(session: Session, *, product: Product, status: LotStatus = LotStatus.REGISTERED,
-             quantity: Decimal = Decimal("100"), **fields) -> Lot:
+             quantity: Decimal = Decimal("100"), licensed: bool = True, **fields) -> Lot:
+    """A lot; unless `licensed=False` its grower may carry the brand and works in its village."""
     n = _n()
     lot = Lot(**{"product": product, "village_id": product.village_id,
                  "cooperative_id": product.cooperative_id, "lot_code": f"LOT{n}",
@@ -148,6 +196,9 @@ def make_lot(session: Session, *, product: Product, status: LotStatus = LotStatu
                  **fields})
     session.add(lot)
     session.flush()
+    if licensed:
+        _license_lot_or_product(session, grower_id=lot.cooperative_id, product=product,
+                                village_id=lot.village_id)
     return lot
 
 

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from catalog import licences
 from catalog import service as catalog_service
 from catalog.models import Lot, LotStatus
 from marketplace.auth import service as auth_service
@@ -91,6 +92,10 @@ def mint_codes(session: Session, *, actor: User, lot_id: int, sku_id: int, level
     _ensure_can_manage(actor, lot)
     if lot.status is LotStatus.RECALLED:
         raise LotNotCodable(f"lot {lot_id} was recalled; no new codes are minted for it")
+    # A code makes the scan page vouch for the brand: only a licensed grower's lot from one of
+    # its villages gets one, also when an operator mints for it.
+    licences.ensure_may_carry(session, grower_id=lot.cooperative_id, product=lot.product,
+                              village_id=lot.village_id)
     sku = catalog_service.get_sku(session, sku_id)
     if sku.product_id != lot.product_id:
         raise SkuNotOfLot(f"SKU {sku_id} is not a pack of lot {lot_id}'s product",

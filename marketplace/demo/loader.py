@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from catalog import licences
 from catalog import service as catalog_service
 from catalog import units
 from catalog.models import Lot, LotStatus, Sku
@@ -78,6 +79,7 @@ def load_demo(session: Session, *, currency: str = "CNY",
     brands = {b["key"]: catalog_service.create_brand(
         session, slug=b["key"], cluster_id=clusters[b["cluster"]].id,
         **_fields(b, "key", "cluster", "source")) for b in region.BRANDS}
+    _load_licences_and_villages(session, operator, brands, categories, organisations, villages)
     products = {}
     for item in region.PRODUCTS:
         products[item["key"]] = catalog_service.create_product(
@@ -116,6 +118,22 @@ def load_demo(session: Session, *, currency: str = "CNY",
     for item in region.CONTRACTS:
         _load_contract(session, item, users, products, lots, organisations)
     return True
+
+
+def _load_licences_and_villages(session: Session, operator: User, brands, categories,
+                                organisations, villages) -> None:
+    valid_from, valid_until = region.LICENCE_PERIOD
+    for item in region.BRAND_LICENCES:
+        licences.grant_licence(session, actor=operator, brand_id=brands[item["brand"]].id,
+                               licensee_id=organisations[item["licensee"]].id,
+                               category_id=categories[item["category"]].id,
+                               valid_from=valid_from, valid_until=valid_until,
+                               note="演示授权 demo licence")
+    for item in region.VILLAGE_MEMBERSHIPS:
+        for village in item["villages"]:
+            parties_service.add_village_membership(
+                session, organisation_id=organisations[item["organisation"]].id,
+                village_id=villages[village].id, since=region.MEMBERSHIP_SINCE)
 
 
 def _load_contract(session: Session, item: dict, users, products, lots, organisations) -> None:

@@ -5,8 +5,11 @@ names the seed file (000-004) and quotes it between 「」, or says "illustrativ
 seeds do not give (coordinates are approximate, WGS84).
 """
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 VILLAGES = [
     dict(key="huantan", name_zh="欢潭村", name_en="Huantan Village",
@@ -309,6 +312,29 @@ PRODUCTS = [
          description_en="Celery grown on the reclaimed land of the three Yinong villages, 7,000 "
                         "jin per mu, harvested and boxed by grade."),
 ]
+
+# 品牌授权: each grower may use only the brand and product line (category) it sells, from the
+# year the brand began to the end of 2030; the operator renews. Illustrative.
+LICENCE_PERIOD = (datetime(2024, 1, 1, tzinfo=SHANGHAI), datetime(2031, 1, 1, tzinfo=SHANGHAI))
+BRAND_LICENCES = [
+    dict(licensee="jinhua-poultry-coop", brand="yunfei-shouqian", category="poultry"),
+    dict(licensee="jinhua-svc", brand="yunfei-shouqian", category="poultry"),
+    dict(licensee="jinhua-tea-coop", brand="yunfei-shouqian", category="tea"),
+    dict(licensee="jinhua-plum-coop", brand="yunfei-shouqian", category="fruit"),
+    dict(licensee="longwu-tea-coop", brand="xihu-longjing", category="tea"),
+    dict(licensee="yinong-coop", brand="gongfuzhi", category="vegetables"),
+]
+
+# The villages each grower works in (its products' and lots' villages). Illustrative.
+VILLAGE_MEMBERSHIPS = [
+    dict(organisation="jinhua-poultry-coop", villages=["datangwu", "yunfei"]),
+    dict(organisation="jinhua-svc", villages=["huantan"]),
+    dict(organisation="jinhua-tea-coop", villages=["jishan"]),
+    dict(organisation="jinhua-plum-coop", villages=["yunfei", "huantan"]),
+    dict(organisation="longwu-tea-coop", villages=["shangchengdai", "waitongwu", "changdai"]),
+    dict(organisation="yinong-coop", villages=["qunwei", "sanwei", "minwei"]),
+]
+MEMBERSHIP_SINCE = date(2024, 1, 1)
 
 # GTINs use the fictional company prefix 0697990000; the last digit is the GS1 mod-10 check digit.
 SKUS = [

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from marketplace import db
-from marketplace.auth.access import requires
+from marketplace.auth.access import current_user, requires
 from marketplace.auth.models import Role
 from marketplace.http import ApiView, Blueprint, SelectPage
 from marketplace.parties import service
@@ -14,6 +14,7 @@ from marketplace.parties.schemas import (
     OrganisationUpdateSchema,
     PairingQuerySchema,
     PairingSchema,
+    VillageMembershipSchema,
     VillageQuerySchema,
     VillageSchema,
     VillageUpdateSchema,
@@ -127,6 +128,35 @@ class OrganisationById(ApiView):
         blp.check_etag(service.get_organisation(db.session(), organisation_id), OrganisationSchema)
         return service.update_organisation(db.session(), organisation_id=organisation_id,
                                            changes=changes)
+
+
+@blp.route("/organisations/<int:organisation_id>/villages")
+@blp.etag
+class OrganisationVillages(ApiView):
+    @requires()
+    @blp.response(200, VillageMembershipSchema(many=True))
+    @blp.paginate(SelectPage)
+    def get(self, organisation_id):
+        """List the villages a grower works in (your own, or any as the operator)"""
+        return service.list_village_memberships(db.session(), actor=current_user(),
+                                                organisation_id=organisation_id)
+
+    @requires(Role.OPERATOR)
+    @blp.arguments(VillageMembershipSchema)
+    @blp.response(201, VillageMembershipSchema)
+    def post(self, data, organisation_id):
+        """Record that a grower works in a village: its produce may come from there"""
+        return service.add_village_membership(db.session(), organisation_id=organisation_id, **data)
+
+
+@blp.route("/organisations/<int:organisation_id>/villages/<int:village_id>")
+class OrganisationVillageById(ApiView):
+    @requires(Role.OPERATOR)
+    @blp.response(204)
+    def delete(self, organisation_id, village_id):
+        """Record that a grower no longer works in a village; its lots from there leave the shop"""
+        service.remove_village_membership(db.session(), organisation_id=organisation_id,
+                                          village_id=village_id)
 
 
 @blp.route("/pairings")

@@ -1,4 +1,4 @@
-from marketplace.errors import Conflict, InvalidInput, NotFound
+from marketplace.errors import Conflict, Forbidden, InvalidInput, NotFound
 
 
 class ClusterNotFound(NotFound):
@@ -30,4 +30,16 @@ class WrongOrganisationKind(InvalidInput):
 
 
 class KeyVillageNotMember(InvalidInput):
+    pass
+
+
+class VillageNotServed(Forbidden):
+    """The grower does not work in this village, as far as the operator has recorded."""
+
+
+class MembershipExists(Conflict):
+    pass
+
+
+class MembershipNotFound(NotFound):
     pass

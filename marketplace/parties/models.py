@@ -1,13 +1,13 @@
 from __future__ import annotations
 
 import enum
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from marketplace.db import Base
+from marketplace.db import Base, utcnow
 from marketplace.models import Timestamped, enum_column
 
 
@@ -113,3 +113,19 @@ class Pairing(Timestamped, Base):
 
     village: Mapped[Village] = relationship()
     enterprise: Mapped[Organisation] = relationship()
+
+
+class CooperativeVillage(Base):
+    """A village a grower works in, as the operator records it: its products and lots may come
+    from there and its sales credit that village's collective."""
+
+    __tablename__ = "cooperative_villages"
+
+    organisation_id: Mapped[int] = mapped_column(sa.ForeignKey("organisations.id"), primary_key=True)
+    village_id: Mapped[int] = mapped_column(sa.ForeignKey("villages.id"), primary_key=True,
+                                            index=True)
+    since: Mapped[date]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    organisation: Mapped[Organisation] = relationship()
+    village: Mapped[Village] = relationship()

@@ -7,21 +7,27 @@ from datetime import date
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from marketplace.auth.errors import NotYours
+from marketplace.auth.models import Role, User
 from marketplace.db import sorted_by
 from marketplace.models import apply_changes
 from marketplace.parties.errors import (
     ClusterNotFound,
     DuplicateName,
     KeyVillageNotMember,
+    MembershipExists,
+    MembershipNotFound,
     OrganisationNotFound,
     PairingExists,
     VillageInAnotherCluster,
     VillageNotFound,
+    VillageNotServed,
     WrongOrganisationKind,
 )
 from marketplace.parties.models import (
     Cluster,
     ClusterVillage,
+    CooperativeVillage,
     Organisation,
     OrganisationKind,
     Pairing,
@@ -29,6 +35,8 @@ from marketplace.parties.models import (
 )
 
 CLUSTER_OPERATOR_KINDS = {OrganisationKind.OPERATOR, OrganisationKind.STRONG_VILLAGE_COMPANY}
+# Who grows and sells produce: the organisations that hold brand licences and work in villages.
+GROWER_KINDS = {OrganisationKind.COOPERATIVE, OrganisationKind.STRONG_VILLAGE_COMPANY}
 
 
 def get_village(session: Session, village_id: int) -> Village:
@@ -233,3 +241,68 @@ def create_pairing(session: Session, *, village_id: int, enterprise_id: int, sin
     session.add(pairing)
     session.flush()
     return pairing
+
+
+def serves_village_clause(organisation_id, village_id) -> sa.Exists:
+    """SQL: the grower works in the village. Takes values or columns, for checks and for queries."""
+    return sa.exists().where(CooperativeVillage.organisation_id == organisation_id,
+                             CooperativeVillage.village_id == village_id)
+
+
+def serves_village(session: Session, *, organisation_id: int, village_id: int) -> bool:
+    return session.scalar(sa.select(serves_village_clause(organisation_id, village_id)))
+
+
+def ensure_serves_village(session: Session, *, organisation_id: int, village_id: int) -> None:
+    """Produce may come only from a village its grower works in: its sales credit that village."""
+    village = get_village(session, village_id)
+    if not serves_village(session, organisation_id=organisation_id, village_id=village_id):
+        raise VillageNotServed(
+            f"organisation {organisation_id} does not work in village {village_id} "
+            f"({village.name_zh}); the operator records which villages a grower works in",
+            organisation_id=organisation_id, village_id=village_id)
+
+
+def list_village_memberships(session: Session, *, actor: User, organisation_id: int) -> sa.Select:
+    """The villages a grower works in; the operator sees every grower's, a grower its own."""
+    get_organisation(session, organisation_id)
+    _ensure_own_or_operator(actor, organisation_id)
+    return (sa.select(CooperativeVillage)
+            .where(CooperativeVillage.organisation_id == organisation_id)
+            .order_by(CooperativeVillage.village_id))
+
+
+def add_village_membership(session: Session, *, organisation_id: int, village_id: int,
+                           since: date) -> CooperativeVillage:
+    grower = get_organisation(session, organisation_id)
+    require_kind(grower, GROWER_KINDS, "organisation_id")
+    get_village(session, village_id)
+    if session.get(CooperativeVillage, (organisation_id, village_id)) is not None:
+        raise MembershipExists(f"organisation {organisation_id} already works in village {village_id}")
+    membership = CooperativeVillage(organisation_id=organisation_id, village_id=village_id,
+                                    since=since)
+    session.add(membership)
+    session.flush()
+    return membership
+
+
+def remove_village_membership(session: Session, *, organisation_id: int, village_id: int) -> None:
+    """The grower no longer works in the village: its lots from there leave the shop."""
+    membership = session.get(CooperativeVillage, (organisation_id, village_id))
+    if membership is None:
+        raise MembershipNotFound(f"organisation {organisation_id} is not recorded as working in "
+                                 f"village {village_id}")
+    session.delete(membership)
+    session.flush()
+    # The lots are catalog's and the gate is quality's; both import this module, hence here.
+    from catalog.models import Lot
+    from quality import service as quality_service
+
+    quality_service.withdraw_unsaleable(
+        session, lots=sa.select(Lot).where(Lot.cooperative_id == organisation_id,
+                                           Lot.village_id == village_id))
+
+
+def _ensure_own_or_operator(actor: User, organisation_id: int) -> None:
+    if actor.role is not Role.OPERATOR and actor.organisation_id != organisation_id:
+        raise NotYours("only the operator and the organisation itself see this")

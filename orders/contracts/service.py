@@ -15,6 +15,7 @@ from decimal import ROUND_HALF_UP, Decimal
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from catalog import licences
 from catalog import service as catalog_service
 from catalog import units
 from marketplace.auth import service as auth_service
@@ -353,6 +354,9 @@ def deliver(session: Session, *, actor: User, contract_id: int, lot_id: int, win
     if lot.cooperative_id != contract.grower_id or lot.product_id != contract.product_id:
         raise DeliveryInvalid(f"lot {lot_id} is not the grower's {terms['season']} product",
                               errors={"json": {"lot_id": ["not a lot of this contract's product"]}})
+    # Delivered produce carries the brand and credits its village: only what the grower may sell.
+    licences.ensure_may_carry(session, grower_id=lot.cooperative_id, product=lot.product,
+                              village_id=lot.village_id)
     grade = quality_service.current_grade(session, lot.id)
     if grade is None or grade.grade_code not in terms["grades"]:
         raise DeliveryInvalid(f"lot {lot_id} has no grade of this contract",

@@ -7,12 +7,14 @@ from quality.service.certificates import (
     list_certificates,
 )
 from quality.service.gate import (
+    below_brand_minimum,
     ensure_saleable,
     list_brand_minimums,
     lot_quality,
     scan_summary,
     saleability,
     set_brand_minimum,
+    withdraw_unsaleable,
 )
 from quality.service.inspections import (
     current_grade,
@@ -37,10 +39,12 @@ from quality.service.standards import (
 )
 
 __all__ = [
+    "below_brand_minimum",
     "certificate_pdf", "create_standard", "current_grade", "current_standard", "ensure_saleable",
     "get_certificate", "get_current_standard", "get_inspection", "get_photo", "get_standard",
     "grade_lot", "issue_certificate", "latest_inspection", "list_brand_minimums",
     "list_certificates", "list_grades", "list_inspections", "list_standards", "lot_quality",
     "plan_sample", "publish_shipped_standards", "publish_standard", "record_inspection",
     "saleability", "scan_summary", "set_brand_minimum", "update_standard",
+    "withdraw_unsaleable",
 ]

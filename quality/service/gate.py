@@ -5,8 +5,9 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from catalog import licences
 from catalog import service as catalog_service
-from catalog.models import Lot, LotStatus
+from catalog.models import Lot, LotStatus, Product
 from marketplace.db import utcnow
 from quality.errors import (
     GradeBelowBrandMinimum,
@@ -53,25 +54,56 @@ def set_brand_minimum(session: Session, *, brand_id: int, standard_code: str,
     minimum.grade_code = grade_code
     minimum.set_at = utcnow()
     session.flush()
+    withdraw_unsaleable(session, lots=sa.select(Lot).join(Lot.product).where(
+        Product.brand_id == brand_id))
     return minimum
 
 
 def saleability(session: Session, *, lot: Lot) -> tuple[bool, str | None, type | None]:
     """Whether a lot may be sold under its brand, and if not why and as which problem."""
-    refusal = graded_clean(session, lot)
+    refusal = graded_clean(session, lot) or brand_refusal(session, lot)
     if refusal is not None:
         return False, *refusal
+    return True, None, None
+
+
+def below_brand_minimum(session: Session, lot: Lot) -> tuple[str, type] | None:
+    """Why the lot's current grade is below its brand's minimum; None when it is not (or when
+    there is no grade or no minimum to compare)."""
     grade = current_grade(session, lot.id)
+    if grade is None or grade.rejected:
+        return None
     minimum = session.scalar(sa.select(BrandMinimumGrade).where(
         BrandMinimumGrade.brand_id == lot.product.brand_id,
         BrandMinimumGrade.standard_code == grade.standard.code))
     if minimum is not None:
         codes = grade.standard.grade_codes
         if minimum.grade_code not in codes or codes.index(minimum.grade_code) + 1 < grade.grade_rank:
-            return False, (f"lot {lot.id} is graded {grade.grade_code} under {grade.standard.code} "
-                           f"{grade.standard.version}; the brand {lot.product.brand.name_zh} needs "
-                           f"{minimum.grade_code} or better"), GradeBelowBrandMinimum
-    return True, None, None
+            return (f"lot {lot.id} is graded {grade.grade_code} under {grade.standard.code} "
+                    f"{grade.standard.version}; the brand {lot.product.brand.name_zh} needs "
+                    f"{minimum.grade_code} or better"), GradeBelowBrandMinimum
+    return None
+
+
+def brand_refusal(session: Session, lot: Lot) -> tuple[str, type] | None:
+    """Why a lot may not carry its product's brand now: licence, village or minimum grade."""
+    return licences.carry_refusal(session, lot) or below_brand_minimum(session, lot)
+
+
+def withdraw_unsaleable(session: Session, *, lots: sa.Select) -> list[Lot]:
+    """Run the brand's side of the gate again on these lots, after the brand, its licence, its
+    minimum or a village changed: those on sale (or sold out, whose stock could come back) that
+    may no longer carry the brand go back to graded, with the reason in their trace."""
+    withdrawn = []
+    for lot in session.scalars(lots.where(Lot.status.in_((LotStatus.ON_SALE, LotStatus.SOLD_OUT)))
+                               .order_by(Lot.id).with_for_update(of=Lot)):
+        refusal = brand_refusal(session, lot)
+        if refusal is not None:
+            catalog_service.transition_lot(lot, LotStatus.GRADED,
+                                           reason=f"withdrawn from sale: {refusal[0]}")
+            withdrawn.append(lot)
+    session.flush()
+    return withdrawn
 
 
 def graded_clean(session: Session, lot: Lot) -> tuple[str, type] | None:

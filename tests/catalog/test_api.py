@@ -15,7 +15,9 @@ from tests.factories import (
     make_grade,
     make_brand,
     make_category,
+    make_licence,
     make_lot,
+    make_membership,
     make_png,
     make_product,
     make_sku,
@@ -36,6 +38,9 @@ def assert_problem(response, status: int) -> dict:
 
 def test_cooperative_lists_a_product_and_anyone_reads_it_back(client, session, callers):
     brand, category, village = make_brand(session), make_category(session), make_village(session)
+    make_licence(session, licensee=callers.cooperative.organisation, brand=brand, category=category)
+    make_membership(session, organisation_id=callers.cooperative.organisation.id,
+                    village_id=village.id)
 
     created = client.post("/api/v1/products", headers=callers.cooperative.headers, json={
         "brand_id": brand.id, "category_id": category.id, "village_id": village.id,

@@ -29,7 +29,9 @@ from tests.factories import (
     make_grade,
     make_brand,
     make_category,
+    make_licence,
     make_lot,
+    make_membership,
     make_organisation,
     make_product,
     make_sku,
@@ -58,6 +60,7 @@ def test_lot_may_come_from_another_village_than_its_products(session):
     member = make_user(session, role=Role.COOPERATIVE, organisation=cooperative)
     product = make_product(session, cooperative=cooperative)
     neighbour = make_village(session)
+    make_membership(session, organisation_id=cooperative.id, village_id=neighbour.id)
 
     lot = service.register_lot(session, actor=member, product_id=product.id, lot_code="N1",
                                harvested_on=date(2026, 4, 2), quantity=Decimal("10"), unit="kg",
@@ -451,12 +454,13 @@ def test_operator_lists_a_product_for_the_cooperative_it_names(session):
     operator = make_user(session, role=Role.OPERATOR,
                          organisation=make_organisation(session, OrganisationKind.OPERATOR))
     cooperative = make_organisation(session)
+    brand, village = make_brand(session), make_village(session)
+    make_licence(session, licensee=cooperative, brand=brand)
+    make_membership(session, organisation_id=cooperative.id, village_id=village.id)
 
     product = service.create_product(session, actor=operator, cooperative_id=cooperative.id,
-                                     brand_id=make_brand(session).id,
-                                     category_id=make_category(session).id,
-                                     village_id=make_village(session).id,
-                                     name_zh="龙井茶", name_en="Longjing tea")
+                                     brand_id=brand.id, category_id=make_category(session).id,
+                                     village_id=village.id, name_zh="龙井茶", name_en="Longjing tea")
 
     assert product.cooperative_id == cooperative.id
 
@@ -477,11 +481,13 @@ def test_operator_cannot_list_a_product_for_an_enterprise(session):
 def test_cooperative_lists_a_product_for_itself(session):
     cooperative = make_organisation(session)
     member = make_user(session, role=Role.COOPERATIVE, organisation=cooperative)
+    brand, village = make_brand(session), make_village(session)
+    make_licence(session, licensee=cooperative, brand=brand)
+    make_membership(session, organisation_id=cooperative.id, village_id=village.id)
 
-    product = service.create_product(session, actor=member, brand_id=make_brand(session).id,
+    product = service.create_product(session, actor=member, brand_id=brand.id,
                                      category_id=make_category(session).id,
-                                     village_id=make_village(session).id,
-                                     name_zh="龙井茶", name_en="Longjing tea")
+                                     village_id=village.id, name_zh="龙井茶", name_en="Longjing tea")
 
     assert product.cooperative_id == cooperative.id
 

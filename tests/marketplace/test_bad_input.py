@@ -14,9 +14,10 @@ from marketplace.db import Base
 from tests import factories
 from tests.marketplace.test_authorisation import WRITE_ACCESS, concrete
 
-# The logo takes a file, token revocation no body, and Stripe's webhook a signed raw payload
-# (tests/orders has its own tests of bad signatures).
+# The logo takes a file, token revocation and village removal no body, and Stripe's webhook a
+# signed raw payload (tests/orders has its own tests of bad signatures).
 NOT_JSON = {("PUT", "/api/v1/brands/<int:brand_id>/logo"), ("DELETE", "/api/v1/auth/token"),
+            ("DELETE", "/api/v1/organisations/<int:organisation_id>/villages/<int:village_id>"),
             ("POST", "/api/v1/payments/stripe/webhook")}
 JSON_ENDPOINTS = sorted(key for key in WRITE_ACCESS if key not in NOT_JSON)
 
