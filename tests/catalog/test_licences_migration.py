@@ -1,4 +1,4 @@
-"""Migration 0010 keeps what was already on sale selling: growers get licences and villages for
+"""Migration 0012 keeps what was already on sale selling: growers get licences and villages for
 what they had listed, so that an upgraded database behaves as before until the operator reviews."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from tests import factories
 
 def test_upgrading_licenses_every_grower_for_what_it_already_lists(connection):
     config = schema.alembic_config(connection)
-    before = ScriptDirectory.from_config(config).get_revision("0010").down_revision
+    before = ScriptDirectory.from_config(config).get_revision("0012").down_revision
     command.downgrade(config, before)
     with Session(bind=connection, join_transaction_mode="create_savepoint") as session:
         grower = factories.make_organisation(session)

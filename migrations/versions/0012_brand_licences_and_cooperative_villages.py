@@ -1,7 +1,7 @@
 """brand licences and cooperative villages: who may use which brand, and where each grower works
 
-Revision ID: 0010
-Revises: 0008
+Revision ID: 0012
+Revises: 0011
 Create Date: 2026-12-02 04:49:19.481949
 
 Existing products and lots keep working: every grower gets a licence, open-ended, for each
@@ -16,8 +16,8 @@ import sqlalchemy as sa
 from marketplace.db import UtcDateTime
 
 
-revision = '0010'
-down_revision = '0008'
+revision = '0012'
+down_revision = '0011'
 branch_labels = None
 depends_on = None
 
@@ -67,7 +67,7 @@ def _carry_over_what_is_already_sold() -> None:
         "INSERT INTO brand_licences (brand_id, licensee_id, category_id, valid_from, note, "
         "created_at, updated_at) "
         "SELECT brand_id, cooperative_id, category_id, MIN(created_at), "
-        "'carried over by migration 0010 from the products already listed', :now, :now "
+        "'carried over by migration 0012 from the products already listed', :now, :now "
         "FROM products GROUP BY brand_id, cooperative_id, category_id").bindparams(moment))
     op.execute(sa.text(
         "INSERT INTO cooperative_villages (organisation_id, village_id, since, created_at) "

@@ -1,15 +1,15 @@
 """scan journal segments: how much of each process's journal of answered scans is written
 
-Revision ID: 0014
-Revises: 0011
+Revision ID: 0011
+Revises: 0010
 Create Date: 2026-12-02 05:00:00
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0014'
-down_revision = '0011'
+revision = '0011'
+down_revision = '0010'
 branch_labels = None
 depends_on = None
 
