@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import marshmallow as ma
 from flask_smorest.fields import Upload
 from marshmallow import validate
@@ -10,6 +8,7 @@ from catalog.models import LotStatus
 from marketplace.parties.schemas import SLUG
 from marketplace.schemas import (
     Day,
+    Moment,
     Partial,
     ObjectSchema,
     QuerySchema,
@@ -150,21 +149,15 @@ class LotStatusChangeSchema(Schema):
             raise ma.ValidationError("say why the lot is recalled", field_name="reason")
 
 
-# Wide enough for any real licence, narrow enough that every time converts to UTC and back.
-LICENCE_TIME = validate.Range(min=datetime(2000, 1, 1, tzinfo=UTC), max=datetime(2100, 1, 1, tzinfo=UTC),
-                              error="must be between 2000 and 2100")
-
-
 class BrandLicenceSchema(ObjectSchema):
     brand_id = id_field(required=True)
     licensee_id = id_field(required=True,
                            metadata={"description": "the cooperative or strong-village company"})
     category_id = id_field(allow_none=True, load_default=None, metadata={
         "description": "the product line the licence covers; null for every category of the brand"})
-    valid_from = ma.fields.AwareDateTime(required=True, validate=LICENCE_TIME)
-    valid_until = ma.fields.AwareDateTime(allow_none=True, load_default=None, validate=LICENCE_TIME,
-                                          metadata={"description": "the instant it ends; null: "
-                                                                   "until revoked"})
+    valid_from = Moment(required=True)
+    valid_until = Moment(allow_none=True, load_default=None,
+                         metadata={"description": "the instant it ends; null: until revoked"})
     note = text_field(2000)
     in_force = ma.fields.Boolean(dump_only=True, attribute="in_force_now")
     granted_by_id = ma.fields.Integer(dump_only=True, allow_none=True)

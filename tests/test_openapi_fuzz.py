@@ -26,7 +26,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from catalog.models import LotStatus
+from catalog.models import BrandLicence, LotStatus
 from marketplace import schema
 from marketplace.db import make_engine
 from orders.models import Order
@@ -122,6 +122,8 @@ def seed(client, session, callers) -> dict:
             "batch_id": batch["id"], "contract_id": contract.id,
             "reference": order["reference"],
             "order_id": session.scalar(sa.select(Order.id).where(Order.reference == order["reference"])),
+            "licence_id": session.scalar(sa.select(BrandLicence.id).where(
+                BrandLicence.licensee_id == cooperative.organisation.id).limit(1)),
             "standard_id": 1, "inspection_id": 1, "photo_id": 1, "delivery_id": 1,
             "settlement_id": 1, "code_id": 1, "rest": "x"}
 

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from datetime import date
 from decimal import Decimal
 
 import marshmallow as ma
@@ -103,6 +102,5 @@ class PairingQuerySchema(QuerySchema):
 class VillageMembershipSchema(Schema):
     organisation_id = ma.fields.Integer(dump_only=True)
     village_id = id_field(required=True)
-    since = ma.fields.Date(required=True, validate=validate.Range(
-        min=date(1949, 1, 1), max=date(2100, 12, 31), error="must be between 1949 and 2100"))
+    since = Day(required=True)
     created_at = ma.fields.AwareDateTime(dump_only=True)

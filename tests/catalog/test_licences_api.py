@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from catalog import licences
-from catalog.models import Brand, Category, Lot, LotStatus, Product, Sku
+from catalog.models import Brand, Category, Lot, LotStatus, Sku
 from marketplace.auth.models import User
 from marketplace.demo.loader import load_demo
 from marketplace.parties.models import Village

@@ -15,7 +15,7 @@ from marketplace import schema
 from marketplace.db import make_engine, make_session_factory, unit_of_work, utcnow
 from orders import service
 from orders.errors import OutOfStock
-from orders.models import OrderStatus, Payment, PaymentStatus
+from orders.models import Payment, PaymentStatus
 from orders.stripe_gateway import StripeGateway, StripeSettings
 from tests.factories import make_shop
 

@@ -20,7 +20,7 @@ from marketplace.app import create_app
 from marketplace.auth.models import Role
 from marketplace.parties.models import OrganisationKind
 from marketplace.db import make_engine, make_session_factory, unit_of_work
-from orders.models import Order, OrderStatus, Payment, PaymentStatus, Refund
+from orders.models import Order, OrderStatus, Payment, Refund
 from tests.conftest import free_port, gunicorn_server
 from tests.factories import headers_for, make_organisation, make_shop, make_user
 from tests.orders.test_payments import buyer_pays, deliver, event
