@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 
 import marshmallow as ma
@@ -111,10 +112,19 @@ class OrderPayments(ApiView):
     @blp.response(201, CardPaymentSchema)
     def post(self, data, reference):
         """Start paying by card: returns the Stripe PaymentIntent's client secret (one per order)"""
-        payment, client_secret = service.start_card_payment(db.session(), reference=reference,
-                                                            gateway=runtime().stripe)
-        return {"payment_intent_id": payment.external_id, "client_secret": client_secret,
-                "amount_fen": payment.amount_fen, "currency": payment.order.currency}
+        session, gateway = db.session(), runtime().stripe
+        call = service.plan_card_payment(session, reference=reference)
+        # Stripe is asked with no transaction open: on SQLite the write lock is never held
+        # across the network, so concurrent buyers wait for each other's writes only.
+        session.commit()
+        intent = service.ask_for_payment_intent(gateway, call)
+        payment = service.record_card_payment(session, call=call, intent=intent)
+        if payment.external_id != intent.id:
+            session.commit()
+            intent = service.ask_for_payment_intent(
+                gateway, dataclasses.replace(call, open_intent_id=payment.external_id))
+        return {"payment_intent_id": payment.external_id, "client_secret": intent.client_secret,
+                "amount_fen": payment.amount_fen, "currency": call.currency}
 
 
 @blp.route(f"/orders/{REFERENCE}/refunds")

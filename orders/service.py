@@ -236,8 +236,22 @@ def _cancel(session: Session, order: Order, reason: str) -> None:
     session.flush()
 
 
-def start_card_payment(session: Session, *, reference: str, gateway: StripeGateway) -> tuple[Payment, str]:
-    """One PaymentIntent per order; asking again gives the same one. Returns its client secret."""
+@dataclass(frozen=True)
+class CardPaymentCall:
+    """What to ask Stripe for when an order's card payment starts: its open PaymentIntent again,
+    or a new one under a key that makes every concurrent ask get the same intent."""
+
+    reference: str
+    amount_fen: int
+    currency: str
+    idempotency_key: str
+    open_intent_id: str | None = None
+
+
+def plan_card_payment(session: Session, *, reference: str) -> CardPaymentCall:
+    """Check that the order takes a card payment and say what to ask Stripe for. The caller asks
+    with no transaction open (a SQLite write lock is never held across the network), then records
+    the answer with `record_card_payment`."""
     order = get_order(session, reference, for_update=True)
     if order.status is OrderStatus.PENDING_PAYMENT and order.reserved_until < utcnow():
         _cancel(session, order, "the reservation expired before payment")
@@ -245,18 +259,43 @@ def start_card_payment(session: Session, *, reference: str, gateway: StripeGatew
         raise OrderNotPayable(f"order {reference} is {order.status.value} and takes no payment")
     existing = next((p for p in order.payments if p.provider == "stripe"
                      and p.status is PaymentStatus.REQUIRES_PAYMENT), None)
-    if existing is not None:
-        intent = gateway.retrieve_payment_intent(existing.external_id)
-        return existing, intent.client_secret
     attempt = sum(1 for p in order.payments if p.provider == "stripe")
-    intent = gateway.create_payment_intent(
-        amount_fen=order.total_fen, currency=order.currency, order_reference=order.reference,
-        idempotency_key=f"shanhai-order-{order.reference}-attempt-{attempt}")
+    return CardPaymentCall(reference=reference, amount_fen=order.total_fen, currency=order.currency,
+                           idempotency_key=f"shanhai-order-{order.reference}-attempt-{attempt}",
+                           open_intent_id=existing.external_id if existing is not None else None)
+
+
+def ask_for_payment_intent(gateway: StripeGateway, call: CardPaymentCall):
+    """The PaymentIntent for a planned card payment, from Stripe."""
+    if call.open_intent_id is not None:
+        return gateway.retrieve_payment_intent(call.open_intent_id)
+    return gateway.create_payment_intent(amount_fen=call.amount_fen, currency=call.currency,
+                                         order_reference=call.reference,
+                                         idempotency_key=call.idempotency_key)
+
+
+def record_card_payment(session: Session, *, call: CardPaymentCall, intent) -> Payment:
+    """Put Stripe's PaymentIntent on record for the order; asking again records nothing more."""
+    order = get_order(session, call.reference, for_update=True)
+    session.refresh(order)  # as it is now, not as it was read before Stripe was asked
+    payment = session.scalar(sa.select(Payment).where(Payment.external_id == intent.id))
+    if payment is not None:
+        return payment
+    open_payment = session.scalar(sa.select(Payment).where(
+        Payment.order_id == order.id, Payment.provider == "stripe",
+        Payment.status == PaymentStatus.REQUIRES_PAYMENT).order_by(Payment.id).limit(1))
+    if open_payment is not None:
+        # A concurrent start recorded its intent first: that one is the order's (Stripe's
+        # idempotency key usually makes them one; the other, never confirmed, moves no money).
+        return open_payment
+    if order.status is not OrderStatus.PENDING_PAYMENT:
+        # Changed while Stripe was asked; the intent was never confirmed, so no money moved.
+        raise OrderNotPayable(f"order {call.reference} is {order.status.value} and takes no payment")
     payment = Payment(order=order, provider="stripe", external_id=intent.id,
-                      amount_fen=order.total_fen, status=PaymentStatus.REQUIRES_PAYMENT)
+                      amount_fen=call.amount_fen, status=PaymentStatus.REQUIRES_PAYMENT)
     session.add(payment)
     session.flush()
-    return payment, intent.client_secret
+    return payment
 
 
 def handle_stripe_event(session: Session, *, event: dict, gateway: StripeGateway) -> str:
@@ -294,7 +333,7 @@ def _payment_for(session: Session, intent: dict) -> Payment | None:
 
 def _adopt_payment(session: Session, intent: dict) -> Payment | None:
     """A PaymentIntent created for one of our orders whose record was lost with its transaction
-    (start_card_payment calls Stripe before the commit): money it took is recorded all the same."""
+    (a payment start asks Stripe before recording the intent): money it took is recorded all the same."""
     metadata = intent.get("metadata")
     reference = metadata.get("order_reference") if isinstance(metadata, dict) else None
     order = session.scalar(sa.select(Order).where(Order.reference == reference)) if reference else None

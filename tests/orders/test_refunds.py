@@ -327,13 +327,18 @@ def test_a_payment_whose_record_was_lost_with_its_transaction_is_still_recorded(
         client, session, stripe_client, commits):
     sku, _ = make_shop(session, packs=10)
     placed = order(client, sku, 1)
-    commits.fail_when = lambda: True
+
+    def intents_for_the_order():
+        return [i for i in stripe_client.v1.payment_intents.list(params={"limit": 100}).data
+                if i.metadata.to_dict().get("order_reference") == placed["reference"]]
+
+    # The transaction that would record the PaymentIntent Stripe has just made is lost.
+    commits.fail_when = lambda: bool(intents_for_the_order())
     with pytest.raises(sa.exc.OperationalError):
         client.post(f"/api/v1/orders/{placed['reference']}/payments", json={"method": "card"})
     commits.fail_when = lambda: False
     # Stripe keeps the PaymentIntent our lost transaction asked for; should it be paid,
-    orphan = next(i for i in stripe_client.v1.payment_intents.list(params={"limit": 100}).data
-                  if i.metadata.to_dict().get("order_reference") == placed["reference"])
+    (orphan,) = intents_for_the_order()
     intent = buyer_pays(stripe_client, orphan.id)
     outcome = deliver(client, event("payment_intent.succeeded", intent)).get_json()["outcome"]
     # ...the money is on the books all the same.

@@ -5,10 +5,14 @@ gunicorn's worker processes as `make run` starts them (bench/sqlite_writers.py p
 
 from __future__ import annotations
 
+import threading
+import urllib.error
+import urllib.request
 import uuid
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import sqlalchemy as sa
@@ -182,4 +186,75 @@ def test_a_writer_kept_waiting_past_the_busy_timeout_gets_a_503_and_readers_neve
     assert waited.get_json()["type"] == "urn:shanhai:problem:database-busy"
     assert read.status_code == 200
     assert place(app.test_client(), sku.id, 3).status_code == 201
+    engine.dispose()
+
+
+class HeldStripe:
+    """A proxy in front of localstripe that holds every PaymentIntent creation until released:
+    Stripe taking its time, as it does over a real network."""
+
+    def __init__(self, upstream: str) -> None:
+        self.asked, self.release = threading.Event(), threading.Event()
+        held = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):
+                held.forward(self)
+
+            def do_POST(self):
+                held.forward(self)
+
+            def log_message(self, *args):
+                pass
+
+        self.upstream = upstream
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+
+    def forward(self, request: BaseHTTPRequestHandler) -> None:
+        body = request.rfile.read(int(request.headers.get("Content-Length") or 0))
+        if request.command == "POST" and request.path.startswith("/v1/payment_intents"):
+            self.asked.set()
+            self.release.wait(timeout=30)
+        forwarded = urllib.request.Request(self.upstream + request.path, data=body or None,
+                                           method=request.command,
+                                           headers={k: v for k, v in request.headers.items()
+                                                    if k.lower() not in ("host", "content-length")})
+        try:
+            with urllib.request.urlopen(forwarded, timeout=30) as response:
+                status, answer = response.status, response.read()
+        except urllib.error.HTTPError as error:
+            status, answer = error.code, error.read()
+        request.send_response(status)
+        request.send_header("Content-Type", "application/json")
+        request.send_header("Content-Length", str(len(answer)))
+        request.end_headers()
+        request.wfile.write(answer)
+
+
+def test_a_payment_start_holds_no_write_lock_while_stripe_answers(tmp_path, settings, localstripe):
+    # A busy timeout far shorter than Stripe's answer: a lock held across the call would
+    # turn the other buyer's order into a 503.
+    engine = make_engine(f"sqlite:///{tmp_path / 'slow-stripe.sqlite3'}", busy_timeout=0.5)
+    schema.upgrade(engine)
+    factory = make_session_factory(engine)
+    with unit_of_work(factory) as session:
+        sku, _lot = make_shop(session, packs=5)
+    stripe_held = HeldStripe(localstripe)
+    threading.Thread(target=stripe_held.server.serve_forever, daemon=True).start()
+    app = create_app(settings.with_overrides(stripe_api_base=stripe_held.url), session_factory=factory)
+    first = place(app.test_client(), sku.id, 1).get_json()["reference"]
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        started = pool.submit(lambda: app.test_client().post(f"/api/v1/orders/{first}/payments",
+                                                             json={"method": "card"}))
+        assert stripe_held.asked.wait(timeout=30)
+        second = place(app.test_client(), sku.id, 2)
+        stripe_held.release.set()
+        payment = started.result(timeout=30)
+    stripe_held.server.shutdown()
+    assert second.status_code == 201, second.get_json()
+    assert payment.status_code == 201, payment.get_json()
+    with engine.connect() as connection:
+        recorded = connection.scalar(sa.select(sa.func.count()).select_from(Payment))
+    assert recorded == 1
     engine.dispose()
