@@ -161,8 +161,8 @@ def _postgres_engine() -> Iterator[sa.Engine]:
 
 
 @contextmanager
-def postgres_database() -> Iterator[sa.Engine]:
-    """A new, migrated PostgreSQL database of its own, dropped afterwards."""
+def postgres_database(revision: str = "head") -> Iterator[sa.Engine]:
+    """A new PostgreSQL database of its own, migrated to `revision`, dropped afterwards."""
     admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
     name = f"shanhai_test_{uuid.uuid4().hex[:10]}"
     try:
@@ -176,7 +176,7 @@ def postgres_database() -> Iterator[sa.Engine]:
     engine = make_engine(admin.url.set(database=name).render_as_string(hide_password=False),
                          pool_size=20, max_overflow=40)
     try:
-        schema.upgrade(engine)
+        schema.upgrade(engine, revision)
         yield engine
     finally:
         engine.dispose()

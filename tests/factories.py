@@ -20,6 +20,8 @@ from catalog import gtin as gtin_rules
 from catalog.models import Brand, BrandLicence, Category, Lot, LotStatus, Product, Sku
 from marketplace.auth import service as auth_service
 from marketplace.auth.models import AccessToken, Role, User
+from marketplace.codes import service as codes_service
+from marketplace.codes.models import Code, CodeLevel
 from marketplace.db import utcnow
 from marketplace.parties.models import (
     Cluster,
@@ -339,6 +341,19 @@ def make_coded_lot(session: Session, *, cooperative: Organisation, status: LotSt
     product = make_product(session, cooperative=cooperative)
     sku = make_sku(session, product=product)
     return make_lot(session, product=product, status=status, **lot_fields), sku
+
+
+def make_unit_code_paths(session: Session, *, quantity: int, keys) -> list[str]:
+    """A new cooperative's lot with `quantity` unit codes signed with `keys` (as a server of
+    those settings signs them), committed; their resolver paths."""
+    organisation = make_organisation(session)
+    user = make_user(session, role=Role.COOPERATIVE, organisation=organisation)
+    lot, sku = make_coded_lot(session, cooperative=organisation)
+    batch = codes_service.mint_codes(session, actor=user, lot_id=lot.id, sku_id=sku.id,
+                                     level=CodeLevel.UNIT, quantity=quantity, keys=keys)
+    session.commit()
+    return [codes_service.code_uri(code, base_url="")
+            for code in session.scalars(sa.select(Code).where(Code.batch_id == batch.id))]
 
 
 def graded_definition(*codes: str) -> dict:

@@ -19,7 +19,6 @@ import pytest
 import sqlalchemy as sa
 
 from marketplace import db
-from marketplace.auth.models import Role
 from marketplace.codes import authenticity, journal
 from marketplace.codes.authenticity import Thresholds
 from marketplace.codes.journal import ScanJournal
@@ -63,15 +62,8 @@ def test_workers_killed_under_scan_load_lose_no_answered_scan_and_count_none_twi
                "RATE_LIMIT_SCANS": "1000000 per minute"}
         factory = make_session_factory(engine)
         with factory() as session:
-            organisation = factories.make_organisation(session)
-            user = factories.make_user(session, role=Role.COOPERATIVE, organisation=organisation)
-            lot, sku = factories.make_coded_lot(session, cooperative=organisation)
-            codes_service.mint_codes(session, actor=user, lot_id=lot.id, sku_id=sku.id,
-                                     level=CodeLevel.UNIT, quantity=20,
-                                     keys=Settings.from_env(env).signing_keys)
-            session.commit()
-            paths = [codes_service.code_uri(code, base_url="")
-                     for code in session.scalars(sa.select(Code))]
+            paths = factories.make_unit_code_paths(session, quantity=20,
+                                                   keys=Settings.from_env(env).signing_keys)
         answered: list[str] = []
         unanswered: list[str] = []
         stop = threading.Event()

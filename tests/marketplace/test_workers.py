@@ -11,9 +11,7 @@ import urllib.request
 import sqlalchemy as sa
 
 from marketplace import schema
-from marketplace.auth.models import Role
-from marketplace.codes import service as codes_service
-from marketplace.codes.models import Code, CodeLevel, Scan
+from marketplace.codes.models import Code, Scan
 from marketplace.config import PROJECT_ROOT, Settings
 from marketplace.db import make_engine, make_session_factory
 from tests import factories
@@ -34,14 +32,8 @@ def test_scans_queued_in_a_worker_are_written_when_it_is_recycled_or_stopped(tmp
     schema.upgrade(engine)
     factory = make_session_factory(engine)
     with factory() as session:
-        organisation = factories.make_organisation(session)
-        user = factories.make_user(session, role=Role.COOPERATIVE, organisation=organisation)
-        lot, sku = factories.make_coded_lot(session, cooperative=organisation)
-        codes_service.mint_codes(session, actor=user, lot_id=lot.id, sku_id=sku.id,
-                                 level=CodeLevel.UNIT, quantity=3,
-                                 keys=Settings.from_env(env).signing_keys)
-        session.commit()
-        paths = [codes_service.code_uri(code, base_url="") for code in session.scalars(sa.select(Code))]
+        paths = factories.make_unit_code_paths(session, quantity=3,
+                                               keys=Settings.from_env(env).signing_keys)
     log = tmp_path / "gunicorn.log"
     answers = []
     # One worker, replaced after every 4 requests: 10 scans go through three of them.

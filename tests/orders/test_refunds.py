@@ -5,7 +5,6 @@ money Stripe moved, once. Against localstripe through the real stripe SDK."""
 from __future__ import annotations
 
 import threading
-import uuid
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -352,7 +351,7 @@ def test_a_payment_whose_record_was_lost_with_its_transaction_is_still_recorded(
 def test_refunds_recorded_before_the_upgrade_stay_succeeded_and_count(tmp_path, dialect):
     from marketplace import schema
     from marketplace.db import make_engine
-    from tests.conftest import IN_CI, POSTGRES_ADMIN_URL
+    from tests.conftest import postgres_database
 
     def upgrade_with_an_old_refund(engine):
         schema.upgrade(engine, "0008")
@@ -382,21 +381,6 @@ def test_refunds_recorded_before_the_upgrade_stay_succeeded_and_count(tmp_path, 
         finally:
             engine.dispose()
     else:
-        admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
-        name = f"shanhai_test_{uuid.uuid4().hex[:10]}"
-        try:
-            with admin.connect() as connection:
-                connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-        except sa.exc.OperationalError as error:
-            if IN_CI:
-                pytest.fail(f"PostgreSQL is required under CI=true: {error}")
-            pytest.skip("PostgreSQL not reachable")
-        engine = make_engine(admin.url.set(database=name).render_as_string(hide_password=False))
-        try:
+        with postgres_database(revision="0008") as engine:
             rows = upgrade_with_an_old_refund(engine)
-        finally:
-            engine.dispose()
-            with admin.connect() as connection:
-                connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            admin.dispose()
     assert [tuple(row) for row in rows] == [("succeeded", "recorded:re_old", True, "re_old", True)]

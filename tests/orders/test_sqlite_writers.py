@@ -6,13 +6,10 @@ gunicorn's worker processes as `make run` starts them (bench/sqlite_writers.py p
 from __future__ import annotations
 
 import threading
-import urllib.error
-import urllib.request
 import uuid
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import sqlalchemy as sa
@@ -28,6 +25,7 @@ from orders.models import Order, OrderStatus, Payment, Refund
 from tests.conftest import free_port, gunicorn_server
 from tests.factories import headers_for, make_organisation, make_shop, make_user
 from tests.orders.test_payments import buyer_pays, deliver, event
+from tests.orders.test_refunds import StripeLink
 
 WRITERS = 50
 
@@ -189,47 +187,19 @@ def test_a_writer_kept_waiting_past_the_busy_timeout_gets_a_503_and_readers_neve
     engine.dispose()
 
 
-class HeldStripe:
-    """A proxy in front of localstripe that holds every PaymentIntent creation until released:
-    Stripe taking its time, as it does over a real network."""
+class HeldStripe(StripeLink):
+    """The link to localstripe holding every PaymentIntent creation until released: Stripe
+    taking its time, as it does over a real network."""
 
     def __init__(self, upstream: str) -> None:
+        super().__init__(upstream)
         self.asked, self.release = threading.Event(), threading.Event()
-        held = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):
-                held.forward(self)
-
-            def do_POST(self):
-                held.forward(self)
-
-            def log_message(self, *args):
-                pass
-
-        self.upstream = upstream
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}"
-
-    def forward(self, request: BaseHTTPRequestHandler) -> None:
-        body = request.rfile.read(int(request.headers.get("Content-Length") or 0))
+    def handle(self, request) -> None:
         if request.command == "POST" and request.path.startswith("/v1/payment_intents"):
             self.asked.set()
             self.release.wait(timeout=30)
-        forwarded = urllib.request.Request(self.upstream + request.path, data=body or None,
-                                           method=request.command,
-                                           headers={k: v for k, v in request.headers.items()
-                                                    if k.lower() not in ("host", "content-length")})
-        try:
-            with urllib.request.urlopen(forwarded, timeout=30) as response:
-                status, answer = response.status, response.read()
-        except urllib.error.HTTPError as error:
-            status, answer = error.code, error.read()
-        request.send_response(status)
-        request.send_header("Content-Type", "application/json")
-        request.send_header("Content-Length", str(len(answer)))
-        request.end_headers()
-        request.wfile.write(answer)
+        super().handle(request)
 
 
 def test_a_payment_start_holds_no_write_lock_while_stripe_answers(tmp_path, settings, localstripe):
