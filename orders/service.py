@@ -11,6 +11,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from catalog import licences
 from catalog import service as catalog_service
 from catalog.models import Lot, LotStatus, Sku
 from marketplace.auth.errors import NotYours
@@ -366,6 +367,14 @@ def _on_payment_succeeded(session: Session, intent: dict, gateway: StripeGateway
             allocation.lot.status is LotStatus.RECALLED
             for line in order.lines for allocation in line.allocations):
         _cancel(session, order, "a lot in this order was recalled before the payment arrived")
+    if order.status is OrderStatus.PENDING_PAYMENT:
+        # A licence revoked, or a village dropped, while the order waited for its money.
+        refusal = next((refusal for line in order.lines for allocation in line.allocations
+                        if (refusal := licences.carry_refusal(session, allocation.lot)) is not None),
+                       None)
+        if refusal is not None:
+            _cancel(session, order,
+                    f"a lot in this order may no longer carry its brand: {refusal[0]}"[:200])
     if order.status is not OrderStatus.PENDING_PAYMENT or received != order.total_fen:
         why = (f"order was {order.status.value}" if order.status is not OrderStatus.PENDING_PAYMENT
                else f"received {received} fen for an order of {order.total_fen}")

@@ -14,6 +14,7 @@ import pytest
 import sqlalchemy as sa
 import stripe
 
+from catalog.models import BrandLicence
 from marketplace.app import create_app
 from orders.ledger_models import LedgerEntry
 from orders.models import Order, OrderStatus
@@ -327,3 +328,19 @@ def test_orders_payments_and_refused_webhooks_are_counted_in_the_metrics(client,
     assert [b - a for a, b in zip(before, after, strict=True)] == [1, 1, 1, 1]
     assert "shanhai_orders_placed_total" in client.get(
         "/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}).get_data(as_text=True)
+
+
+def test_a_lot_whose_licence_is_revoked_before_payment_arrives_is_not_sold(client, session, callers,
+                                                                          stripe_client):
+    sku, lot = make_shop(session, packs=10)
+    placed = order(client, sku, 2)
+    intent = buyer_pays(stripe_client, start_payment(client, placed["reference"])["payment_intent_id"])
+    licence = session.scalar(sa.select(BrandLicence).where(BrandLicence.licensee_id == lot.cooperative_id))
+    revoked = client.post(f"/api/v1/brand-licences/{licence.id}/revocation",
+                          headers=callers.operator.headers, json={"reason": "brand misused"})
+    assert revoked.status_code == 200, revoked.get_json()
+    outcome = deliver(client, event("payment_intent.succeeded", intent)).get_json()["outcome"]
+    assert outcome.startswith("refunded")
+    assert client.get(f"/api/v1/orders/{placed['reference']}").get_json()["status"] == "cancelled"
+    session.refresh(lot)
+    assert lot.reserved == 0 and lot.stock_on_hand == Decimal("2.5")
