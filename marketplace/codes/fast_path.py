@@ -66,8 +66,8 @@ class ScanFastPath:
                     logger.exception("the fast scan path failed after counting a scan")
                     with self.flask_app.request_context(environ):
                         failure = problem_response(500, title="Internal Server Error",
-                                                   detail="the scan was counted but could not "
-                                                          "be answered; please scan again")
+                                                   detail="the scan could not be answered; "
+                                                          "please scan again")
                     return failure(environ, start_response)
                 # Nothing was counted: Flask repeats the request and answers any error itself.
                 logger.exception("the fast scan path failed; Flask answers instead")
