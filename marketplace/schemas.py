@@ -109,15 +109,19 @@ _BOUNDS_NOTE = "between BUSINESS_DATES_FROM (1990-01-01) and the end of the year
                "BUSINESS_DATES_YEARS_AHEAD (10) years from now"
 
 
-class Day(ma.fields.Date):
-    """A calendar day read from a request: only within the plausible bounds of the settings."""
-
-    default_error_messages = {"implausible": "must be a day from {earliest} to {latest}"}
+class _DocumentedBounds:
+    """Puts the business-date bounds into a date field's documented description."""
 
     def __init__(self, **kwargs) -> None:
         metadata = kwargs.pop("metadata", {})
         metadata["description"] = "; ".join(filter(None, [metadata.get("description"), _BOUNDS_NOTE]))
         super().__init__(metadata=metadata, **kwargs)
+
+
+class Day(_DocumentedBounds, ma.fields.Date):
+    """A calendar day read from a request: only within the plausible bounds of the settings."""
+
+    default_error_messages = {"implausible": "must be a day from {earliest} to {latest}"}
 
     def _deserialize(self, value, attr, data, **kwargs) -> date:
         day = super()._deserialize(value, attr, data, **kwargs)
@@ -125,15 +129,10 @@ class Day(ma.fields.Date):
         return day
 
 
-class Moment(ma.fields.AwareDateTime):
+class Moment(_DocumentedBounds, ma.fields.AwareDateTime):
     """A time with its offset read from a request: its day within the settings' bounds."""
 
     default_error_messages = {"implausible": "must be a time from {earliest} to {latest}"}
-
-    def __init__(self, **kwargs) -> None:
-        metadata = kwargs.pop("metadata", {})
-        metadata["description"] = "; ".join(filter(None, [metadata.get("description"), _BOUNDS_NOTE]))
-        super().__init__(metadata=metadata, **kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs) -> datetime:
         moment = super()._deserialize(value, attr, data, **kwargs)
