@@ -64,6 +64,17 @@ def as_missing(response, resource_id: int) -> tuple[int, dict]:
     return response.status_code, json.loads(text)
 
 
+def assert_answered_as_missing(client, headers: dict, owned: list[tuple[str, int]]) -> None:
+    """Each URL template, with the id of a resource the caller may not see, answers exactly as
+    with an id that does not exist: the same 404 problem but for the id."""
+    missing = 999_999
+    for template, resource_id in owned:
+        theirs = client.get(template.format(resource_id), headers=headers)
+        absent = client.get(template.format(missing), headers=headers)
+        assert as_missing(theirs, resource_id) == as_missing(absent, missing), template
+        assert theirs.status_code == 404
+
+
 def test_another_cooperative_cannot_download_a_batchs_codes(client, callers, coded):
     batch = mint(client, callers, coded)
     for url in (batch["csv_url"], batch["labels_url"], f"/api/v1/code-batches/{batch['id']}"):
@@ -76,17 +87,11 @@ def test_another_organisations_codes_and_batches_answer_exactly_as_missing_ones(
         client, session, callers, coded):
     batch = mint(client, callers, coded, quantity=1)
     code_id = session.scalar(sa.select(Code.id).where(Code.batch_id == batch["id"]))
-    missing = 999_999
-    stranger = callers.other_cooperative.headers
-    for template, owned in (("/api/v1/codes/{}", code_id), ("/api/v1/codes/{}/qr.png", code_id),
-                            ("/api/v1/codes/{}/qr.svg", code_id),
-                            ("/api/v1/code-batches/{}", batch["id"]),
-                            ("/api/v1/code-batches/{}/codes.csv", batch["id"]),
-                            ("/api/v1/code-batches/{}/labels.pdf", batch["id"])):
-        theirs = client.get(template.format(owned), headers=stranger)
-        absent = client.get(template.format(missing), headers=stranger)
-        assert as_missing(theirs, owned) == as_missing(absent, missing), template
-        assert theirs.status_code == 404
+    assert_answered_as_missing(client, callers.other_cooperative.headers, [
+        ("/api/v1/codes/{}", code_id), ("/api/v1/codes/{}/qr.png", code_id),
+        ("/api/v1/codes/{}/qr.svg", code_id), ("/api/v1/code-batches/{}", batch["id"]),
+        ("/api/v1/code-batches/{}/codes.csv", batch["id"]),
+        ("/api/v1/code-batches/{}/labels.pdf", batch["id"])])
 
 
 def test_minting_more_than_100000_codes_in_one_request_is_refused(client, callers, coded):
