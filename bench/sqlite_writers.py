@@ -17,10 +17,7 @@ import argparse
 import hashlib
 import hmac
 import json
-import os
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -64,12 +61,6 @@ class Shop:
     operator_token: str
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def seed(directory: Path) -> Shop:
     """A migrated SQLite file with two SKUs on sale and an operator's token."""
     from marketplace import schema
@@ -94,37 +85,28 @@ def seed(directory: Path) -> Shop:
 
 @contextmanager
 def localstripe() -> str:
-    port = free_port()
-    server = subprocess.Popen([sys.executable, str(ROOT / "tests" / "localstripe_server.py"),
-                               "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    from tests.conftest import start_localstripe
+
+    server, port = start_localstripe()
+    if server is None:
+        raise RuntimeError("localstripe did not start")
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise
-                time.sleep(0.1)
         yield f"http://127.0.0.1:{port}"
     finally:
         server.terminate()
         server.wait(timeout=10)
 
 
-def server_environment(shop: Shop, directory: Path, port: int, stripe_api_base: str,
+def server_environment(shop: Shop, directory: Path, stripe_api_base: str,
                        workers: int | None = None) -> dict:
-    env = {**os.environ, "DATABASE_URL": shop.database_url, "SECRET_KEY": "bench-sqlite-writers",
-           "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}", "SHANHAI_LOAD_DEMO": "0",
-           "SHANHAI_INSTANCE_PATH": str(directory), "PORT": str(port),
-           "PROMETHEUS_MULTIPROC_DIR": str(directory / "prometheus"), "TRUSTED_PROXIES": "1",
-           "RATE_LIMIT_WRITES": "100000 per minute", "STRIPE_SECRET_KEY": "sk_test_shanhai",
-           "STRIPE_API_BASE": stripe_api_base, "STRIPE_WEBHOOK_SECRETS": WEBHOOK_SECRET}
-    env.pop("REDIS_URL", None)
-    if workers:
-        env["WEB_CONCURRENCY"] = str(workers)
-    return env
+    """`make run`'s environment on the shop's file, with Stripe at `stripe_api_base`."""
+    from tests.conftest import server_environment as make_run_environment
+
+    return make_run_environment(
+        directory, shop.database_url, SECRET_KEY="bench-sqlite-writers", TRUSTED_PROXIES="1",
+        RATE_LIMIT_WRITES="100000 per minute", STRIPE_SECRET_KEY="sk_test_shanhai",
+        STRIPE_API_BASE=stripe_api_base, STRIPE_WEBHOOK_SECRETS=WEBHOOK_SECRET, REDIS_URL=None,
+        **({"WEB_CONCURRENCY": str(workers)} if workers else {}))
 
 
 def call(base: str, path: str, body: dict | bytes, headers: dict | None = None,
@@ -255,8 +237,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as scratch, localstripe() as stripe_api_base:
         directory = Path(scratch)
         shop = seed(directory)
-        port = free_port()
-        env = server_environment(shop, directory, port, stripe_api_base, args.workers)
+        env = server_environment(shop, directory, stripe_api_base, args.workers)
         with gunicorn_server(env) as base:
             phases = run_phases(base, shop, stripe_api_base, args.writers)
         for name, phase in phases.items():

@@ -48,7 +48,7 @@ METRICS_TOKEN = "metrics-token-for-tests"
 def localstripe() -> Iterator[str]:
     """A stateful fake Stripe server on loopback; the real stripe SDK talks HTTP to it."""
     for _attempt in range(3):
-        server, port = _start_localstripe()
+        server, port = start_localstripe()
         if server is not None:
             break
     else:
@@ -88,7 +88,29 @@ def gunicorn_server(env: dict, *options: str, stderr=subprocess.DEVNULL) -> Iter
         server.wait(timeout=30)
 
 
-def _start_localstripe() -> tuple[subprocess.Popen | None, int]:
+def server_environment(tmp_path: Path, database_url: str | None = None, **variables: str | None) -> dict:
+    """The environment `make run` gives gunicorn, for a server of a test's own: a migrated SQLite
+    file in tmp_path (or `database_url`), a free PORT, instance folder and metrics in tmp_path, no
+    demo; then `variables` set, or removed where None."""
+    if database_url is None:
+        database_url = f"sqlite:///{tmp_path / 'server.sqlite3'}"
+        engine = make_engine(database_url)
+        schema.upgrade(engine)
+        engine.dispose()
+    port = free_port()
+    env = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": "test-server-secret",
+           "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}", "SHANHAI_LOAD_DEMO": "0",
+           "SHANHAI_INSTANCE_PATH": str(tmp_path), "PORT": str(port),
+           "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "prometheus")}
+    for name, value in variables.items():
+        if value is None:
+            env.pop(name, None)
+        else:
+            env[name] = value
+    return env
+
+
+def start_localstripe() -> tuple[subprocess.Popen | None, int]:
     port = free_port()
     server = subprocess.Popen([sys.executable, str(Path(__file__).with_name("localstripe_server.py")),
                                "--port", str(port)],

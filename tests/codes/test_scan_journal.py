@@ -28,7 +28,7 @@ from marketplace.config import PROJECT_ROOT, Settings
 from marketplace.db import make_session_factory
 from tests import factories
 from tests.codes.test_fast_path import committed_database
-from tests.conftest import free_port, gunicorn_server
+from tests.conftest import gunicorn_server, server_environment
 
 SECRET = "journal-test"
 ZONE = ZoneInfo("Asia/Shanghai")
@@ -51,15 +51,12 @@ def _workers(master_pid: int) -> list[int]:
 @pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
 def test_workers_killed_under_scan_load_lose_no_answered_scan_and_count_none_twice(tmp_path, kind):
     with committed_database(kind, tmp_path) as engine:
-        url = engine.url.render_as_string(hide_password=False)
-        port = free_port()
-        env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": SECRET,
-               "CODE_SIGNING_KEYS": "j1:am91cm5hbC10ZXN0LXNpZ25pbmcta2V5LTMyLWJ5dGVz",
-               "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}", "SHANHAI_LOAD_DEMO": "0",
-               "SHANHAI_INSTANCE_PATH": str(tmp_path), "PORT": str(port), "WEB_CONCURRENCY": "3",
-               "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "prometheus"),
-               # Every scan from this one address must be answered, not refused.
-               "RATE_LIMIT_SCANS": "1000000 per minute"}
+        env = server_environment(
+            tmp_path, engine.url.render_as_string(hide_password=False), SECRET_KEY=SECRET,
+            CODE_SIGNING_KEYS="j1:am91cm5hbC10ZXN0LXNpZ25pbmcta2V5LTMyLWJ5dGVz", WEB_CONCURRENCY="3",
+            # Every scan from this one address must be answered, not refused.
+            RATE_LIMIT_SCANS="1000000 per minute")
+        port = int(env["PORT"])
         factory = make_session_factory(engine)
         with factory() as session:
             paths = factories.make_unit_code_paths(session, quantity=20,

@@ -105,18 +105,11 @@ def test_under_test_an_unexpected_error_fails_loudly(settings, session_factory):
 def test_what_gunicorn_refuses_before_the_app_is_a_problem_too(tmp_path):
     import http.client
     import json
-    import os
 
-    from marketplace import schema
-    from marketplace.db import make_engine
-    from tests.conftest import free_port, gunicorn_server
+    from tests.conftest import gunicorn_server, server_environment
 
-    database = tmp_path / "refused.sqlite3"
-    schema.upgrade(make_engine(f"sqlite:///{database}"))
-    port = free_port()
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{database}", "SECRET_KEY": "refused-test",
-           "SHANHAI_INSTANCE_PATH": str(tmp_path), "PORT": str(port), "WEB_CONCURRENCY": "1",
-           "SHANHAI_LOAD_DEMO": "0", "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "prometheus")}
+    env = server_environment(tmp_path, WEB_CONCURRENCY="1")
+    port = int(env["PORT"])
     answers = {}
     with gunicorn_server(env):
         for name, path, headers in (("uri", "/api/v1/lots?q=" + "x" * 9000, {}),

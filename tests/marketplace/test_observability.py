@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import select
 import socket
 import threading
@@ -17,7 +16,7 @@ from marketplace.auth.models import Role
 from marketplace.db import make_engine, make_session_factory
 from marketplace.parties.models import OrganisationKind
 from tests import factories
-from tests.conftest import METRICS_TOKEN, free_port, gunicorn_server
+from tests.conftest import METRICS_TOKEN, gunicorn_server, server_environment
 
 
 def test_a_request_id_is_generated_and_returned(client):
@@ -126,12 +125,7 @@ def test_readyz_turns_503_while_postgresql_is_unreachable_and_recovers(settings,
 
 
 def test_metrics_add_up_requests_across_gunicorn_workers(tmp_path):
-    database = tmp_path / "metrics.sqlite3"
-    schema.upgrade(make_engine(f"sqlite:///{database}"))
-    port = free_port()
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{database}", "SECRET_KEY": "metrics-test",
-           "SHANHAI_INSTANCE_PATH": str(tmp_path), "PORT": str(port), "WEB_CONCURRENCY": "2",
-           "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "prometheus"), "METRICS_TOKEN": METRICS_TOKEN}
+    env = server_environment(tmp_path, WEB_CONCURRENCY="2", METRICS_TOKEN=METRICS_TOKEN)
     with gunicorn_server(env) as base:
         for _ in range(40):
             urllib.request.urlopen(f"{base}/api/v1/categories", timeout=5).read()

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import json
 import secrets
-import os
 import urllib.error
 import urllib.request
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
-from marketplace import schema
 from marketplace.app import create_app
-from marketplace.db import make_engine
 from marketplace.rate_limit_storage import SqliteStorage
-from tests.conftest import free_port, gunicorn_server, require_redis, unique_client_address
+from tests.conftest import (
+    gunicorn_server,
+    require_redis,
+    server_environment,
+    unique_client_address,
+)
 
 
 def hammer_token_endpoint(client, times: int, headers: dict | None = None):
@@ -50,13 +52,8 @@ def test_rate_limits_are_shared_through_redis_between_app_servers(settings, sess
 
 
 def test_without_redis_the_workers_of_one_server_share_the_sign_in_limit(tmp_path):
-    database = tmp_path / "limits.sqlite3"
-    schema.upgrade(make_engine(f"sqlite:///{database}"))
-    port = free_port()
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{database}", "SECRET_KEY": "limits-test",
-           "SHANHAI_INSTANCE_PATH": str(tmp_path), "PORT": str(port), "WEB_CONCURRENCY": "3",
-           "SHANHAI_LOAD_DEMO": "0", "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "prometheus")}
-    env.pop("REDIS_URL", None)
+    env = server_environment(tmp_path, WEB_CONCURRENCY="3", REDIS_URL=None)
+    port = env["PORT"]
 
     def sign_in(_) -> int:
         request = urllib.request.Request(

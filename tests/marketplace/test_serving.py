@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import socket
 import threading
 import time
 import urllib.request
 
-from marketplace import schema
-from marketplace.db import make_engine
-from tests.conftest import free_port, gunicorn_server
+from tests.conftest import gunicorn_server, server_environment
 
 SLOW_SOCKETS = 50
 
@@ -44,15 +41,9 @@ def timed_get(url: str) -> float:
 
 
 def test_the_server_answers_health_and_reads_within_a_second_with_50_slow_clients_open(tmp_path):
-    database = tmp_path / "serving.sqlite3"
-    schema.upgrade(make_engine(f"sqlite:///{database}"))
-    port = free_port()
     # As `make run` starts it: its worker count and model come from gunicorn.conf.py.
-    env = {key: value for key, value in os.environ.items()
-           if key not in {"WEB_CONCURRENCY", "GUNICORN_THREADS"}}
-    env.update({"DATABASE_URL": f"sqlite:///{database}", "SECRET_KEY": "serving-test",
-                "SHANHAI_INSTANCE_PATH": str(tmp_path), "PORT": str(port),
-                "SHANHAI_LOAD_DEMO": "0", "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "prometheus")})
+    env = server_environment(tmp_path, WEB_CONCURRENCY=None, GUNICORN_THREADS=None)
+    port = int(env["PORT"])
     stop = threading.Event()
     with gunicorn_server(env) as base:
         sockets = [socket.create_connection(("127.0.0.1", port)) for _ in range(SLOW_SOCKETS)]

@@ -10,26 +10,20 @@ import urllib.request
 
 import sqlalchemy as sa
 
-from marketplace import schema
 from marketplace.codes.models import Code, Scan
 from marketplace.config import PROJECT_ROOT, Settings
 from marketplace.db import make_engine, make_session_factory
 from tests import factories
-from tests.conftest import free_port, gunicorn_server
+from tests.conftest import gunicorn_server, server_environment
 
 
 def test_scans_queued_in_a_worker_are_written_when_it_is_recycled_or_stopped(tmp_path):
-    database = tmp_path / "workers.sqlite3"
-    port = free_port()
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{database}", "SECRET_KEY": "workers-test",
-           "CODE_SIGNING_KEYS": "w1:d29ya2Vycy10ZXN0LXNpZ25pbmcta2V5LTMyLWJ5dGVz",
-           "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}", "SHANHAI_LOAD_DEMO": "0",
-           "SHANHAI_INSTANCE_PATH": str(tmp_path), "PORT": str(port), "WEB_CONCURRENCY": "1",
-           "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "prometheus"),
-           # Queued scans are written only when their worker leaves, never on a timer.
-           "SCAN_WRITE_BEHIND_SECONDS": "3600"}
+    env = server_environment(
+        tmp_path, CODE_SIGNING_KEYS="w1:d29ya2Vycy10ZXN0LXNpZ25pbmcta2V5LTMyLWJ5dGVz",
+        WEB_CONCURRENCY="1",
+        # Queued scans are written only when their worker leaves, never on a timer.
+        SCAN_WRITE_BEHIND_SECONDS="3600")
     engine = make_engine(env["DATABASE_URL"])
-    schema.upgrade(engine)
     factory = make_session_factory(engine)
     with factory() as session:
         paths = factories.make_unit_code_paths(session, quantity=3,

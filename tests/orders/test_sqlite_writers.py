@@ -22,7 +22,7 @@ from marketplace.auth.models import Role
 from marketplace.parties.models import OrganisationKind
 from marketplace.db import make_engine, make_session_factory, unit_of_work
 from orders.models import Order, OrderStatus, Payment, Refund
-from tests.conftest import free_port, gunicorn_server
+from tests.conftest import gunicorn_server
 from tests.factories import headers_for, make_organisation, make_shop, make_user
 from tests.orders.test_payments import buyer_pays, deliver, event
 from tests.orders.test_refunds import StripeLink
@@ -149,8 +149,7 @@ def test_fifty_writers_of_each_kind_against_make_run_on_a_sqlite_file(tmp_path, 
     from bench import sqlite_writers as bench
 
     shop = bench.seed(tmp_path)
-    port = free_port()
-    with gunicorn_server(bench.server_environment(shop, tmp_path, port, localstripe)) as base:
+    with gunicorn_server(bench.server_environment(shop, tmp_path, localstripe)) as base:
         phases = bench.run_phases(base, shop, localstripe, WRITERS)
 
     assert {name: dict(phase.statuses) for name, phase in phases.items()} == {
