@@ -113,7 +113,7 @@ def problem_response(status: int, *, title: str, detail: str | None = None,
     try:
         text = json.dumps(body, ensure_ascii=False, default=str).encode("utf-8")
     except UnicodeEncodeError:
-        # A lone surrogate echoed from the request cannot be UTF-8; JSON's \uXXXX escape can.
+        # A lone surrogate echoed from the request cannot be UTF-8; a JSON \u escape of it can.
         text = json.dumps(body, default=str).encode("ascii")
     response = Response(text, status=status, mimetype=PROBLEM_MEDIA_TYPE)
     for name, value in (headers or {}).items():
