@@ -269,14 +269,20 @@ def test_a_refund_stripe_refuses_is_recorded_as_failed_and_moves_nothing(
     assert_books_equal_stripe(session, stripe_client, reference, intent["id"])
 
 
-def test_an_automatic_refund_whose_webhook_transaction_fails_is_made_once_on_redelivery(
-        client, session, stripe_client, commits):
+def paid_after_cancelling(client, session, stripe_client):
+    """An order its buyer cancelled and then paid all the same: what Stripe's
+    payment_intent.succeeded for it says, with the order, the intent and its id."""
     sku, _ = make_shop(session, packs=10)
     placed = order(client, sku, 2)
     intent_id = start_payment(client, placed["reference"])["payment_intent_id"]
     client.post(f"/api/v1/orders/{placed['reference']}/cancel", json={})
     intent = buyer_pays(stripe_client, intent_id)
-    succeeded = event("payment_intent.succeeded", intent)
+    return placed, intent_id, intent, event("payment_intent.succeeded", intent)
+
+
+def test_an_automatic_refund_whose_webhook_transaction_fails_is_made_once_on_redelivery(
+        client, session, stripe_client, commits):
+    placed, intent_id, intent, succeeded = paid_after_cancelling(client, session, stripe_client)
     commits.fail_when = lambda: True
     with pytest.raises(sa.exc.OperationalError):
         deliver(client, succeeded)
@@ -293,12 +299,7 @@ def test_an_automatic_refund_whose_webhook_transaction_fails_is_made_once_on_red
 
 def test_an_automatic_refund_stripe_did_not_answer_goes_out_when_stripe_delivers_again(
         client, linked_client, session, stripe_client, stripe_link):
-    sku, _ = make_shop(session, packs=10)
-    placed = order(client, sku, 2)
-    intent_id = start_payment(client, placed["reference"])["payment_intent_id"]
-    client.post(f"/api/v1/orders/{placed['reference']}/cancel", json={})
-    intent = buyer_pays(stripe_client, intent_id)
-    succeeded = event("payment_intent.succeeded", intent)
+    placed, intent_id, intent, succeeded = paid_after_cancelling(client, session, stripe_client)
     stripe_link.mode = "lose refund answers"
     # An error answer: Stripe will deliver the event again.
     assert deliver(linked_client, succeeded).status_code == 502
