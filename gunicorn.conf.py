@@ -8,18 +8,18 @@ import atexit
 import gc
 import multiprocessing
 import os
-import sys
 import shutil
+import sys
 import tempfile
 
 bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", min(multiprocessing.cpu_count() * 2 + 1, 8)))
 # Slow clients cannot take the service down: a sync worker is held by one client sending its
 # headers slowly (six of them stopped a five-worker server). This gthread worker reads each
-# request whole in its event loop and only then gives it a thread (marketplace/serving.py), so
+# request whole in its event loop and only then gives it a thread (marketplace/core/serving.py), so
 # threads only run the application and a few per worker suffice. gevent was not chosen:
 # SQLite's busy wait and psycopg's calls would block its one thread.
-worker_class = "marketplace.serving.BufferingThreadWorker"
+worker_class = "marketplace.core.serving.BufferingThreadWorker"
 threads = int(os.environ.get("GUNICORN_THREADS", 4))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", 30))
 graceful_timeout = 30
@@ -56,7 +56,7 @@ def post_fork(server, worker):
     app.extensions["shanhai"].engine.dispose(close=False)
     # The scan writer starts with the worker: it first drains the scan journals that dead
     # workers left (scans they answered but had not yet written), then writes behind.
-    from marketplace.codes.resolver import scan_recorder
+    from marketplace.traceability.resolver import scan_recorder
 
     recorder = scan_recorder(app)
     if recorder is not None:
@@ -93,7 +93,7 @@ def _problems_for_what_gunicorn_refuses() -> None:
     # module's function, so replacing it makes those answers problem+json like the app's.
     import gunicorn.util
 
-    from marketplace.errors import write_server_problem
+    from marketplace.core.errors import write_server_problem
 
     gunicorn.util.write_error = write_server_problem
 

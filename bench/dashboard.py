@@ -23,7 +23,7 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -46,16 +46,17 @@ def insert(session, table, rows) -> None:
 
 def generate(session, *, start: datetime, end: datetime, zone) -> dict:
     """The region, written in bulk; returns what the timing needs (a cluster and a token)."""
+    from orders.ledger.models import LedgerEntry, Party
+    from orders.ledger.service import CLEARING, OPERATING_INCOME
+
     from catalog.models import Brand, Category, Lot, LotStatus, Product, Sku
-    from marketplace.auth import service as auth_service
-    from marketplace.auth.models import Role
-    from marketplace.codes import authenticity
-    from marketplace.codes.models import Code, CodeBatch, CodeLevel, Scan
+    from marketplace.accounts import service as auth_service
+    from marketplace.accounts.models import Role
     from marketplace.parties.models import Cluster, ClusterVillage, Organisation, OrganisationKind, Village
-    from orders import ledger
+    from marketplace.traceability import authenticity
+    from marketplace.traceability.models import Code, CodeBatch, CodeLevel, Scan
     from orders.contracts.models import Contract, ContractStatus, ContractVersion, Delivery, DeliveryStatus
-    from orders.ledger import CLEARING, OPERATING_INCOME
-    from orders.ledger_models import LedgerEntry, Party
+    from orders.ledger import service as ledger
     from orders.models import Allocation, AllocationState, Order, OrderLine, OrderStatus
     from quality.models import Grade, Inspection
     from tests import factories
@@ -257,9 +258,10 @@ def main() -> None:
     args = parser.parse_args()
 
     from fresh_database import migrated_engine
+
     from marketplace.app import create_app
-    from marketplace.config import Settings
-    from marketplace.db import make_session_factory, unit_of_work
+    from marketplace.core.config import Settings
+    from marketplace.core.db import make_session_factory, unit_of_work
 
     workdir = Path(tempfile.mkdtemp(prefix="shanhai-dashboard-"))
     database_url = args.database_url or f"sqlite:///{workdir / 'bench.sqlite3'}"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from marketplace import schema
-from marketplace.db import make_engine
+from marketplace.core import migrations as schema
+from marketplace.core.db import make_engine
 
 
 def migrated_engine(database_url: str) -> sa.Engine:

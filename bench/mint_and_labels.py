@@ -30,8 +30,8 @@ sys.path.insert(0, str(ROOT))
 
 
 def render_labels(database_url: str, batch_id: int, queue) -> None:
-    from marketplace.codes import rendering, service
-    from marketplace.db import make_engine, make_session_factory
+    from marketplace.core.db import make_engine, make_session_factory
+    from marketplace.traceability import rendering, service
 
     factory = make_session_factory(make_engine(database_url))
     started = time.perf_counter()
@@ -53,13 +53,14 @@ def main() -> None:
     parser.add_argument("--existing", type=int, default=0)
     args = parser.parse_args()
 
-    from catalog import service as catalog_service
     from fresh_database import migrated_engine
-    from marketplace.auth.models import Role
-    from marketplace.codes import service
-    from marketplace.codes.models import CodeLevel
-    from marketplace.config import Settings
-    from marketplace.db import make_session_factory
+
+    from catalog import service as catalog_service
+    from marketplace.accounts.models import Role
+    from marketplace.core.config import Settings
+    from marketplace.core.db import make_session_factory
+    from marketplace.traceability import service
+    from marketplace.traceability.models import CodeLevel
     from tests import factories
 
     workdir = Path(tempfile.mkdtemp(prefix="shanhai-bench-"))

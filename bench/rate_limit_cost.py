@@ -10,11 +10,11 @@ Nothing here is a pass/fail test: the figures go into the README.
 
 from __future__ import annotations
 
+import secrets
 import sys
 import tempfile
 import time
 from datetime import timedelta
-import secrets
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,15 +30,15 @@ def per_call(function, count: int) -> float:
 
 
 def main() -> None:
+    from fresh_database import migrated_engine
     from limits import parse
     from limits.storage import storage_from_string
     from limits.strategies import MovingWindowRateLimiter
 
-    from fresh_database import migrated_engine
-    from marketplace import security
-    from marketplace.auth import service as auth_service
-    from marketplace.auth.models import Role
-    from marketplace.db import make_session_factory
+    from marketplace.accounts import service as auth_service
+    from marketplace.accounts.models import Role
+    from marketplace.core import security
+    from marketplace.core.db import make_session_factory
     from tests import factories
 
     workdir = Path(tempfile.mkdtemp(prefix="shanhai-limits-"))

@@ -111,9 +111,9 @@ end
 
 
 def mint(session_factory, actor_id: int, lot_id: int, sku_id: int, count: int, keys) -> None:
-    from marketplace.auth.models import User
-    from marketplace.codes import service
-    from marketplace.codes.models import CodeLevel
+    from marketplace.accounts.models import User
+    from marketplace.traceability import service
+    from marketplace.traceability.models import CodeLevel
 
     while count > 0:
         step = min(count, service.MAX_UNIT_CODES)
@@ -157,13 +157,14 @@ def main() -> None:
     if not shutil.which("wrk"):
         sys.exit("wrk is needed: apt-get install wrk")
 
-    from catalog import service as catalog_service
     from fresh_database import migrated_engine
-    from marketplace.auth.models import Role
-    from marketplace.codes import service as codes_service
-    from marketplace.codes.models import Code
-    from marketplace.config import Settings
-    from marketplace.db import make_session_factory
+
+    from catalog import service as catalog_service
+    from marketplace.accounts.models import Role
+    from marketplace.core.config import Settings
+    from marketplace.core.db import make_session_factory
+    from marketplace.traceability import service as codes_service
+    from marketplace.traceability.models import Code
     from tests import factories
 
     workdir = Path(tempfile.mkdtemp(prefix="shanhai-bench-"))

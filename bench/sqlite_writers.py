@@ -63,9 +63,9 @@ class Shop:
 
 def seed(directory: Path) -> Shop:
     """A migrated SQLite file with two SKUs on sale and an operator's token."""
-    from marketplace import schema
-    from marketplace.auth.models import Role
-    from marketplace.db import make_engine, make_session_factory, unit_of_work
+    from marketplace.accounts.models import Role
+    from marketplace.core import migrations as schema
+    from marketplace.core.db import make_engine, make_session_factory, unit_of_work
     from marketplace.parties.models import OrganisationKind
     from tests import factories
 
@@ -208,7 +208,7 @@ def final_state(shop: Shop) -> dict:
     import sqlalchemy as sa
 
     from catalog.models import Lot
-    from marketplace.db import make_engine
+    from marketplace.core.db import make_engine
     from orders.models import Order, OrderStatus
 
     engine = make_engine(shop.database_url)

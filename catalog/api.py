@@ -23,10 +23,10 @@ from catalog.schemas import (
     SkuSchema,
     SkuUpdateSchema,
 )
-from marketplace import db
-from marketplace.auth.access import current_user, requires
-from marketplace.auth.models import Role
-from marketplace.http import ApiView, Blueprint, SelectPage, runtime
+from marketplace.accounts.access import current_user, requires
+from marketplace.accounts.models import Role
+from marketplace.core import db
+from marketplace.core.http import ApiView, Blueprint, SelectPage, runtime
 
 blp = Blueprint("catalog", __name__, url_prefix="/api/v1",
                 description="Brands, categories, products, SKUs and harvest lots")

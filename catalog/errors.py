@@ -1,4 +1,4 @@
-from marketplace.errors import Conflict, DomainError, Forbidden, InvalidInput, InvalidState, NotFound
+from marketplace.core.errors import Conflict, DomainError, Forbidden, InvalidInput, InvalidState, NotFound
 
 
 class BrandNotFound(NotFound):

@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session
 
 from catalog.errors import BrandNotLicensed, LicenceNotFound, LicencePeriodEmpty, LicenceRevoked
 from catalog.models import Brand, BrandLicence, Category, Lot, LotStatus, Product
-from marketplace.auth.models import Role, User
-from marketplace.db import sorted_by, utcnow
+from marketplace.accounts.models import Role, User
+from marketplace.core.db import sorted_by, utcnow
 from marketplace.parties import service as parties_service
 from marketplace.parties.errors import VillageNotServed
 

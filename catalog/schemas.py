@@ -5,12 +5,11 @@ from flask_smorest.fields import Upload
 from marshmallow import validate
 
 from catalog.models import LotStatus
-from marketplace.parties.schemas import SLUG
-from marketplace.schemas import (
+from marketplace.core.schemas import (
     Day,
     Moment,
-    Partial,
     ObjectSchema,
+    Partial,
     QuerySchema,
     Schema,
     fen_field,
@@ -20,6 +19,7 @@ from marketplace.schemas import (
     sort_field,
     text_field,
 )
+from marketplace.parties.schemas import SLUG
 
 UNITS = ("g", "kg", "jin", "t", "each", "box", "ml", "l")
 # GS1 "AI encodable character set 82" limited to what a lot code on a label needs.

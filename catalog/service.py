@@ -28,13 +28,13 @@ from catalog.errors import (
 )
 from catalog.logo import normalise_logo
 from catalog.models import LOT_TRANSITIONS, Brand, Category, Lot, LotStatus, Product, Sku
-from marketplace.auth import service as auth_service
-from marketplace.auth.errors import NotYours
-from marketplace.auth.models import Role, User
-from marketplace.db import sorted_by, utcnow
-from marketplace.models import apply_changes
+from marketplace.accounts import service as auth_service
+from marketplace.accounts.errors import NotYours
+from marketplace.accounts.models import Role, User
+from marketplace.core.db import sorted_by, utcnow
+from marketplace.core.models import apply_changes
 from marketplace.parties import service as parties_service
-from marketplace.trace import service as trace_service
+from marketplace.traceability import trace as trace_service
 
 GROWER_KINDS = parties_service.GROWER_KINDS
 

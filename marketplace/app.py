@@ -13,11 +13,11 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.exceptions import HTTPException
 
-from marketplace import cli, db
-from marketplace.audit.service import track_writes
-from marketplace.codes.fast_path import ScanFastPath
-from marketplace.config import Settings
-from marketplace.errors import (
+from marketplace import cli
+from marketplace.core import db
+from marketplace.core.audit import track_writes
+from marketplace.core.config import Settings
+from marketplace.core.errors import (
     BadRequest,
     DatabaseBusy,
     DomainError,
@@ -26,10 +26,11 @@ from marketplace.errors import (
     render_http_exception,
     render_unexpected,
 )
-from marketplace.http import Api, IdConverter
-from marketplace.schemas import DecimalString
-from marketplace.observability import configure_logging, init_observability
-from marketplace.security import init_security
+from marketplace.core.http import Api, IdConverter
+from marketplace.core.observability import configure_logging, init_observability
+from marketplace.core.schemas import DecimalString
+from marketplace.core.security import init_security
+from marketplace.traceability.fast_path import ScanFastPath
 from orders.stripe_gateway import StripeGateway, StripeSettings
 
 
@@ -104,13 +105,13 @@ def create_app(settings: Settings | None = None, *,
 
 def _register_blueprints(api: Api) -> None:
     from catalog.api import blp as catalog_blp
-    from marketplace.audit.api import blp as audit_blp
-    from marketplace.auth.api import blp as auth_blp
-    from marketplace.codes.api import blp as codes_blp
-    from marketplace.codes.resolver import blp as resolver_blp
-    from marketplace.dashboard.api import blp as dashboard_blp
+    from marketplace.accounts.api import blp as auth_blp
     from marketplace.parties.api import blp as parties_blp
-    from marketplace.trace.api import blp as trace_blp
+    from marketplace.region.audit.api import blp as audit_blp
+    from marketplace.region.dashboard.api import blp as dashboard_blp
+    from marketplace.traceability.api import blp as codes_blp
+    from marketplace.traceability.api import trace_blp
+    from marketplace.traceability.resolver import blp as resolver_blp
     from orders.api import blp as orders_blp
     from orders.contracts.api import blp as contracts_blp
     from quality.api import blp as quality_blp

@@ -6,8 +6,9 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
-from marketplace import db, schema
-from marketplace.audit.service import set_actor
+from marketplace.core import db
+from marketplace.core import migrations as schema
+from marketplace.core.audit import set_actor
 
 shanhai = AppGroup("shanhai", help="Shanhai administration.")
 
@@ -30,7 +31,7 @@ def migrate_command() -> None:
 @shanhai.command("demo")
 def demo_command() -> None:
     """Load the demo region from the seeds (does nothing when it is already loaded)."""
-    from marketplace.demo.loader import load_demo
+    from marketplace.region.demo.loader import load_demo
 
     with db.unit_of_work() as session:
         set_actor(session, method="CLI", path="shanhai demo")
@@ -52,7 +53,7 @@ def setup_command() -> None:
 @click.argument("destination", type=click.Path(dir_okay=False, writable=True))
 def backup_command(destination: str) -> None:
     """Copy the SQLite database to DESTINATION while the app keeps running."""
-    from marketplace.backup import BackupError, backup_sqlite
+    from marketplace.core.backup import BackupError, backup_sqlite
 
     try:
         pages = backup_sqlite(_runtime().engine, destination)
@@ -66,7 +67,7 @@ def backup_command(destination: str) -> None:
 @click.confirmation_option(prompt="Replace the whole database with this backup? Stop the app first.")
 def restore_command(source: str) -> None:
     """Replace the SQLite database with the backup SOURCE (stop the app first)."""
-    from marketplace.backup import BackupError, restore_sqlite
+    from marketplace.core.backup import BackupError, restore_sqlite
 
     try:
         restore_sqlite(_runtime().engine, source)
@@ -85,10 +86,9 @@ def restore_command(source: str) -> None:
 def create_user_command(email: str, role: str, organisation_id: int, display_name: str,
                         password: str) -> None:
     """Create an account."""
-    from marketplace.auth import service as auth_service
-    from marketplace.auth.models import Role
-
-    from marketplace.errors import DomainError
+    from marketplace.accounts import service as auth_service
+    from marketplace.accounts.models import Role
+    from marketplace.core.errors import DomainError
 
     try:
         with db.unit_of_work() as session:
@@ -105,7 +105,7 @@ def create_user_command(email: str, role: str, organisation_id: int, display_nam
 @click.option("--lot-id", type=int, default=None, help="verify one lot's chain only")
 def verify_trace_command(lot_id: int | None) -> None:
     """Recompute the trace hash chains; exit 1 naming the first broken link."""
-    from marketplace.trace import service as trace_service
+    from marketplace.traceability import trace as trace_service
 
     # Only reads: it must not hold the write lock while it walks every chain.
     with db.unit_of_work(writes=False) as session:

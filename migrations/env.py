@@ -3,18 +3,17 @@
 from alembic import context
 
 import catalog.models  # noqa: F401
-import marketplace.audit.models  # noqa: F401
-import marketplace.auth.models  # noqa: F401
-import marketplace.codes.models  # noqa: F401
-import marketplace.idempotency  # noqa: F401
+import marketplace.accounts.models  # noqa: F401
+import marketplace.core.audit  # noqa: F401
+import marketplace.core.idempotency  # noqa: F401
 import marketplace.parties.models  # noqa: F401
-import marketplace.trace.models  # noqa: F401
+import marketplace.traceability.models  # noqa: F401  # noqa: F401
 import orders.contracts.models  # noqa: F401
-import orders.ledger_models  # noqa: F401
+import orders.ledger.models  # noqa: F401
 import orders.models  # noqa: F401
 import quality.models  # noqa: F401
-from marketplace.config import Settings
-from marketplace.db import Base, make_engine
+from marketplace.core.config import Settings
+from marketplace.core.db import Base, make_engine
 
 target_metadata = Base.metadata
 

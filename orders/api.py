@@ -6,14 +6,16 @@ from datetime import timedelta
 import marshmallow as ma
 from flask import request
 
-from marketplace import db
-from marketplace.auth.access import bearer_token, current_user, requires
-from marketplace.auth.models import Role
-from marketplace.errors import PROBLEM_MEDIA_TYPE
-from marketplace.http import ApiView, Blueprint, SelectPage, runtime
-from marketplace.idempotency import idempotent
-from orders import fulfilment, ledger, metrics, service
+from marketplace.accounts.access import bearer_token, current_user, requires
+from marketplace.accounts.models import Role
+from marketplace.core import db
+from marketplace.core.errors import PROBLEM_MEDIA_TYPE
+from marketplace.core.http import ApiView, Blueprint, SelectPage, runtime
+from marketplace.core.idempotency import idempotent
+from orders import fulfilment, metrics, service
 from orders.errors import OutOfStock, StripeEventMalformed
+from orders.ledger import service as ledger
+from orders.models import RefundStatus
 from orders.schemas import (
     CancelSchema,
     CardPaymentRequestSchema,
@@ -33,7 +35,6 @@ from orders.schemas import (
     StripeEventSchema,
     WebhookAckSchema,
 )
-from orders.models import RefundStatus
 from orders.stripe_gateway import RefundRefused, WebhookSignatureInvalid
 
 blp = Blueprint("orders", __name__, url_prefix="/api/v1",

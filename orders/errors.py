@@ -1,4 +1,4 @@
-from marketplace.errors import BadRequest, Conflict, InvalidInput, InvalidState, NotFound
+from marketplace.core.errors import BadRequest, Conflict, InvalidInput, InvalidState, NotFound
 
 
 class OrderNotFound(NotFound):

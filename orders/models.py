@@ -8,8 +8,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from catalog.models import Lot, Sku
-from marketplace.db import Base, utcnow
-from marketplace.models import Timestamped, enum_column
+from marketplace.core.db import Base, utcnow
+from marketplace.core.models import Timestamped, enum_column
 from marketplace.parties.models import Organisation
 
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
-from marketplace.errors import ProblemSchema
-from marketplace.schemas import (
+from marketplace.core.errors import ProblemSchema
+from marketplace.core.schemas import (
     ObjectSchema,
     QuerySchema,
     Schema,
@@ -13,7 +13,7 @@ from marketplace.schemas import (
     quantity_field,
     sort_field,
 )
-from orders.ledger_models import Party
+from orders.ledger.models import Party
 from orders.models import AllocationState, OrderStatus, PaymentStatus, RefundStatus
 
 

@@ -14,10 +14,9 @@ from sqlalchemy.orm import Session
 from catalog import licences
 from catalog import service as catalog_service
 from catalog.models import Lot, LotStatus, Sku
-from marketplace.auth.errors import NotYours
-from marketplace.auth.models import Role, User
-from marketplace.db import sorted_by, utcnow
-from orders import ledger
+from marketplace.accounts.errors import NotYours
+from marketplace.accounts.models import Role, User
+from marketplace.core.db import sorted_by, utcnow
 from orders.contracts.models import CallOff, Contract
 from orders.errors import (
     GuestHoldsExceeded,
@@ -30,6 +29,7 @@ from orders.errors import (
     RefundTooLarge,
     SkuNotOnSale,
 )
+from orders.ledger import service as ledger
 from orders.models import (
     Allocation,
     AllocationState,

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 import stripe
 
-from marketplace.errors import DomainError
-from marketplace.http import load_json
+from marketplace.core.errors import DomainError
+from marketplace.core.http import load_json
 
 
 class CardPaymentsUnavailable(DomainError):

@@ -1,4 +1,4 @@
-from marketplace.errors import Conflict, Forbidden, InvalidInput, InvalidState, NotFound
+from marketplace.core.errors import Conflict, Forbidden, InvalidInput, InvalidState, NotFound
 
 
 class StandardNotFound(NotFound):

@@ -7,8 +7,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from catalog.models import Brand, Category, Lot
-from marketplace.auth.models import User
-from marketplace.db import Base, utcnow
+from marketplace.accounts.models import User
+from marketplace.core.db import Base, utcnow
 
 # 承诺依据 on the certificate form: what the producer's commitment rests on.
 CERTIFICATE_BASES = {

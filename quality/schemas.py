@@ -4,7 +4,7 @@ import marshmallow as ma
 from marshmallow import validate
 
 from catalog.models import LotStatus
-from marketplace.schemas import (
+from marketplace.core.schemas import (
     Day,
     ObjectSchema,
     Partial,

@@ -28,10 +28,10 @@ import sqlalchemy as sa
 from PIL import Image, ImageDraw
 from sqlalchemy.orm import Session, sessionmaker
 
-from marketplace import schema
 from marketplace.app import create_app
-from marketplace.config import PROJECT_ROOT, Settings
-from marketplace.db import make_engine
+from marketplace.core import migrations as schema
+from marketplace.core.config import PROJECT_ROOT, Settings
+from marketplace.core.db import make_engine
 from tests import factories
 
 POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL",

@@ -12,17 +12,15 @@ from decimal import Decimal
 from functools import cache
 from itertools import count
 
-from PIL import Image
 import sqlalchemy as sa
+from PIL import Image
 from sqlalchemy.orm import Session
 
 from catalog import gtin as gtin_rules
 from catalog.models import Brand, BrandLicence, Category, Lot, LotStatus, Product, Sku
-from marketplace.auth import service as auth_service
-from marketplace.auth.models import AccessToken, Role, User
-from marketplace.codes import service as codes_service
-from marketplace.codes.models import Code, CodeLevel
-from marketplace.db import utcnow
+from marketplace.accounts import service as auth_service
+from marketplace.accounts.models import AccessToken, Role, User
+from marketplace.core.db import utcnow
 from marketplace.parties.models import (
     Cluster,
     ClusterVillage,
@@ -31,6 +29,8 @@ from marketplace.parties.models import (
     OrganisationKind,
     Village,
 )
+from marketplace.traceability import service as codes_service
+from marketplace.traceability.models import Code, CodeLevel
 from quality import grading
 from quality.models import Grade, Inspection, QualityStandard
 

@@ -27,12 +27,12 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from catalog.models import BrandLicence, LotStatus
-from marketplace import schema
-from marketplace.db import make_engine
+from marketplace.core import migrations as schema
+from marketplace.core.db import make_engine
 from orders.models import Order
 from tests import factories
 from tests.conftest import postgres_database
-from tests.marketplace.test_dashboard import a_cluster_with_sales
+from tests.marketplace.region.test_dashboard import a_cluster_with_sales
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
           response_headers_conformance, response_schema_conformance]

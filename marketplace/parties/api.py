@@ -1,9 +1,9 @@
 from __future__ import annotations
 
-from marketplace import db
-from marketplace.auth.access import current_user, requires
-from marketplace.auth.models import Role
-from marketplace.http import ApiView, Blueprint, SelectPage
+from marketplace.accounts.access import current_user, requires
+from marketplace.accounts.models import Role
+from marketplace.core import db
+from marketplace.core.http import ApiView, Blueprint, SelectPage
 from marketplace.parties import service
 from marketplace.parties.schemas import (
     ClusterQuerySchema,

@@ -1,4 +1,4 @@
-from marketplace.errors import Conflict, Forbidden, InvalidInput, NotFound
+from marketplace.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 
 
 class ClusterNotFound(NotFound):

@@ -7,8 +7,8 @@ from decimal import Decimal
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from marketplace.db import Base, utcnow
-from marketplace.models import Timestamped, enum_column
+from marketplace.core.db import Base, utcnow
+from marketplace.core.models import Timestamped, enum_column
 
 
 class OrganisationKind(enum.StrEnum):

@@ -5,12 +5,11 @@ from decimal import Decimal
 import marshmallow as ma
 from marshmallow import validate
 
-from marketplace.parties.models import OrganisationKind
-from marketplace.schemas import (
+from marketplace.core.schemas import (
     Day,
     DecimalString,
-    Partial,
     ObjectSchema,
+    Partial,
     QuerySchema,
     Schema,
     fen_field,
@@ -19,6 +18,7 @@ from marketplace.schemas import (
     sort_field,
     text_field,
 )
+from marketplace.parties.models import OrganisationKind
 
 SLUG = validate.Regexp(r"^[a-z0-9]+(?:-[a-z0-9]+)*$", error="lower-case letters, digits and dashes")
 

@@ -7,10 +7,10 @@ from datetime import date
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from marketplace.auth.errors import NotYours
-from marketplace.auth.models import Role, User
-from marketplace.db import sorted_by
-from marketplace.models import apply_changes
+from marketplace.accounts.errors import NotYours
+from marketplace.accounts.models import Role, User
+from marketplace.core.db import sorted_by
+from marketplace.core.models import apply_changes
 from marketplace.parties.errors import (
     ClusterNotFound,
     DuplicateName,

@@ -4,11 +4,10 @@ Revision ID: 0004
 Revises: 0003
 Create Date: 2026-11-23 13:17:16.827922
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
-from marketplace.schema import drop_append_only, make_append_only
-
+from marketplace.core.migrations import drop_append_only, make_append_only
 
 revision = '0004'
 down_revision = '0003'

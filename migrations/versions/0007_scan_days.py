@@ -6,11 +6,10 @@ Create Date: 2026-11-23 15:24:29.907413
 """
 from datetime import datetime
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
-from marketplace.config import Settings
-
+from marketplace.core.config import Settings
 
 revision = '0007'
 down_revision = '0006'

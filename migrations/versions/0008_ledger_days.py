@@ -6,11 +6,10 @@ Create Date: 2026-11-23 15:42:36.643564
 """
 from datetime import datetime
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
-from marketplace.config import Settings
-
+from marketplace.core.config import Settings
 
 revision = '0008'
 down_revision = '0007'

@@ -2,7 +2,7 @@
 order's client address, which bounds what one anonymous buyer holds
 
 SQLite's NUMERIC keeps a fraction as a binary float, so stock drifted (1.1000000000000014).
-marketplace.db.ExactDecimal now stores NUMERIC(14, 3) values on SQLite as integer thousandths;
+marketplace.core.db.ExactDecimal now stores NUMERIC(14, 3) values on SQLite as integer thousandths;
 this turns the floats and integers already stored into those thousandths. PostgreSQL's NUMERIC
 is exact already: nothing changes there.
 
@@ -10,9 +10,8 @@ Revision ID: 0009
 Revises: 0008
 Create Date: 2026-12-02 05:00:00
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0009'
 down_revision = '0008'

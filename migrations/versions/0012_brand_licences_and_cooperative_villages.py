@@ -8,13 +8,12 @@ Existing products and lots keep working: every grower gets a licence, open-ended
 brand and category it already sells under, and membership of each village its products and lots
 come from. The operator reviews them and revokes what it never granted.
 """
-from datetime import datetime, UTC
+from datetime import UTC, datetime
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
-from marketplace.db import UtcDateTime
-
+from marketplace.core.db import UtcDateTime
 
 revision = '0012'
 down_revision = '0011'

@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session
 
 from catalog import units
 from catalog.models import Sku
-from marketplace.auth.models import Role, User
-from marketplace.db import utcnow
+from marketplace.accounts.models import Role, User
+from marketplace.core.db import utcnow
 from orders import service as orders_service
 from orders.contracts import service
 from orders.contracts.errors import (

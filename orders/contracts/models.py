@@ -10,8 +10,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from catalog.models import Lot
-from marketplace.db import Base, Quantity, utcnow
-from marketplace.models import Timestamped, enum_column
+from marketplace.core.db import Base, Quantity, utcnow
+from marketplace.core.models import Timestamped, enum_column
 from marketplace.parties.models import Organisation
 
 QUANTITY = Quantity

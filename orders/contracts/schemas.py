@@ -5,7 +5,7 @@ from decimal import Decimal
 import marshmallow as ma
 from marshmallow import validate
 
-from marketplace.schemas import (
+from marketplace.core.schemas import (
     Day,
     DecimalString,
     ObjectSchema,

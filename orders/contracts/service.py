@@ -15,15 +15,14 @@ from decimal import ROUND_HALF_UP, Decimal
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from catalog import licences
+from catalog import licences, units
 from catalog import service as catalog_service
-from catalog import units
-from marketplace.auth import service as auth_service
-from marketplace.auth.models import Role, User
-from marketplace.db import sorted_by, utcnow
+from marketplace.accounts import service as auth_service
+from marketplace.accounts.models import Role, User
+from marketplace.core.db import sorted_by, utcnow
 from marketplace.parties.models import Organisation, OrganisationKind
-from marketplace.trace import service as trace_service
-from marketplace.trace.models import EventType
+from marketplace.traceability import trace as trace_service
+from marketplace.traceability.models import EventType
 from orders.contracts.errors import (
     AlreadySigned,
     ContractNotActive,

@@ -18,11 +18,10 @@ from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfgen import canvas
 from sqlalchemy.orm import Session
 
-from marketplace.auth import service as auth_service
-from marketplace.auth.models import User
-from marketplace.db import utcnow
-from marketplace.spreadsheets import CsvWriter
-from orders import ledger
+from marketplace.accounts import service as auth_service
+from marketplace.accounts.models import User
+from marketplace.core.db import utcnow
+from marketplace.core.spreadsheets import CsvWriter
 from orders.contracts import service
 from orders.contracts.errors import (
     DeductionsExceedDeliveries,
@@ -38,6 +37,7 @@ from orders.contracts.models import (
     Settlement,
     SettlementStatus,
 )
+from orders.ledger import service as ledger
 
 ROUNDING_RULE = ("amounts in integer fen; each line = round-half-up(received quantity × unit "
                  "price per unit); market-linked unit price = round-half-up(market price × "

@@ -11,8 +11,8 @@ from quality.service.gate import (
     ensure_saleable,
     list_brand_minimums,
     lot_quality,
-    scan_summary,
     saleability,
+    scan_summary,
     set_brand_minimum,
     withdraw_unsaleable,
 )

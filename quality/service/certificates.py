@@ -9,9 +9,9 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from catalog import service as catalog_service
-from marketplace.auth import service as auth_service
-from marketplace.auth.models import User
-from marketplace.db import utcnow
+from marketplace.accounts import service as auth_service
+from marketplace.accounts.models import User
+from marketplace.core.db import utcnow
 from quality import grading
 from quality.certificate import render_pdf
 from quality.errors import CertificateNotFound, InvalidSample

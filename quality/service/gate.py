@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 from catalog import licences
 from catalog import service as catalog_service
 from catalog.models import Lot, LotStatus, Product
-from marketplace.db import utcnow
+from marketplace.core.db import utcnow
 from quality.errors import (
     GradeBelowBrandMinimum,
     LotNotGraded,

@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session
 
 from catalog import service as catalog_service
 from catalog.models import Lot, LotStatus
-from marketplace.auth.models import User
-from marketplace.db import utcnow
+from marketplace.accounts.models import User
+from marketplace.core.db import utcnow
 from quality import grading
 from quality.errors import (
     InspectionNotFound,

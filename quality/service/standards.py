@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from catalog import service as catalog_service
-from marketplace.db import utcnow
+from marketplace.core.db import utcnow
 from quality import grading, sampling
 from quality.errors import (
     InvalidSamplingPlan,

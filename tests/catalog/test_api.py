@@ -12,9 +12,9 @@ from PIL import Image
 
 from catalog.models import LotStatus
 from tests.factories import (
-    make_grade,
     make_brand,
     make_category,
+    make_grade,
     make_licence,
     make_lot,
     make_membership,

@@ -13,13 +13,13 @@ import sqlalchemy as sa
 from catalog import licences, service
 from catalog.errors import BrandNotLicensed
 from catalog.models import Lot, LotStatus, Product
-from marketplace.auth.models import Role
-from marketplace.codes import service as codes_service
-from marketplace.codes.models import Code, CodeLevel
-from marketplace.db import utcnow
+from marketplace.accounts.models import Role
+from marketplace.core.db import utcnow
 from marketplace.parties import service as parties_service
 from marketplace.parties.errors import VillageNotServed
-from marketplace.trace import service as trace_service
+from marketplace.traceability import service as codes_service
+from marketplace.traceability import trace as trace_service
+from marketplace.traceability.models import Code, CodeLevel
 from orders import service as orders_service
 from orders.errors import OutOfStock
 from quality import service as quality_service

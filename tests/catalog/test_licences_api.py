@@ -10,9 +10,9 @@ import sqlalchemy as sa
 
 from catalog import licences
 from catalog.models import Brand, Category, Lot, LotStatus, Sku
-from marketplace.auth.models import User
-from marketplace.demo.loader import load_demo
+from marketplace.accounts.models import User
 from marketplace.parties.models import Village
+from marketplace.region.demo.loader import load_demo
 from tests import factories
 
 PROBLEM = "application/problem+json"

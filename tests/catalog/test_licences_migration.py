@@ -9,7 +9,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.orm import Session
 
 from catalog.models import BrandLicence, LotStatus
-from marketplace import schema
+from marketplace.core import migrations as schema
 from marketplace.parties.models import CooperativeVillage
 from tests import factories
 

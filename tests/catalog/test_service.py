@@ -19,16 +19,16 @@ from catalog.errors import (
     LotNotEditable,
 )
 from catalog.models import Lot, LotStatus, Product, Sku
-from marketplace.auth.errors import NotYours, RoleNotAllowed
-from marketplace.auth.models import Role
-from marketplace.db import utcnow
+from marketplace.accounts.errors import NotYours, RoleNotAllowed
+from marketplace.accounts.models import Role
+from marketplace.core.db import utcnow
 from marketplace.parties.errors import VillageNotFound, WrongOrganisationKind
 from marketplace.parties.models import OrganisationKind
 from quality.errors import LotNotGraded, LotRecalled
 from tests.factories import (
-    make_grade,
     make_brand,
     make_category,
+    make_grade,
     make_licence,
     make_lot,
     make_membership,

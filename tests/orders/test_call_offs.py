@@ -6,11 +6,11 @@ from datetime import date
 from decimal import Decimal
 
 import sqlalchemy as sa
+from orders.ledger.models import LedgerEntry, Party
+from orders.ledger.service import create_rule
 
 from catalog.models import LotStatus
 from orders.contracts.models import Contract
-from orders.ledger import create_rule
-from orders.ledger_models import LedgerEntry, Party
 from tests.factories import (
     CELERY_GRADES,
     graded_definition,
@@ -27,7 +27,6 @@ from tests.orders.test_payments import (
     deliver,
     event,
     ledger_for,
-    order,
     start_payment,
     stripe_client,  # noqa: F401  (a fixture)
 )

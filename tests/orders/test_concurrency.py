@@ -13,8 +13,9 @@ import stripe
 
 from catalog.models import Lot
 from marketplace.app import create_app
-from marketplace.db import make_session_factory, unit_of_work
-from orders import ledger, service
+from marketplace.core.db import make_session_factory, unit_of_work
+from orders import service
+from orders.ledger import service as ledger
 from orders.models import Order, OrderStatus, Payment, PaymentStatus
 from orders.stripe_gateway import StripeGateway, StripeSettings
 from tests.conftest import postgres_database

@@ -7,8 +7,10 @@ from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
+from orders.ledger.models import LedgerEntry, Party
+from orders.ledger.service import create_rule
 
-from marketplace.auth.models import Role
+from marketplace.accounts.models import Role
 from marketplace.parties.models import OrganisationKind
 from orders.contracts import service, settlement
 from orders.contracts.errors import (
@@ -21,8 +23,6 @@ from orders.contracts.errors import (
     SettlementAlreadyPaid,
 )
 from orders.contracts.models import AdvanceKind, ContractStatus, DeliveryStatus
-from orders.ledger import create_rule
-from orders.ledger_models import LedgerEntry, Party
 from tests.factories import (
     CELERY_GRADES,
     graded_definition,
@@ -369,8 +369,8 @@ def test_a_delivery_takes_stock_off_the_lot_and_a_rejection_puts_it_back(session
 
 
 def test_each_acceptance_is_a_receiving_event_on_the_lots_chained_trace(session, people):
-    from marketplace.trace import service as trace_service
-    from marketplace.trace.models import EventType
+    from marketplace.traceability import trace as trace_service
+    from marketplace.traceability.models import EventType
 
     enterprise, grower = people["enterprise"], people["grower"]
     product, standard = celery_product_and_standard(session, grower)

@@ -10,7 +10,6 @@ from decimal import Decimal
 from pypdf import PdfReader
 
 from orders.contracts import service
-from tests.codes.test_api import assert_answered_as_missing
 from tests.factories import (
     CELERY_GRADES,
     graded_definition,
@@ -19,6 +18,7 @@ from tests.factories import (
     make_product,
     make_standard,
 )
+from tests.marketplace.traceability.test_api import assert_answered_as_missing
 
 TERMS = {"season": "2026 autumn", "quantity": "1000", "unit": "kg", "tolerance_percent": "5",
          "grades": list(CELERY_GRADES), "minimum_grade": "二级",

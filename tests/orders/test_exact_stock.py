@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from alembic import command
 
 from catalog.models import Lot, LotStatus
-from marketplace import schema
-from marketplace.db import make_engine, make_session_factory, unit_of_work, utcnow
+from marketplace.core import migrations as schema
+from marketplace.core.db import make_engine, make_session_factory, unit_of_work, utcnow
 from orders import service
 from orders.errors import OutOfStock
 from orders.models import Payment, PaymentStatus

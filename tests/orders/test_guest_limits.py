@@ -105,7 +105,7 @@ def test_the_openapi_document_describes_the_out_of_stock_problem(client):
 
 
 def test_the_guest_bounds_and_the_busy_timeout_are_settings():
-    from marketplace.config import Settings
+    from marketplace.core.config import Settings
 
     settings = Settings.from_env({"SECRET_KEY": "x", "GUEST_MAX_PACKS_PER_ORDER": "5",
                                   "GUEST_MAX_PACKS_PER_SKU": "2", "GUEST_MAX_OPEN_ORDERS_PER_EMAIL": "1",

@@ -13,11 +13,11 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 import stripe
+from orders.ledger.models import LedgerEntry
 
 from catalog.models import BrandLicence
 from marketplace.app import create_app
-from orders.ledger_models import LedgerEntry
-from orders.models import Order, OrderStatus
+from orders.models import Order
 from tests.conftest import METRICS_TOKEN, STRIPE_WEBHOOK_SECRET
 from tests.factories import make_shop, make_village, stripe_signature
 
@@ -287,7 +287,7 @@ def test_a_lot_recalled_before_payment_arrives_is_not_sold(client, session, call
 
 
 def test_buying_two_tins_of_the_demo_regions_tea(client, session, stripe_client):
-    from marketplace.demo.loader import load_demo
+    from marketplace.region.demo.loader import load_demo
 
     load_demo(session)
     session.commit()

@@ -13,10 +13,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import sqlalchemy as sa
 import stripe
+from orders.ledger.models import LedgerEntry
+from orders.ledger.service import CLEARING
 
 from marketplace.app import create_app
-from orders.ledger import CLEARING
-from orders.ledger_models import LedgerEntry
 from orders.models import Order, Payment, Refund, RefundStatus
 from tests.factories import make_shop
 from tests.orders.test_payments import buyer_pays, deliver, event, order, start_payment
@@ -350,8 +350,8 @@ def test_a_payment_whose_record_was_lost_with_its_transaction_is_still_recorded(
 
 @pytest.mark.parametrize("dialect", ["sqlite", "postgresql"])
 def test_refunds_recorded_before_the_upgrade_stay_succeeded_and_count(tmp_path, dialect):
-    from marketplace import schema
-    from marketplace.db import make_engine
+    from marketplace.core import migrations as schema
+    from marketplace.core.db import make_engine
     from tests.conftest import postgres_database
 
     def upgrade_with_an_old_refund(engine):

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from catalog.models import LotStatus
-from marketplace.auth.models import Role
+from marketplace.accounts.models import Role
 from marketplace.parties.models import OrganisationKind
 from orders import service
 from orders.errors import OrderNotCancellable, OutOfStock

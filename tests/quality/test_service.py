@@ -12,9 +12,9 @@ import sqlalchemy as sa
 from catalog import service as catalog_service
 from catalog.errors import InvalidLotTransition
 from catalog.models import LotStatus
-from marketplace.auth.models import Role
-from marketplace.demo.loader import load_demo
+from marketplace.accounts.models import Role
 from marketplace.parties.models import OrganisationKind
+from marketplace.region.demo.loader import load_demo
 from quality import service
 from quality.errors import (
     GradeBelowBrandMinimum,

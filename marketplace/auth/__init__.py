@@ -1,1 +1,0 @@
-"""Accounts, roles and bearer tokens."""

@@ -1,0 +1,1 @@
+"""The platform every domain stands on: settings, database, errors, HTTP, security, observability."""

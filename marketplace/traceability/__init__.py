@@ -1,0 +1,1 @@
+"""Collaboration codes and traceability: minting, Digital Link, signing, labels, resolver, scans, trace."""

@@ -1,0 +1,1 @@
+"""The double-entry ledger: every sale, refund and settlement, in fen, per day and per party."""
