@@ -35,8 +35,9 @@ preload_app = True
 errorlog = "-"
 
 # Prometheus counters are per process; this folder lets /metrics add up every worker.
-_metrics_dir = os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR",
-                                     os.path.join(tempfile.gettempdir(), f"shanhai-metrics-{os.getpid()}"))
+_metrics_dir = os.environ.setdefault(
+    "PROMETHEUS_MULTIPROC_DIR", os.path.join(tempfile.gettempdir(), f"shanhai-metrics-{os.getpid()}")
+)
 
 # Emptied when the server starts; made here rather than in on_starting because the preloaded
 # app creates its metrics, and with them their files, before that hook runs.

@@ -65,42 +65,74 @@ def main() -> None:
 
     workdir = Path(tempfile.mkdtemp(prefix="shanhai-bench-"))
     database_url = args.database_url or f"sqlite:///{workdir / 'bench.sqlite3'}"
-    settings = Settings.from_env({"DATABASE_URL": database_url, "SECRET_KEY": "bench",
-                                  "SHANHAI_INSTANCE_PATH": str(workdir)})
+    settings = Settings.from_env(
+        {"DATABASE_URL": database_url, "SECRET_KEY": "bench", "SHANHAI_INSTANCE_PATH": str(workdir)}
+    )
     engine = migrated_engine(settings.database_url)
     factory = make_session_factory(engine)
     with factory() as session:
         cooperative = factories.make_organisation(session)
         user = factories.make_user(session, role=Role.COOPERATIVE, organisation=cooperative)
-        brand = factories.make_brand(session, logo_png=factories.make_png(256, 256, noise=True),
-                                     logo_sha256="0" * 64)
-        product = factories.make_product(session, cooperative=cooperative, brand=brand,
-                                         name_zh="西湖龙井 明前特级")
+        brand = factories.make_brand(
+            session, logo_png=factories.make_png(256, 256, noise=True), logo_sha256="0" * 64
+        )
+        product = factories.make_product(
+            session, cooperative=cooperative, brand=brand, name_zh="西湖龙井 明前特级"
+        )
         sku = factories.make_sku(session, product=product)
-        lot = catalog_service.register_lot(session, actor=user, product_id=product.id,
-                                           lot_code="LJ2026-0401", harvested_on=date(2026, 4, 1),
-                                           quantity=Decimal("1000"), unit="kg")
+        lot = catalog_service.register_lot(
+            session,
+            actor=user,
+            product_id=product.id,
+            lot_code="LJ2026-0401",
+            harvested_on=date(2026, 4, 1),
+            quantity=Decimal("1000"),
+            unit="kg",
+        )
         session.commit()
         existing = args.existing
         while existing > 0:
             step = min(existing, service.MAX_UNIT_CODES)
-            service.mint_codes(session, actor=user, lot_id=lot.id, sku_id=sku.id,
-                               level=CodeLevel.UNIT, quantity=step, keys=settings.signing_keys)
+            service.mint_codes(
+                session,
+                actor=user,
+                lot_id=lot.id,
+                sku_id=sku.id,
+                level=CodeLevel.UNIT,
+                quantity=step,
+                keys=settings.signing_keys,
+            )
             session.commit()
             existing -= step
         started = time.perf_counter()
-        big = service.mint_codes(session, actor=user, lot_id=lot.id, sku_id=sku.id,
-                                 level=CodeLevel.UNIT, quantity=args.codes, keys=settings.signing_keys)
+        big = service.mint_codes(
+            session,
+            actor=user,
+            lot_id=lot.id,
+            sku_id=sku.id,
+            level=CodeLevel.UNIT,
+            quantity=args.codes,
+            keys=settings.signing_keys,
+        )
         session.commit()
         mint_seconds = time.perf_counter() - started
-        sheet = service.mint_codes(session, actor=user, lot_id=lot.id, sku_id=sku.id,
-                                   level=CodeLevel.UNIT, quantity=args.labels, keys=settings.signing_keys)
+        sheet = service.mint_codes(
+            session,
+            actor=user,
+            lot_id=lot.id,
+            sku_id=sku.id,
+            level=CodeLevel.UNIT,
+            quantity=args.labels,
+            keys=settings.signing_keys,
+        )
         session.commit()
         sheet_id = sheet.id
         assert big.quantity == args.codes
     print(f"database: {settings.database_url.split('@')[-1]}")
-    print(f"minting {args.codes:,} unit codes in one request with {args.existing:,} stored: "
-          f"{mint_seconds:.2f} s (bar: under 10 s)")
+    print(
+        f"minting {args.codes:,} unit codes in one request with {args.existing:,} stored: "
+        f"{mint_seconds:.2f} s (bar: under 10 s)"
+    )
     context = multiprocessing.get_context("spawn")
     queue = context.Queue()
     child = context.Process(target=render_labels, args=(settings.database_url, sheet_id, queue))
@@ -108,11 +140,22 @@ def main() -> None:
     result = queue.get(timeout=600)
     child.join()
     pages = -(-args.labels // 21)
-    print(f"label sheet PDF of {args.labels:,} codes ({pages} A4 pages, {result['bytes'] / 1e6:.1f} MB): "
-          f"{result['seconds']:.2f} s, peak memory {result['peak_mb']:.0f} MB of the whole rendering "
-          "process (bar: under 30 s and 500 MB)")
-    print(json.dumps({"existing": args.existing, "mint_seconds": round(mint_seconds, 2), "pdf_seconds": round(result["seconds"], 2),
-                      "pdf_peak_mb": round(result["peak_mb"]), "pdf_bytes": result["bytes"]}))
+    print(
+        f"label sheet PDF of {args.labels:,} codes ({pages} A4 pages, {result['bytes'] / 1e6:.1f} MB): "
+        f"{result['seconds']:.2f} s, peak memory {result['peak_mb']:.0f} MB of the whole rendering "
+        "process (bar: under 30 s and 500 MB)"
+    )
+    print(
+        json.dumps(
+            {
+                "existing": args.existing,
+                "mint_seconds": round(mint_seconds, 2),
+                "pdf_seconds": round(result["seconds"], 2),
+                "pdf_peak_mb": round(result["peak_mb"]),
+                "pdf_bytes": result["bytes"],
+            }
+        )
+    )
     engine.dispose()
     shutil.rmtree(workdir, ignore_errors=True)
 

@@ -44,12 +44,13 @@ def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="shanhai-limits-"))
     limit = parse("300 per minute")
     count = 20_000
-    for name, uri in (("in-process memory (per worker)", "steady-memory://"),
-                      ("SQLite file (shared by workers)",
-                       f"shanhai-sqlite://{workdir / 'rate-limits.sqlite3'}")):
+    for name, uri in (
+        ("in-process memory (per worker)", "steady-memory://"),
+        ("SQLite file (shared by workers)", f"shanhai-sqlite://{workdir / 'rate-limits.sqlite3'}"),
+    ):
         strategy = MovingWindowRateLimiter(storage_from_string(uri))
 
-        def hit(number: int) -> None:
+        def hit(number: int, strategy=strategy) -> None:
             key = f"address:10.0.{number % 250}.{number % 199}"
             strategy.hit(limit, "shanhai", key, "resolver")
             strategy.get_window_stats(limit, "shanhai", key, "resolver")
@@ -61,21 +62,24 @@ def main() -> None:
     with factory() as session:
         organisation = factories.make_organisation(session)
         user = factories.make_user(session, role=Role.COOPERATIVE, organisation=organisation)
-        raw, _ = auth_service.issue_token(session, email=user.email, password=factories.PASSWORD,
-                                          lifetime=timedelta(hours=1))
+        raw, _ = auth_service.issue_token(
+            session, email=user.email, password=factories.PASSWORD, lifetime=timedelta(hours=1)
+        )
         session.commit()
     invented = [f"Bearer {secrets.token_urlsafe(32)}" for _ in range(2000)]
     cases = (
         ("no token", lambda n: "", count),
-        (f"a valid token (remembered {security.IDENTITY_SECONDS:.0f} s)", lambda n: f"Bearer {raw}",
-         count),
+        (f"a valid token (remembered {security.IDENTITY_SECONDS:.0f} s)", lambda n: f"Bearer {raw}", count),
         ("garbage not shaped like a token (no read)", lambda n: f"Bearer x{n}", count),
         ("an invented token of the right shape (one indexed read)", lambda n: invented[n], 2000),
     )
     for name, header, times in cases:
-        cost = per_call(lambda n: security.client_key(header(n), "10.0.0.1", session_factory=factory),
-                        times)
+        cost = per_call(
+            lambda n, header=header: security.client_key(header(n), "10.0.0.1", session_factory=factory),
+            times,
+        )
         print(f"whose budget, {name}: {cost:.1f} µs a request")
+
 
 if __name__ == "__main__":
     main()

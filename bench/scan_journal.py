@@ -40,14 +40,19 @@ def main() -> None:
     parser.add_argument("--scans", type=int, default=200_000)
     parser.add_argument("--rounds", type=int, default=5)
     arguments = parser.parse_args()
-    records = [ScanRecord(1000 + number % 2000, True, datetime.now(UTC), "30.2,120.1",
-                          f"{number:032x}") for number in range(arguments.scans)]
+    records = [
+        ScanRecord(1000 + number % 2000, True, datetime.now(UTC), "30.2,120.1", f"{number:032x}")
+        for number in range(arguments.scans)
+    ]
     with tempfile.TemporaryDirectory() as folder:
+
         def ignore(*_):
             return None
+
         plain = ScanRecorder(write=ignore, interval=3600, sweep_interval=None)
-        journalled = ScanRecorder(write=ignore, interval=3600, sweep_interval=None,
-                                  journal=ScanJournal(Path(folder)))
+        journalled = ScanRecorder(
+            write=ignore, interval=3600, sweep_interval=None, journal=ScanJournal(Path(folder))
+        )
         without, with_journal = [], []
         for _ in range(arguments.rounds):  # alternated: the machine's speed wanders
             without.append(per_scan(plain, records))
@@ -56,8 +61,10 @@ def main() -> None:
     before, after = statistics.median(without) * 1e6, statistics.median(with_journal) * 1e6
     print(f"ScanRecorder.add, {arguments.scans:,} scans x {arguments.rounds} rounds (median):")
     print(f"  without journal {before:.2f} us/scan")
-    print(f"  with journal    {after:.2f} us/scan  (+{after - before:.2f} us; "
-          f"{line} bytes a scan in the journal)")
+    print(
+        f"  with journal    {after:.2f} us/scan  (+{after - before:.2f} us; "
+        f"{line} bytes a scan in the journal)"
+    )
 
 
 if __name__ == "__main__":

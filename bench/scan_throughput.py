@@ -40,7 +40,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-BARE_APP = '''
+BARE_APP = """
 import os
 from flask import Flask, Response
 
@@ -51,7 +51,7 @@ BODY = b'{"x": "' + b"x" * (int(os.environ["BARE_BODY_SIZE"]) - 9) + b'"}'
 @app.get("/01/<path:rest>")
 def bare(rest):
     return Response(BODY, mimetype="application/json")
-'''
+"""
 
 
 def free_port() -> int:
@@ -75,10 +75,25 @@ def gunicorn(app: str, env: dict, workers: int, cwd: Path, log: Path) -> tuple[s
     port = free_port()
     with log.open("a") as log_file:
         process = subprocess.Popen(
-            [str(ROOT / ".venv/bin/gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers",
-             str(workers), "--access-logfile", "/dev/null", "--error-logfile", "-",
-             "--log-level", "warning", app],
-            cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=log_file)
+            [
+                str(ROOT / ".venv/bin/gunicorn"),
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--workers",
+                str(workers),
+                "--access-logfile",
+                "/dev/null",
+                "--error-logfile",
+                "-",
+                "--log-level",
+                "warning",
+                app,
+            ],
+            cwd=cwd,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=log_file,
+        )
     return process, f"http://127.0.0.1:{port}"
 
 
@@ -88,7 +103,7 @@ def stop(process: subprocess.Popen) -> None:
 
 
 def wrk(base: str, paths: list[str], seconds: int, connections: int) -> float:
-    script = tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False)
+    script = tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False)  # noqa: SIM115 - wrk reads it by name
     quoted = ",".join(json.dumps(p) for p in paths)
     script.write(f"""
 paths = {{{quoted}}}
@@ -100,9 +115,12 @@ request = function()
 end
 """)
     script.close()
-    output = subprocess.run(["wrk", "-t", "2", "-c", str(connections), "-d", f"{seconds}s",
-                             "--latency", "-s", script.name, base], capture_output=True, text=True,
-                            check=True).stdout
+    output = subprocess.run(
+        ["wrk", "-t", "2", "-c", str(connections), "-d", f"{seconds}s", "--latency", "-s", script.name, base],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     os.unlink(script.name)
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
     if non_2xx:
@@ -118,8 +136,15 @@ def mint(session_factory, actor_id: int, lot_id: int, sku_id: int, count: int, k
     while count > 0:
         step = min(count, service.MAX_UNIT_CODES)
         with session_factory() as session:
-            service.mint_codes(session, actor=session.get(User, actor_id), lot_id=lot_id,
-                               sku_id=sku_id, level=CodeLevel.UNIT, quantity=step, keys=keys)
+            service.mint_codes(
+                session,
+                actor=session.get(User, actor_id),
+                lot_id=lot_id,
+                sku_id=sku_id,
+                level=CodeLevel.UNIT,
+                quantity=step,
+                keys=keys,
+            )
             session.commit()
         count -= step
 
@@ -149,10 +174,14 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--sizes", default="10000,1000000")
     parser.add_argument("--rounds", type=int, default=7)
-    parser.add_argument("--through-flask", action="store_true",
-                        help="also measure the scan with SCAN_FAST_PATH=0")
-    parser.add_argument("--without-journal", action="store_true",
-                        help="also measure the scan with no scan journal (SCAN_JOURNAL_DIR=)")
+    parser.add_argument(
+        "--through-flask", action="store_true", help="also measure the scan with SCAN_FAST_PATH=0"
+    )
+    parser.add_argument(
+        "--without-journal",
+        action="store_true",
+        help="also measure the scan with no scan journal (SCAN_JOURNAL_DIR=)",
+    )
     args = parser.parse_args()
     if not shutil.which("wrk"):
         sys.exit("wrk is needed: apt-get install wrk")
@@ -169,10 +198,16 @@ def main() -> None:
 
     workdir = Path(tempfile.mkdtemp(prefix="shanhai-bench-"))
     database_url = args.database_url or f"sqlite:///{workdir / 'bench.sqlite3'}"
-    env = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": "bench-secret",
-           "CODE_SIGNING_KEYS": "b1:YmVuY2gtc2lnbmluZy1rZXktMzItYnl0ZXMtbG9uZw",
-           "PUBLIC_BASE_URL": "http://bench.test", "SHANHAI_LOAD_DEMO": "0",
-           "SHANHAI_INSTANCE_PATH": str(workdir), "TRUSTED_PROXIES": "1"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": "bench-secret",
+        "CODE_SIGNING_KEYS": "b1:YmVuY2gtc2lnbmluZy1rZXktMzItYnl0ZXMtbG9uZw",
+        "PUBLIC_BASE_URL": "http://bench.test",
+        "SHANHAI_LOAD_DEMO": "0",
+        "SHANHAI_INSTANCE_PATH": str(workdir),
+        "TRUSTED_PROXIES": "1",
+    }
     settings = Settings.from_env(env)
     engine = migrated_engine(settings.database_url)
     factory = make_session_factory(engine)
@@ -181,9 +216,15 @@ def main() -> None:
         user = factories.make_user(session, role=Role.COOPERATIVE, organisation=cooperative)
         product = factories.make_product(session, cooperative=cooperative)
         sku = factories.make_sku(session, product=product)
-        lot = catalog_service.register_lot(session, actor=user, product_id=product.id, lot_code="B1",
-                                           harvested_on=date(2026, 4, 1), quantity=Decimal("1000"),
-                                           unit="kg")
+        lot = catalog_service.register_lot(
+            session,
+            actor=user,
+            product_id=product.id,
+            lot_code="B1",
+            harvested_on=date(2026, 4, 1),
+            quantity=Decimal("1000"),
+            unit="kg",
+        )
         ids = (user.id, lot.id, sku.id)
         session.commit()
 
@@ -192,8 +233,11 @@ def main() -> None:
     (bare_dir / "bare_app.py").write_text(BARE_APP)
     stored = 0
     results = []
-    print(f"database: {settings.database_url.split('@')[-1]}; gunicorn workers (of the model "
-          f"gunicorn.conf.py names): {args.workers}; wrk: 2 threads, {args.connections} connections, {args.seconds} s a run")
+    print(
+        f"database: {settings.database_url.split('@')[-1]}; gunicorn workers (of the model "
+        f"gunicorn.conf.py names): {args.workers}; wrk: 2 threads, {args.connections} connections, "
+        f"{args.seconds} s a run"
+    )
     for target in (int(size) for size in args.sizes.split(",")):
         started = time.perf_counter()
         mint(factory, *ids, target - stored, settings.signing_keys)
@@ -207,21 +251,31 @@ def main() -> None:
             paths = [codes_service.code_uri(code, base_url="") for code in codes]
         app_process, app_base = gunicorn("wsgi:app", env, args.workers, ROOT, workdir / "app.log")
         wait_until_up(app_base + "/")
-        flask_process, flask_base = (gunicorn("wsgi:app", {**env, "SCAN_FAST_PATH": "0"},
-                                              args.workers, ROOT, workdir / "flask.log")
-                                     if args.through_flask else (None, None))
+        flask_process, flask_base = (
+            gunicorn("wsgi:app", {**env, "SCAN_FAST_PATH": "0"}, args.workers, ROOT, workdir / "flask.log")
+            if args.through_flask
+            else (None, None)
+        )
         if flask_base:
             wait_until_up(flask_base + "/")
-        plain_process, plain_base = (gunicorn("wsgi:app", {**env, "SCAN_JOURNAL_DIR": ""},
-                                              args.workers, ROOT, workdir / "plain.log")
-                                     if args.without_journal else (None, None))
+        plain_process, plain_base = (
+            gunicorn("wsgi:app", {**env, "SCAN_JOURNAL_DIR": ""}, args.workers, ROOT, workdir / "plain.log")
+            if args.without_journal
+            else (None, None)
+        )
         if plain_base:
             wait_until_up(plain_base + "/")
-        with urllib.request.urlopen(urllib.request.Request(
-                app_base + paths[0], headers={"Accept": "application/json"})) as response:
+        with urllib.request.urlopen(
+            urllib.request.Request(app_base + paths[0], headers={"Accept": "application/json"})
+        ) as response:
             body_size = len(response.read())
-        bare_process, bare_base = gunicorn("bare_app:app", {**env, "BARE_BODY_SIZE": str(body_size)},
-                                           args.workers, bare_dir, workdir / "bare.log")
+        bare_process, bare_base = gunicorn(
+            "bare_app:app",
+            {**env, "BARE_BODY_SIZE": str(body_size)},
+            args.workers,
+            bare_dir,
+            workdir / "bare.log",
+        )
         wait_until_up(bare_base + paths[0])
         try:
             wrk(app_base, paths, 2, args.connections)  # warm the workers and caches
@@ -251,29 +305,41 @@ def main() -> None:
                 stop(plain_process)
         results.append((target, scan, bare, ratio))
         print(f"  body size {body_size} bytes")
-        print(f"  bare Flask endpoint: {bare:8.0f} req/s median  (runs: {', '.join(f'{b:.0f}' for b in bares)})")
+        print(
+            f"  bare Flask endpoint: {bare:8.0f} req/s median  (runs: {', '.join(f'{b:.0f}' for b in bares)})"
+        )
         runs = ", ".join(f"{s:.0f}" for s in scans)
         print(f"  JSON scan (records a scan): {scan:8.0f} req/s median  (runs: {runs})")
         if flasks:
             flask = statistics.median(flasks)
-            print(f"  JSON scan through Flask (SCAN_FAST_PATH=0): {flask:8.0f} req/s  "
-                  f"(runs: {', '.join(f'{f:.0f}' for f in flasks)}); / bare: {flask / bare:.2f}")
+            print(
+                f"  JSON scan through Flask (SCAN_FAST_PATH=0): {flask:8.0f} req/s  "
+                f"(runs: {', '.join(f'{f:.0f}' for f in flasks)}); / bare: {flask / bare:.2f}"
+            )
         if plains:
             plain = statistics.median(plains)
             journalled = statistics.median(s / p for s, p in zip(scans, plains, strict=True))
-            print(f"  JSON scan without the scan journal (SCAN_JOURNAL_DIR=): {plain:8.0f} req/s  "
-                  f"(runs: {', '.join(f'{p:.0f}' for p in plains)}); / bare: {plain / bare:.2f}; "
-                  f"with / without the journal: {journalled:.2f} median of the runs")
+            print(
+                f"  JSON scan without the scan journal (SCAN_JOURNAL_DIR=): {plain:8.0f} req/s  "
+                f"(runs: {', '.join(f'{p:.0f}' for p in plains)}); / bare: {plain / bare:.2f}; "
+                f"with / without the journal: {journalled:.2f} median of the runs"
+            )
         pairs = ", ".join(f"{s / b:.2f}" for s, b in zip(scans, bares, strict=True))
         print(f"  scan / bare, run by run: {pairs}")
-        print(f"  scan / bare: {ratio:.2f} median of the runs, {scan / bare:.2f} of the medians "
-              "(bar: at least 0.50)")
+        print(
+            f"  scan / bare: {ratio:.2f} median of the runs, {scan / bare:.2f} of the medians "
+            "(bar: at least 0.50)"
+        )
     if len(results) >= 2:
-        (small, scan_small, bare_small, ratio_small), (large, scan_large, bare_large, ratio_large) = \
-            results[0], results[-1]
-        print(f"\nscan throughput at {large:,} vs {small:,} codes: {scan_large / scan_small:.2f} "
-              f"(bar: at least 0.90); bare endpoint in the same runs: {bare_large / bare_small:.2f}; "
-              f"scan / bare at {large:,} vs at {small:,}: {ratio_large / ratio_small:.2f}")
+        (small, scan_small, bare_small, ratio_small), (large, scan_large, bare_large, ratio_large) = (
+            results[0],
+            results[-1],
+        )
+        print(
+            f"\nscan throughput at {large:,} vs {small:,} codes: {scan_large / scan_small:.2f} "
+            f"(bar: at least 0.90); bare endpoint in the same runs: {bare_large / bare_small:.2f}; "
+            f"scan / bare at {large:,} vs at {small:,}: {ratio_large / ratio_small:.2f}"
+        )
     engine.dispose()
     shutil.rmtree(workdir, ignore_errors=True)
 

@@ -75,10 +75,19 @@ def seed(directory: Path) -> Shop:
     with unit_of_work(make_session_factory(engine)) as session:
         guest_sku, guest_lot = factories.make_shop(session, packs=GUEST_PACKS, pack_grams=100)
         bulk_sku, bulk_lot = factories.make_shop(session, packs=BULK_PACKS, pack_grams=100)
-        operator = factories.make_user(session, role=Role.OPERATOR, organisation=factories.make_organisation(
-            session, OrganisationKind.OPERATOR))
-        shop = Shop(database_url, guest_sku.id, guest_lot.id, bulk_sku.id, bulk_lot.id,
-                    factories.make_token(session, operator))
+        operator = factories.make_user(
+            session,
+            role=Role.OPERATOR,
+            organisation=factories.make_organisation(session, OrganisationKind.OPERATOR),
+        )
+        shop = Shop(
+            database_url,
+            guest_sku.id,
+            guest_lot.id,
+            bulk_sku.id,
+            bulk_lot.id,
+            factories.make_token(session, operator),
+        )
     engine.dispose()
     return shop
 
@@ -97,23 +106,31 @@ def localstripe() -> str:
         server.wait(timeout=10)
 
 
-def server_environment(shop: Shop, directory: Path, stripe_api_base: str,
-                       workers: int | None = None) -> dict:
+def server_environment(shop: Shop, directory: Path, stripe_api_base: str, workers: int | None = None) -> dict:
     """`make run`'s environment on the shop's file, with Stripe at `stripe_api_base`."""
     from tests.conftest import server_environment as make_run_environment
 
     return make_run_environment(
-        directory, shop.database_url, SECRET_KEY="bench-sqlite-writers", TRUSTED_PROXIES="1",
-        RATE_LIMIT_WRITES="100000 per minute", STRIPE_SECRET_KEY="sk_test_shanhai",
-        STRIPE_API_BASE=stripe_api_base, STRIPE_WEBHOOK_SECRETS=WEBHOOK_SECRET, REDIS_URL=None,
-        **({"WEB_CONCURRENCY": str(workers)} if workers else {}))
+        directory,
+        shop.database_url,
+        SECRET_KEY="bench-sqlite-writers",
+        TRUSTED_PROXIES="1",
+        RATE_LIMIT_WRITES="100000 per minute",
+        STRIPE_SECRET_KEY="sk_test_shanhai",
+        STRIPE_API_BASE=stripe_api_base,
+        STRIPE_WEBHOOK_SECRETS=WEBHOOK_SECRET,
+        REDIS_URL=None,
+        **({"WEB_CONCURRENCY": str(workers)} if workers else {}),
+    )
 
 
-def call(base: str, path: str, body: dict | bytes, headers: dict | None = None,
-         timeout: float = 60) -> tuple[int, dict]:
+def call(
+    base: str, path: str, body: dict | bytes, headers: dict | None = None, timeout: float = 60
+) -> tuple[int, dict]:
     data = body if isinstance(body, bytes) else json.dumps(body).encode()
-    request = urllib.request.Request(base + path, data=data, method="POST", headers={
-        "Content-Type": "application/json", **(headers or {})})
+    request = urllib.request.Request(
+        base + path, data=data, method="POST", headers={"Content-Type": "application/json", **(headers or {})}
+    )
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             return response.status, json.loads(response.read() or b"{}")
@@ -151,10 +168,21 @@ def signed(payload: dict) -> tuple[bytes, dict]:
 
 
 def succeeded(intent_id: str, amount: int, event_id: str | None = None) -> dict:
-    return {"id": event_id or f"evt_{uuid.uuid4().hex[:24]}", "object": "event",
-            "type": "payment_intent.succeeded", "created": int(time.time()),
-            "data": {"object": {"id": intent_id, "object": "payment_intent", "amount": amount,
-                                "amount_received": amount, "status": "succeeded"}}}
+    return {
+        "id": event_id or f"evt_{uuid.uuid4().hex[:24]}",
+        "object": "event",
+        "type": "payment_intent.succeeded",
+        "created": int(time.time()),
+        "data": {
+            "object": {
+                "id": intent_id,
+                "object": "payment_intent",
+                "amount": amount,
+                "amount_received": amount,
+                "status": "succeeded",
+            }
+        },
+    }
 
 
 def run_phases(base: str, shop: Shop, stripe_api_base: str, writers: int = 50) -> dict[str, Phase]:
@@ -164,42 +192,73 @@ def run_phases(base: str, shop: Shop, stripe_api_base: str, writers: int = 50) -
     guest = lambda n: {"X-Forwarded-For": f"10.{n // 65536 % 256}.{n // 256 % 256}.{n % 256}"}  # noqa: E731
 
     # 1. Guests race for the last packs of one SKU, one pack each.
-    orders, phases["guest orders"] = at_once(lambda n: call(base, "/api/v1/orders", {
-        "lines": [{"sku_id": shop.guest_sku, "quantity": 1}], "email": f"guest{n}@example.test"},
-        guest(n)), writers)
+    orders, phases["guest orders"] = at_once(
+        lambda n: call(
+            base,
+            "/api/v1/orders",
+            {"lines": [{"sku_id": shop.guest_sku, "quantity": 1}], "email": f"guest{n}@example.test"},
+            guest(n),
+        ),
+        writers,
+    )
     references = [answer["reference"] for status, answer in orders if status == 201]
 
     # 2. Card payments start for every order; some orders are asked twice (one intent each).
-    starts, phases["payment starts"] = at_once(lambda n: call(
-        base, f"/api/v1/orders/{references[n % len(references)]}/payments", {"method": "card"}), writers)
-    intents = {answer["payment_intent_id"]: answer["amount_fen"]
-               for status, answer in starts if status == 201}
+    starts, phases["payment starts"] = at_once(
+        lambda n: call(
+            base, f"/api/v1/orders/{references[n % len(references)]}/payments", {"method": "card"}
+        ),
+        writers,
+    )
+    intents = {
+        answer["payment_intent_id"]: answer["amount_fen"] for status, answer in starts if status == 201
+    }
 
     # 3. Stripe says each was paid; a repeated delivery of an event changes nothing.
     events = [succeeded(intent_id, amount) for intent_id, amount in intents.items()]
-    _, phases["webhooks"] = at_once(lambda n: call(base, "/api/v1/payments/stripe/webhook",
-                                                   *signed(events[n % len(events)])), writers)
+    _, phases["webhooks"] = at_once(
+        lambda n: call(base, "/api/v1/payments/stripe/webhook", *signed(events[n % len(events)])), writers
+    )
 
     # 4. An operator's paid order of 50 packs is refunded 1 yuan at a time, 50 refunds at once.
     operator = {"Authorization": f"Bearer {shop.operator_token}"}
     _, bulk = call(base, "/api/v1/orders", {"lines": [{"sku_id": shop.bulk_sku, "quantity": 50}]}, operator)
     _, payment = call(base, f"/api/v1/orders/{bulk['reference']}/payments", {"method": "card"})
     client = stripe.StripeClient("sk_test_shanhai", base_addresses={"api": stripe_api_base})
-    method = client.v1.payment_methods.create(params={"type": "card", "card": {
-        "number": "4242424242424242", "exp_month": 12, "exp_year": 2031, "cvc": "123"}})
+    method = client.v1.payment_methods.create(
+        params={
+            "type": "card",
+            "card": {"number": "4242424242424242", "exp_month": 12, "exp_year": 2031, "cvc": "123"},
+        }
+    )
     client.v1.payment_intents.update(payment["payment_intent_id"], params={"payment_method": method.id})
     client.v1.payment_intents.confirm(payment["payment_intent_id"])
-    call(base, "/api/v1/payments/stripe/webhook", *signed(succeeded(payment["payment_intent_id"],
-                                                                    payment["amount_fen"])))
-    _, phases["refunds"] = at_once(lambda n: call(
-        base, f"/api/v1/orders/{bulk['reference']}/refunds", {"amount_fen": 100, "reason": f"refund {n}"},
-        {**operator, "Idempotency-Key": f"refund-{n}"}), writers)
+    call(
+        base,
+        "/api/v1/payments/stripe/webhook",
+        *signed(succeeded(payment["payment_intent_id"], payment["amount_fen"])),
+    )
+    _, phases["refunds"] = at_once(
+        lambda n: call(
+            base,
+            f"/api/v1/orders/{bulk['reference']}/refunds",
+            {"amount_fen": 100, "reason": f"refund {n}"},
+            {**operator, "Idempotency-Key": f"refund-{n}"},
+        ),
+        writers,
+    )
 
     # 5. One guest's order sent 50 times at once under one Idempotency-Key: one order.
     key = str(uuid.uuid4())
-    retries, phases["idempotent retries"] = at_once(lambda n: call(base, "/api/v1/orders", {
-        "lines": [{"sku_id": shop.bulk_sku, "quantity": 3}], "email": "retry@example.test"},
-        {**guest(99_999), "Idempotency-Key": key}), writers)
+    retries, phases["idempotent retries"] = at_once(
+        lambda n: call(
+            base,
+            "/api/v1/orders",
+            {"lines": [{"sku_id": shop.bulk_sku, "quantity": 3}], "email": "retry@example.test"},
+            {**guest(99_999), "Idempotency-Key": key},
+        ),
+        writers,
+    )
     phases["idempotent retries"].references = {answer.get("reference") for _, answer in retries}
     return phases
 
@@ -214,13 +273,21 @@ def final_state(shop: Shop) -> dict:
     engine = make_engine(shop.database_url)
     with engine.connect() as connection:
         state = {
-            "guest lot": tuple(connection.execute(sa.select(Lot.stock_on_hand, Lot.reserved)
-                                                  .where(Lot.id == shop.guest_lot)).one()),
-            "bulk lot": tuple(connection.execute(sa.select(Lot.stock_on_hand, Lot.reserved)
-                                                 .where(Lot.id == shop.bulk_lot)).one()),
+            "guest lot": tuple(
+                connection.execute(
+                    sa.select(Lot.stock_on_hand, Lot.reserved).where(Lot.id == shop.guest_lot)
+                ).one()
+            ),
+            "bulk lot": tuple(
+                connection.execute(
+                    sa.select(Lot.stock_on_hand, Lot.reserved).where(Lot.id == shop.bulk_lot)
+                ).one()
+            ),
             "paid guest orders": connection.scalar(
-                sa.select(sa.func.count()).select_from(Order)
-                .where(Order.status == OrderStatus.PAID, Order.buyer_user_id.is_(None))),
+                sa.select(sa.func.count())
+                .select_from(Order)
+                .where(Order.status == OrderStatus.PAID, Order.buyer_user_id.is_(None))
+            ),
             "refunded fen": connection.scalar(sa.select(sa.func.max(Order.refunded_fen))),
         }
     engine.dispose()
@@ -241,9 +308,11 @@ def main() -> None:
         with gunicorn_server(env) as base:
             phases = run_phases(base, shop, stripe_api_base, args.writers)
         for name, phase in phases.items():
-            print(f"{name:>20}: {dict(sorted(phase.statuses.items()))}  {phase.seconds:6.2f} s for "
-                  f"{args.writers}, median {statistics.median(phase.latencies):.2f} s, "
-                  f"slowest {phase.latencies[-1]:.2f} s")
+            print(
+                f"{name:>20}: {dict(sorted(phase.statuses.items()))}  {phase.seconds:6.2f} s for "
+                f"{args.writers}, median {statistics.median(phase.latencies):.2f} s, "
+                f"slowest {phase.latencies[-1]:.2f} s"
+            )
         for name, value in final_state(shop).items():
             print(f"{name:>20}: {value}")
 

@@ -28,9 +28,12 @@ from marketplace.accounts.models import Role
 from marketplace.core import db
 from marketplace.core.http import ApiView, Blueprint, SelectPage, runtime
 
-blp = Blueprint("catalog", __name__, url_prefix="/api/v1",
-                description="Brands, categories, products, SKUs and harvest lots")
-
+blp = Blueprint(
+    "catalog",
+    __name__,
+    url_prefix="/api/v1",
+    description="Brands, categories, products, SKUs and harvest lots",
+)
 
 
 @blp.route("/brands")
@@ -86,8 +89,12 @@ class BrandLogo(ApiView):
     @blp.response(200, BrandSchema)
     def put(self, files, brand_id):
         """Upload a brand's logo (multipart field `logo`); it is normalised to a PNG"""
-        return service.set_brand_logo(db.session(), brand_id=brand_id, data=files["logo"].read(),
-                                      max_bytes=runtime().settings.max_logo_bytes)
+        return service.set_brand_logo(
+            db.session(),
+            brand_id=brand_id,
+            data=files["logo"].read(),
+            max_bytes=runtime().settings.max_logo_bytes,
+        )
 
 
 @blp.route("/brand-licences")
@@ -126,8 +133,7 @@ class BrandLicenceRevocation(ApiView):
     @blp.response(200, BrandLicenceSchema)
     def post(self, data, licence_id):
         """Revoke a licence now; lots it covered leave the shop"""
-        return licences.revoke_licence(db.session(), actor=current_user(), licence_id=licence_id,
-                                       **data)
+        return licences.revoke_licence(db.session(), actor=current_user(), licence_id=licence_id, **data)
 
 
 @blp.route("/categories")
@@ -179,8 +185,9 @@ class ProductById(ApiView):
     def patch(self, changes, product_id):
         """Change one of your products"""
         blp.check_etag(service.get_product(db.session(), product_id), ProductSchema)
-        return service.update_product(db.session(), actor=current_user(), product_id=product_id,
-                                      changes=changes)
+        return service.update_product(
+            db.session(), actor=current_user(), product_id=product_id, changes=changes
+        )
 
 
 @blp.route("/skus")
@@ -198,8 +205,9 @@ class Skus(ApiView):
     @blp.response(201, SkuSchema)
     def post(self, data):
         """Add a SKU to one of your products"""
-        return service.create_sku(db.session(), actor=current_user(), currency=runtime().settings.currency,
-                                  **data)
+        return service.create_sku(
+            db.session(), actor=current_user(), currency=runtime().settings.currency, **data
+        )
 
 
 @blp.route("/skus/<int:sku_id>")

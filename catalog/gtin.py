@@ -13,8 +13,12 @@ def check_digit(body: str) -> int:
 
 
 def is_valid(gtin: str) -> bool:
-    return (gtin.isascii() and gtin.isdigit() and len(gtin) in GTIN_LENGTHS
-            and check_digit(gtin[:-1]) == int(gtin[-1]))
+    return (
+        gtin.isascii()
+        and gtin.isdigit()
+        and len(gtin) in GTIN_LENGTHS
+        and check_digit(gtin[:-1]) == int(gtin[-1])
+    )
 
 
 def to_gtin14(gtin: str) -> str:

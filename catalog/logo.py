@@ -28,12 +28,15 @@ def normalise_logo(data: bytes, *, max_bytes: int) -> tuple[bytes, str]:
             with Image.open(io.BytesIO(data)) as probe:
                 image_format = probe.format
                 if image_format not in ACCEPTED_FORMATS:
-                    raise UnsupportedLogo(f"{image_format} logos are not accepted; send PNG, JPEG, "
-                                          "WebP or GIF")
+                    raise UnsupportedLogo(
+                        f"{image_format} logos are not accepted; send PNG, JPEG, WebP or GIF"
+                    )
                 if probe.width * probe.height > MAX_SOURCE_PIXELS:
-                    raise LogoTooLarge(f"the logo is {probe.width}×{probe.height} pixels; at most "
-                                       "4 megapixels (such as 2000×2000) are accepted: it is "
-                                       f"shown at {MAX_SIDE} px at most")
+                    raise LogoTooLarge(
+                        f"the logo is {probe.width}×{probe.height} pixels; at most "
+                        "4 megapixels (such as 2000×2000) are accepted: it is "
+                        f"shown at {MAX_SIDE} px at most"
+                    )
                 probe.verify()
             with Image.open(io.BytesIO(data)) as image:
                 image.load()

@@ -72,8 +72,11 @@ class BrandLicence(Timestamped, Base):
     category: Mapped[Category | None] = relationship()
 
     def in_force(self, at: datetime) -> bool:
-        return (self.revoked_at is None and self.valid_from <= at
-                and (self.valid_until is None or at < self.valid_until))
+        return (
+            self.revoked_at is None
+            and self.valid_from <= at
+            and (self.valid_until is None or at < self.valid_until)
+        )
 
     @property
     def in_force_now(self) -> bool:
@@ -169,8 +172,9 @@ class Lot(Timestamped, Base):
     # Held by unpaid orders: available to sell is stock_on_hand - reserved.
     reserved: Mapped[Decimal] = mapped_column(default=Decimal(0), server_default="0")
     inputs_used: Mapped[str] = mapped_column(sa.Text, default="")
-    status: Mapped[LotStatus] = mapped_column(enum_column(LotStatus, "lot_status"), index=True,
-                                              default=LotStatus.REGISTERED)
+    status: Mapped[LotStatus] = mapped_column(
+        enum_column(LotStatus, "lot_status"), index=True, default=LotStatus.REGISTERED
+    )
     status_changed_at: Mapped[datetime | None]
     recall_reason: Mapped[str | None] = mapped_column(sa.Text)
 

@@ -23,8 +23,9 @@ from marketplace.parties.schemas import SLUG
 
 UNITS = ("g", "kg", "jin", "t", "each", "box", "ml", "l")
 # GS1 "AI encodable character set 82" limited to what a lot code on a label needs.
-LOT_CODE = validate.Regexp(r"^[A-Za-z0-9\-._/]{1,20}$",
-                           error="1 to 20 letters, digits or - . _ / (GS1 batch/lot)")
+LOT_CODE = validate.Regexp(
+    r"^[A-Za-z0-9\-._/]{1,20}$", error="1 to 20 letters, digits or - . _ / (GS1 batch/lot)"
+)
 
 
 class BrandSchema(ObjectSchema):
@@ -81,8 +82,10 @@ class ProductQuerySchema(QuerySchema):
     category_id = id_field(strict=False)
     cooperative_id = id_field(strict=False)
     village_id = id_field(strict=False)
-    q = ma.fields.String(validate=validate.Length(min=1, max=100),
-                         metadata={"description": "part of the Chinese or English name"})
+    q = ma.fields.String(
+        validate=validate.Length(min=1, max=100),
+        metadata={"description": "part of the Chinese or English name"},
+    )
     sort = sort_field("name", "created_at")
 
 
@@ -94,9 +97,11 @@ class SkuSchema(ObjectSchema):
     pack_unit = ma.fields.String(required=True, validate=validate.OneOf(UNITS))
     price_fen = fen_field(required=True)
     currency = ma.fields.String(dump_only=True)
-    gtin = ma.fields.String(required=True, validate=validate.Regexp(
-        r"^(\d{8}|\d{12}|\d{13}|\d{14})$", error="8, 12, 13 or 14 digits"),
-        metadata={"description": "stored and shown as GTIN-14"})
+    gtin = ma.fields.String(
+        required=True,
+        validate=validate.Regexp(r"^(\d{8}|\d{12}|\d{13}|\d{14})$", error="8, 12, 13 or 14 digits"),
+        metadata={"description": "stored and shown as GTIN-14"},
+    )
     is_active = ma.fields.Boolean()
 
 
@@ -151,13 +156,20 @@ class LotStatusChangeSchema(Schema):
 
 class BrandLicenceSchema(ObjectSchema):
     brand_id = id_field(required=True)
-    licensee_id = id_field(required=True,
-                           metadata={"description": "the cooperative or strong-village company"})
-    category_id = id_field(allow_none=True, load_default=None, metadata={
-        "description": "the product line the licence covers; null for every category of the brand"})
+    licensee_id = id_field(
+        required=True, metadata={"description": "the cooperative or strong-village company"}
+    )
+    category_id = id_field(
+        allow_none=True,
+        load_default=None,
+        metadata={"description": "the product line the licence covers; null for every category of the brand"},
+    )
     valid_from = Moment(required=True)
-    valid_until = Moment(allow_none=True, load_default=None,
-                         metadata={"description": "the instant it ends; null: until revoked"})
+    valid_until = Moment(
+        allow_none=True,
+        load_default=None,
+        metadata={"description": "the instant it ends; null: until revoked"},
+    )
     note = text_field(2000)
     in_force = ma.fields.Boolean(dump_only=True, attribute="in_force_now")
     granted_by_id = ma.fields.Integer(dump_only=True, allow_none=True)

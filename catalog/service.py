@@ -46,8 +46,7 @@ def get_brand(session: Session, brand_id: int) -> Brand:
     return brand
 
 
-def list_brands(session: Session, *, cluster_id: int | None = None,
-                sort: str | None = None) -> sa.Select:
+def list_brands(session: Session, *, cluster_id: int | None = None, sort: str | None = None) -> sa.Select:
     statement = sa.select(Brand)
     if cluster_id is not None:
         statement = statement.where(Brand.cluster_id == cluster_id)
@@ -119,35 +118,57 @@ def get_product(session: Session, product_id: int) -> Product:
     return product
 
 
-def list_products(session: Session, *, brand_id: int | None = None, category_id: int | None = None,
-                  cooperative_id: int | None = None, village_id: int | None = None,
-                  q: str | None = None, sort: str | None = None) -> sa.Select:
+def list_products(
+    session: Session,
+    *,
+    brand_id: int | None = None,
+    category_id: int | None = None,
+    cooperative_id: int | None = None,
+    village_id: int | None = None,
+    q: str | None = None,
+    sort: str | None = None,
+) -> sa.Select:
     statement = sa.select(Product)
-    for column, value in ((Product.brand_id, brand_id), (Product.category_id, category_id),
-                          (Product.cooperative_id, cooperative_id), (Product.village_id, village_id)):
+    for column, value in (
+        (Product.brand_id, brand_id),
+        (Product.category_id, category_id),
+        (Product.cooperative_id, cooperative_id),
+        (Product.village_id, village_id),
+    ):
         if value is not None:
             statement = statement.where(column == value)
     if q:
         # The search text is literal: % and _ in it are not wildcards.
         escaped = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         pattern = f"%{escaped}%"
-        statement = statement.where(sa.or_(Product.name_zh.ilike(pattern, escape="\\"),
-                                           Product.name_en.ilike(pattern, escape="\\")))
-    return sorted_by(statement, sort, {"name": Product.name_zh, "created_at": Product.created_at},
-                     Product.id)
+        statement = statement.where(
+            sa.or_(Product.name_zh.ilike(pattern, escape="\\"), Product.name_en.ilike(pattern, escape="\\"))
+        )
+    return sorted_by(statement, sort, {"name": Product.name_zh, "created_at": Product.created_at}, Product.id)
 
 
-def create_product(session: Session, *, actor: User, brand_id: int, category_id: int,
-                   village_id: int, cooperative_id: int | None = None, **fields) -> Product:
+def create_product(
+    session: Session,
+    *,
+    actor: User,
+    brand_id: int,
+    category_id: int,
+    village_id: int,
+    cooperative_id: int | None = None,
+    **fields,
+) -> Product:
     cooperative_id = _acting_grower(session, actor, cooperative_id)
     get_brand(session, brand_id)
     get_category(session, category_id)
-    licences.ensure_licensed(session, licensee_id=cooperative_id, brand_id=brand_id,
-                             category_id=category_id)
-    parties_service.ensure_serves_village(session, organisation_id=cooperative_id,
-                                          village_id=village_id)
-    product = Product(brand_id=brand_id, category_id=category_id, village_id=village_id,
-                      cooperative_id=cooperative_id, **fields)
+    licences.ensure_licensed(session, licensee_id=cooperative_id, brand_id=brand_id, category_id=category_id)
+    parties_service.ensure_serves_village(session, organisation_id=cooperative_id, village_id=village_id)
+    product = Product(
+        brand_id=brand_id,
+        category_id=category_id,
+        village_id=village_id,
+        cooperative_id=cooperative_id,
+        **fields,
+    )
     session.add(product)
     session.flush()
     return product
@@ -167,18 +188,22 @@ def update_product(session: Session, *, actor: User, product_id: int, changes: d
     brand_changed = any(merged[key] != getattr(product, key) for key in ("brand_id", "category_id"))
     if any(merged[key] != getattr(product, key) for key in promise):
         # Checked against the product's grower, also when an operator makes the change.
-        licences.ensure_licensed(session, licensee_id=product.cooperative_id,
-                                 brand_id=merged["brand_id"], category_id=merged["category_id"])
-        parties_service.ensure_serves_village(session, organisation_id=product.cooperative_id,
-                                              village_id=merged["village_id"])
+        licences.ensure_licensed(
+            session,
+            licensee_id=product.cooperative_id,
+            brand_id=merged["brand_id"],
+            category_id=merged["category_id"],
+        )
+        parties_service.ensure_serves_village(
+            session, organisation_id=product.cooperative_id, village_id=merged["village_id"]
+        )
     apply_changes(product, changes)
     session.flush()
     if brand_changed:
         # Lots on sale went through the old brand's gate: the new brand's minimum grade applies.
         from quality import service as quality_service  # quality imports this module
 
-        quality_service.withdraw_unsaleable(session, lots=sa.select(Lot).where(
-            Lot.product_id == product.id))
+        quality_service.withdraw_unsaleable(session, lots=sa.select(Lot).where(Lot.product_id == product.id))
     return product
 
 
@@ -186,8 +211,10 @@ def _acting_grower(session: Session, actor: User, cooperative_id: int | None) ->
     """The grower a cooperative user acts for is its own; an operator must name one."""
     if actor.role is Role.OPERATOR:
         if cooperative_id is None:
-            raise GrowerRequired("an operator must say which cooperative this is for",
-                                 errors={"json": {"cooperative_id": ["required for operators"]}})
+            raise GrowerRequired(
+                "an operator must say which cooperative this is for",
+                errors={"json": {"cooperative_id": ["required for operators"]}},
+            )
         grower = parties_service.get_organisation(session, cooperative_id)
         parties_service.require_kind(grower, GROWER_KINDS, "cooperative_id")
         return grower.id
@@ -203,8 +230,14 @@ def get_sku(session: Session, sku_id: int) -> Sku:
     return sku
 
 
-def list_skus(session: Session, *, product_id: int | None = None, gtin: str | None = None,
-              is_active: bool | None = None, sort: str | None = None) -> sa.Select:
+def list_skus(
+    session: Session,
+    *,
+    product_id: int | None = None,
+    gtin: str | None = None,
+    is_active: bool | None = None,
+    sort: str | None = None,
+) -> sa.Select:
     statement = sa.select(Sku)
     if product_id is not None:
         statement = statement.where(Sku.product_id == product_id)
@@ -215,8 +248,7 @@ def list_skus(session: Session, *, product_id: int | None = None, gtin: str | No
     return sorted_by(statement, sort, {"price_fen": Sku.price_fen, "name": Sku.name_zh}, Sku.id)
 
 
-def create_sku(session: Session, *, actor: User, product_id: int, gtin: str, currency: str,
-               **fields) -> Sku:
+def create_sku(session: Session, *, actor: User, product_id: int, gtin: str, currency: str, **fields) -> Sku:
     product = get_product(session, product_id)
     auth_service.ensure_owner(actor, product.cooperative_id, f"product {product_id}")
     gtin = _checked_gtin(session, gtin)
@@ -238,8 +270,10 @@ def update_sku(session: Session, *, actor: User, sku_id: int, changes: dict) -> 
 
 def _checked_gtin(session: Session, gtin: str, exclude_id: int | None = None) -> str:
     if not gtin_rules.is_valid(gtin):
-        raise InvalidGtin(f"{gtin} is not a GTIN: the check digit does not match",
-                          errors={"json": {"gtin": ["check digit does not match"]}})
+        raise InvalidGtin(
+            f"{gtin} is not a GTIN: the check digit does not match",
+            errors={"json": {"gtin": ["check digit does not match"]}},
+        )
     gtin = gtin_rules.to_gtin14(gtin)
     statement = sa.select(Sku.id).where(Sku.gtin == gtin)
     if exclude_id is not None:
@@ -256,34 +290,66 @@ def get_lot(session: Session, lot_id: int, *, for_update: bool = False) -> Lot:
     return lot
 
 
-def list_lots(session: Session, *, product_id: int | None = None,
-              cooperative_id: int | None = None, village_id: int | None = None,
-              status: LotStatus | None = None, sort: str | None = None) -> sa.Select:
+def list_lots(
+    session: Session,
+    *,
+    product_id: int | None = None,
+    cooperative_id: int | None = None,
+    village_id: int | None = None,
+    status: LotStatus | None = None,
+    sort: str | None = None,
+) -> sa.Select:
     statement = sa.select(Lot)
-    for column, value in ((Lot.product_id, product_id), (Lot.cooperative_id, cooperative_id),
-                          (Lot.village_id, village_id), (Lot.status, status)):
+    for column, value in (
+        (Lot.product_id, product_id),
+        (Lot.cooperative_id, cooperative_id),
+        (Lot.village_id, village_id),
+        (Lot.status, status),
+    ):
         if value is not None:
             statement = statement.where(column == value)
-    columns = {"harvested_on": Lot.harvested_on, "created_at": Lot.created_at,
-               "stock_on_hand": Lot.stock_on_hand}
+    columns = {
+        "harvested_on": Lot.harvested_on,
+        "created_at": Lot.created_at,
+        "stock_on_hand": Lot.stock_on_hand,
+    }
     return sorted_by(statement, sort, columns, Lot.id)
 
 
-def register_lot(session: Session, *, actor: User, product_id: int, lot_code: str,
-                 harvested_on: date, quantity: Decimal, unit: str, village_id: int | None = None,
-                 inputs_used: str = "") -> Lot:
+def register_lot(
+    session: Session,
+    *,
+    actor: User,
+    product_id: int,
+    lot_code: str,
+    harvested_on: date,
+    quantity: Decimal,
+    unit: str,
+    village_id: int | None = None,
+    inputs_used: str = "",
+) -> Lot:
     """Register a harvest lot: it starts registered, ungraded, with all its quantity in stock."""
     product = get_product(session, product_id)
     auth_service.ensure_owner(actor, product.cooperative_id, f"product {product_id}")
     _ensure_not_in_future(harvested_on)
     village_id = village_id or product.village_id
-    licences.ensure_may_carry(session, grower_id=product.cooperative_id, product=product,
-                              village_id=village_id)
+    licences.ensure_may_carry(
+        session, grower_id=product.cooperative_id, product=product, village_id=village_id
+    )
     _ensure_free_lot_code(session, product_id, lot_code)
-    lot = Lot(product=product, village_id=village_id, cooperative_id=product.cooperative_id,
-              lot_code=lot_code, harvested_on=harvested_on, quantity=quantity, unit=unit,
-              stock_on_hand=quantity, inputs_used=inputs_used, status=LotStatus.REGISTERED,
-              status_changed_at=utcnow())
+    lot = Lot(
+        product=product,
+        village_id=village_id,
+        cooperative_id=product.cooperative_id,
+        lot_code=lot_code,
+        harvested_on=harvested_on,
+        quantity=quantity,
+        unit=unit,
+        stock_on_hand=quantity,
+        inputs_used=inputs_used,
+        status=LotStatus.REGISTERED,
+        status_changed_at=utcnow(),
+    )
     session.add(lot)
     session.flush()
     trace_service.record_lot_commissioned(session, lot=lot, actor_organisation_id=actor.organisation_id)
@@ -296,14 +362,17 @@ def update_lot(session: Session, *, actor: User, lot_id: int, changes: dict) -> 
     if lot.status is LotStatus.RECALLED:
         raise LotNotEditable(f"lot {lot_id} was recalled and can no longer change")
     if {"quantity", "unit", "harvested_on"} & changes.keys() and lot.status is not LotStatus.REGISTERED:
-        raise LotNotEditable(f"lot {lot_id} is {lot.status.value}: its quantity, unit and harvest "
-                             "date were fixed when it was inspected")
+        raise LotNotEditable(
+            f"lot {lot_id} is {lot.status.value}: its quantity, unit and harvest "
+            "date were fixed when it was inspected"
+        )
     if "harvested_on" in changes:
         _ensure_not_in_future(changes["harvested_on"])
     if "village_id" in changes and changes["village_id"] != lot.village_id:
         # A lot's village says whose collective its sales credit: only one its grower works in.
-        licences.ensure_may_carry(session, grower_id=lot.cooperative_id, product=lot.product,
-                                  village_id=changes["village_id"])
+        licences.ensure_may_carry(
+            session, grower_id=lot.cooperative_id, product=lot.product, village_id=changes["village_id"]
+        )
     if "lot_code" in changes and changes["lot_code"] != lot.lot_code:
         _ensure_free_lot_code(session, lot.product_id, changes["lot_code"])
     if "quantity" in changes:
@@ -321,15 +390,17 @@ REQUESTABLE_STATUSES = {
 }
 
 
-def change_lot_status(session: Session, *, actor: User, lot_id: int, status: LotStatus,
-                      reason: str | None = None) -> Lot:
+def change_lot_status(
+    session: Session, *, actor: User, lot_id: int, status: LotStatus, reason: str | None = None
+) -> Lot:
     """Put a graded lot on sale, withdraw it from sale, or (operators) recall it."""
     lot = get_lot(session, lot_id, for_update=True)
     auth_service.ensure_owner(actor, lot.cooperative_id, f"lot {lot_id}")
     allowed_roles = REQUESTABLE_STATUSES.get(status)
     if allowed_roles is None:
-        raise InvalidLotTransition(f"a lot becomes {status.value} through its inspection or its "
-                                   "stock, not by request")
+        raise InvalidLotTransition(
+            f"a lot becomes {status.value} through its inspection or its stock, not by request"
+        )
     auth_service.ensure_role(actor, *allowed_roles)
     if status is LotStatus.ON_SALE:
         # quality imports this module, so it is imported when called rather than at import time.
@@ -337,8 +408,7 @@ def change_lot_status(session: Session, *, actor: User, lot_id: int, status: Lot
 
         quality_service.ensure_saleable(session, lot=lot)
     if status is LotStatus.GRADED and lot.status is not LotStatus.ON_SALE:
-        raise InvalidLotTransition(f"only a lot on sale can be withdrawn; lot {lot_id} is "
-                                   f"{lot.status.value}")
+        raise InvalidLotTransition(f"only a lot on sale can be withdrawn; lot {lot_id} is {lot.status.value}")
     if status is LotStatus.ON_SALE and lot.stock_on_hand <= 0:
         raise InvalidLotTransition(f"lot {lot_id} has no stock to sell")
     if status is LotStatus.RECALLED and lot.can_move_to(status):
@@ -352,28 +422,30 @@ def transition_lot(lot: Lot, status: LotStatus, *, reason: str | None = None) ->
     """Move a lot along its lifecycle; every module that changes a lot's status comes here."""
     if not lot.can_move_to(status):
         allowed = ", ".join(sorted(s.value for s in LOT_TRANSITIONS[lot.status])) or "nothing"
-        raise InvalidLotTransition(f"lot {lot.id} is {lot.status.value} and cannot become "
-                                   f"{status.value}; it can become {allowed}")
+        raise InvalidLotTransition(
+            f"lot {lot.id} is {lot.status.value} and cannot become {status.value}; it can become {allowed}"
+        )
     lot.status = status
     lot.status_changed_at = utcnow()
     session = object_session(lot)
     if session is not None:
         # The trace chain records every lifecycle step, whichever module moved the lot.
         session.flush()
-        trace_service.record_lot_status_change(session, lot=lot, status=status,
-                                               reason=reason or lot.recall_reason)
+        trace_service.record_lot_status_change(
+            session, lot=lot, status=status, reason=reason or lot.recall_reason
+        )
 
 
 def _ensure_not_in_future(harvested_on: date) -> None:
     # The furthest-ahead time zone is UTC+14: no caller anywhere has a later "today".
     if harvested_on > (utcnow() + timedelta(hours=14)).date():
-        raise HarvestInFuture("a lot cannot be harvested in the future",
-                              errors={"json": {"harvested_on": ["is in the future"]}})
+        raise HarvestInFuture(
+            "a lot cannot be harvested in the future", errors={"json": {"harvested_on": ["is in the future"]}}
+        )
 
 
 def _ensure_free_lot_code(session: Session, product_id: int, lot_code: str) -> None:
-    exists = session.scalar(sa.select(Lot.id).where(Lot.product_id == product_id,
-                                                    Lot.lot_code == lot_code))
+    exists = session.scalar(sa.select(Lot.id).where(Lot.product_id == product_id, Lot.lot_code == lot_code))
     if exists is not None:
         raise LotCodeTaken(f"product {product_id} already has a lot {lot_code}")
 
@@ -388,12 +460,15 @@ def sellable_lots(session: Session, sku: Sku) -> list[tuple[Lot, Decimal]]:
 
     product = sku.product
     lots = session.scalars(
-        sa.select(Lot).where(Lot.product_id == sku.product_id, Lot.status == LotStatus.ON_SALE,
-                             licences.licensed_clause(Lot.cooperative_id, product.brand_id,
-                                                      product.category_id, utcnow()),
-                             parties_service.serves_village_clause(Lot.cooperative_id,
-                                                                   Lot.village_id))
-        .order_by(Lot.harvested_on, Lot.id)).all()
+        sa.select(Lot)
+        .where(
+            Lot.product_id == sku.product_id,
+            Lot.status == LotStatus.ON_SALE,
+            licences.licensed_clause(Lot.cooperative_id, product.brand_id, product.category_id, utcnow()),
+            parties_service.serves_village_clause(Lot.cooperative_id, Lot.village_id),
+        )
+        .order_by(Lot.harvested_on, Lot.id)
+    ).all()
     fitting = []
     for lot in lots:
         pack = units.convert(sku.pack_size, sku.pack_unit, lot.unit)
@@ -406,18 +481,23 @@ def reserve_stock(session: Session, *, lot_id: int, quantity: Decimal) -> bool:
     """Hold stock for an unpaid order; False when the lot no longer has that much to sell."""
     result = session.execute(
         sa.update(Lot)
-        .where(Lot.id == lot_id, Lot.status == LotStatus.ON_SALE,
-               Lot.stock_on_hand - Lot.reserved >= quantity)
+        .where(
+            Lot.id == lot_id, Lot.status == LotStatus.ON_SALE, Lot.stock_on_hand - Lot.reserved >= quantity
+        )
         .values(reserved=Lot.reserved + quantity)
-        .execution_options(synchronize_session=False))
+        .execution_options(synchronize_session=False)
+    )
     return result.rowcount == 1
 
 
 def release_stock(session: Session, *, lot_id: int, quantity: Decimal) -> None:
     """Give held stock back, e.g. when an order is cancelled or its hold expires."""
-    session.execute(sa.update(Lot).where(Lot.id == lot_id)
-                    .values(reserved=Lot.reserved - quantity)
-                    .execution_options(synchronize_session=False))
+    session.execute(
+        sa.update(Lot)
+        .where(Lot.id == lot_id)
+        .values(reserved=Lot.reserved - quantity)
+        .execution_options(synchronize_session=False)
+    )
     lot = session.get(Lot, lot_id, populate_existing=True)
     if lot.status is LotStatus.SOLD_OUT and lot.stock_on_hand > lot.reserved:
         transition_lot(lot, LotStatus.ON_SALE)
@@ -425,10 +505,12 @@ def release_stock(session: Session, *, lot_id: int, quantity: Decimal) -> None:
 
 def consume_stock(session: Session, *, lot_id: int, quantity: Decimal) -> None:
     """Turn held stock into a sale: the lot's stock drops; at zero it is sold out."""
-    session.execute(sa.update(Lot).where(Lot.id == lot_id)
-                    .values(reserved=Lot.reserved - quantity,
-                            stock_on_hand=Lot.stock_on_hand - quantity)
-                    .execution_options(synchronize_session=False))
+    session.execute(
+        sa.update(Lot)
+        .where(Lot.id == lot_id)
+        .values(reserved=Lot.reserved - quantity, stock_on_hand=Lot.stock_on_hand - quantity)
+        .execution_options(synchronize_session=False)
+    )
     lot = session.get(Lot, lot_id, populate_existing=True)
     if lot.stock_on_hand == 0 and lot.status is LotStatus.ON_SALE:
         transition_lot(lot, LotStatus.SOLD_OUT)
@@ -436,10 +518,15 @@ def consume_stock(session: Session, *, lot_id: int, quantity: Decimal) -> None:
 
 def take_stock(session: Session, *, lot_id: int, quantity: Decimal) -> bool:
     """Take unreserved stock off a lot outside a sale (a contract delivery); False if too little."""
-    taken = session.execute(
-        sa.update(Lot).where(Lot.id == lot_id, Lot.stock_on_hand - Lot.reserved >= quantity)
-        .values(stock_on_hand=Lot.stock_on_hand - quantity)
-        .execution_options(synchronize_session=False)).rowcount == 1
+    taken = (
+        session.execute(
+            sa.update(Lot)
+            .where(Lot.id == lot_id, Lot.stock_on_hand - Lot.reserved >= quantity)
+            .values(stock_on_hand=Lot.stock_on_hand - quantity)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        == 1
+    )
     lot = session.get(Lot, lot_id, populate_existing=True)
     if taken and lot.stock_on_hand == 0 and lot.status is LotStatus.ON_SALE:
         transition_lot(lot, LotStatus.SOLD_OUT)
@@ -448,9 +535,12 @@ def take_stock(session: Session, *, lot_id: int, quantity: Decimal) -> bool:
 
 def return_stock(session: Session, *, lot_id: int, quantity: Decimal) -> None:
     """Put stock taken by `take_stock` back, e.g. when a delivery is rejected and goes home."""
-    session.execute(sa.update(Lot).where(Lot.id == lot_id)
-                    .values(stock_on_hand=Lot.stock_on_hand + quantity)
-                    .execution_options(synchronize_session=False))
+    session.execute(
+        sa.update(Lot)
+        .where(Lot.id == lot_id)
+        .values(stock_on_hand=Lot.stock_on_hand + quantity)
+        .execution_options(synchronize_session=False)
+    )
     lot = session.get(Lot, lot_id, populate_existing=True)
     if lot.status is LotStatus.SOLD_OUT and lot.stock_on_hand > lot.reserved:
         transition_lot(lot, LotStatus.ON_SALE)

@@ -46,8 +46,9 @@ class Runtime:
     stripe: StripeGateway | None = None
 
 
-def create_app(settings: Settings | None = None, *,
-               session_factory: sessionmaker[Session] | None = None) -> Flask:
+def create_app(
+    settings: Settings | None = None, *, session_factory: sessionmaker[Session] | None = None
+) -> Flask:
     settings = settings or Settings.from_env()
     if not settings.testing:
         configure_logging(settings)
@@ -64,10 +65,12 @@ def create_app(settings: Settings | None = None, *,
         OPENAPI_SWAGGER_UI_PATH="docs",
         OPENAPI_SWAGGER_UI_URL="/api/docs/assets/",
         API_SPEC_OPTIONS={
-            "info": {"description": "Regional farm-produce brand and marketplace. Every error is "
-                                    "an RFC 9457 problem (application/problem+json). Lists are "
-                                    "paged with ?page=&page_size= and report their total in the "
-                                    "X-Pagination header."},
+            "info": {
+                "description": "Regional farm-produce brand and marketplace. Every error is "
+                "an RFC 9457 problem (application/problem+json). Lists are "
+                "paged with ?page=&page_size= and report their total in the "
+                "X-Pagination header."
+            },
             "servers": [{"url": settings.public_base_url}],
         },
     )
@@ -76,15 +79,21 @@ def create_app(settings: Settings | None = None, *,
     app.json.sort_keys = False
 
     if session_factory is None:
-        engine = db.make_engine(settings.database_url,
-                                busy_timeout=settings.sqlite_busy_timeout_seconds)
+        engine = db.make_engine(settings.database_url, busy_timeout=settings.sqlite_busy_timeout_seconds)
         session_factory = db.make_session_factory(engine)
     track_writes(session_factory)
     app.extensions["shanhai"] = Runtime(
-        settings=settings, engine=session_factory.kw["bind"], session_factory=session_factory,
-        stripe=StripeGateway(StripeSettings(secret_key=settings.stripe_secret_key,
-                                            webhook_secrets=settings.stripe_webhook_secrets,
-                                            api_base=settings.stripe_api_base)))
+        settings=settings,
+        engine=session_factory.kw["bind"],
+        session_factory=session_factory,
+        stripe=StripeGateway(
+            StripeSettings(
+                secret_key=settings.stripe_secret_key,
+                webhook_secrets=settings.stripe_webhook_secrets,
+                api_base=settings.stripe_api_base,
+            )
+        ),
+    )
     app.teardown_appcontext(db.close_session)
 
     api = Api(app)
@@ -116,8 +125,19 @@ def _register_blueprints(api: Api) -> None:
     from orders.contracts.api import blp as contracts_blp
     from quality.api import blp as quality_blp
 
-    for blueprint in (auth_blp, parties_blp, catalog_blp, quality_blp, codes_blp, trace_blp,
-                      resolver_blp, orders_blp, contracts_blp, dashboard_blp, audit_blp):
+    for blueprint in (
+        auth_blp,
+        parties_blp,
+        catalog_blp,
+        quality_blp,
+        codes_blp,
+        trace_blp,
+        resolver_blp,
+        orders_blp,
+        contracts_blp,
+        dashboard_blp,
+        audit_blp,
+    ):
         api.register_blueprint(blueprint)
 
 
@@ -133,8 +153,9 @@ def _register_error_handlers(app: Flask, settings: Settings) -> None:
 def _render_database_error(error: OperationalError):
     if not db.is_busy(error):
         raise error
-    return render_domain_error(DatabaseBusy("the database is busy with other writes; nothing was "
-                                            "saved, try again in a moment"))
+    return render_domain_error(
+        DatabaseBusy("the database is busy with other writes; nothing was saved, try again in a moment")
+    )
 
 
 def _require_declared_media_type() -> None:
@@ -150,11 +171,11 @@ def _require_declared_media_type() -> None:
             raise BadRequest("this request needs a body; see /api/docs")
         return
     if "json" in locations and not request.is_json:
-        raise UnsupportedMediaType(
-            f"send this body as application/json, not {request.mimetype or 'untyped'}")
+        raise UnsupportedMediaType(f"send this body as application/json, not {request.mimetype or 'untyped'}")
     if locations & {"files", "form"} and request.mimetype != "multipart/form-data":
         raise UnsupportedMediaType(
-            f"send this body as multipart/form-data, not {request.mimetype or 'untyped'}")
+            f"send this body as multipart/form-data, not {request.mimetype or 'untyped'}"
+        )
 
 
 def _register_pages(app: Flask) -> None:

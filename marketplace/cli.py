@@ -36,8 +36,9 @@ def demo_command() -> None:
     with db.unit_of_work() as session:
         set_actor(session, method="CLI", path="shanhai demo")
         settings = _runtime().settings
-        loaded = load_demo(session, currency=settings.currency, signing_keys=settings.signing_keys,
-                           zone=settings.zone)
+        loaded = load_demo(
+            session, currency=settings.currency, signing_keys=settings.signing_keys, zone=settings.zone
+        )
     click.echo("demo region loaded" if loaded else "demo region already present")
 
 
@@ -78,13 +79,15 @@ def restore_command(source: str) -> None:
 
 @shanhai.command("create-user")
 @click.option("--email", required=True)
-@click.option("--role", required=True, type=click.Choice(["operator", "cooperative", "enterprise",
-                                                           "inspector"]))
+@click.option(
+    "--role", required=True, type=click.Choice(["operator", "cooperative", "enterprise", "inspector"])
+)
 @click.option("--organisation-id", required=True, type=int)
 @click.option("--name", "display_name", required=True)
 @click.password_option()
-def create_user_command(email: str, role: str, organisation_id: int, display_name: str,
-                        password: str) -> None:
+def create_user_command(
+    email: str, role: str, organisation_id: int, display_name: str, password: str
+) -> None:
     """Create an account."""
     from marketplace.accounts import service as auth_service
     from marketplace.accounts.models import Role
@@ -93,9 +96,14 @@ def create_user_command(email: str, role: str, organisation_id: int, display_nam
     try:
         with db.unit_of_work() as session:
             set_actor(session, method="CLI", path="shanhai create-user")
-            user = auth_service.create_user(session, email=email, password=password,
-                                            display_name=display_name, role=Role(role),
-                                            organisation_id=organisation_id)
+            user = auth_service.create_user(
+                session,
+                email=email,
+                password=password,
+                display_name=display_name,
+                role=Role(role),
+                organisation_id=organisation_id,
+            )
             click.echo(f"user {user.id} <{user.email}> created")
     except DomainError as error:
         raise click.ClickException(error.detail) from error
@@ -114,15 +122,23 @@ def verify_trace_command(lot_id: int | None) -> None:
         click.echo(f"trace intact: {report.events_checked} events in {report.lots_checked} lots")
         return
     broken = report.first_broken
-    click.echo(f"trace broken at event {broken.event_id} (lot {broken.lot_id}, sequence "
-               f"{broken.sequence}): {broken.reason}", err=True)
+    click.echo(
+        f"trace broken at event {broken.event_id} (lot {broken.lot_id}, sequence "
+        f"{broken.sequence}): {broken.reason}",
+        err=True,
+    )
     raise SystemExit(1)
 
 
 @shanhai.command("reconcile-refunds")
-@click.option("--min-age", type=int, default=60, show_default=True,
-              help="seconds a refund has been pending before it is sent again (younger ones may "
-                   "still be waiting for Stripe in a request)")
+@click.option(
+    "--min-age",
+    type=int,
+    default=60,
+    show_default=True,
+    help="seconds a refund has been pending before it is sent again (younger ones may "
+    "still be waiting for Stripe in a request)",
+)
 def reconcile_refunds_command(min_age: int) -> None:
     """Send refunds still pending again; each is found in Stripe by its key before any new one."""
     from datetime import timedelta

@@ -37,10 +37,12 @@ from orders.schemas import (
 )
 from orders.stripe_gateway import RefundRefused, WebhookSignatureInvalid
 
-blp = Blueprint("orders", __name__, url_prefix="/api/v1",
-                description="Orders, card payments, refunds, and the benefit-sharing ledger")
-
-
+blp = Blueprint(
+    "orders",
+    __name__,
+    url_prefix="/api/v1",
+    description="Orders, card payments, refunds, and the benefit-sharing ledger",
+)
 
 
 REFERENCE = "<string(length=22):reference>"
@@ -59,20 +61,28 @@ class Orders(ApiView):
     @idempotent
     @blp.arguments(OrderCreateSchema)
     @blp.response(201, OrderSchema)
-    @blp.alt_response(409, schema=OutOfStockProblemSchema, content_type=PROBLEM_MEDIA_TYPE,
-                      description="Not enough stock for some lines (`short` names them), or a "
-                                  "guest's unpaid orders already hold what a guest may hold")
+    @blp.alt_response(
+        409,
+        schema=OutOfStockProblemSchema,
+        content_type=PROBLEM_MEDIA_TYPE,
+        description="Not enough stock for some lines (`short` names them), or a "
+        "guest's unpaid orders already hold what a guest may hold",
+    )
     def post(self, data):
         """Order SKUs: their stock is reserved for 15 minutes, or the order fails naming every short line"""
         buyer = current_user() if bearer_token() else None
         settings = runtime().settings
         try:
-            order = service.place_order(db.session(), buyer=buyer, lines=data["lines"],
-                                        email=data.get("email"),
-                                        hold=timedelta(minutes=settings.reservation_minutes),
-                                        currency=settings.currency,
-                                        client_address=request.remote_addr,
-                                        guest_limits=_guest_limits(settings))
+            order = service.place_order(
+                db.session(),
+                buyer=buyer,
+                lines=data["lines"],
+                email=data.get("email"),
+                hold=timedelta(minutes=settings.reservation_minutes),
+                currency=settings.currency,
+                client_address=request.remote_addr,
+                guest_limits=_guest_limits(settings),
+            )
         except OutOfStock:
             metrics.ORDERS_REFUSED.inc()
             raise
@@ -81,10 +91,12 @@ class Orders(ApiView):
 
 
 def _guest_limits(settings) -> service.GuestLimits:
-    return service.GuestLimits(packs_per_order=settings.guest_max_packs_per_order,
-                               packs_per_sku=settings.guest_max_packs_per_sku,
-                               open_orders_per_email=settings.guest_max_open_orders_per_email,
-                               open_orders_per_address=settings.guest_max_open_orders_per_address)
+    return service.GuestLimits(
+        packs_per_order=settings.guest_max_packs_per_order,
+        packs_per_sku=settings.guest_max_packs_per_sku,
+        open_orders_per_email=settings.guest_max_open_orders_per_email,
+        open_orders_per_address=settings.guest_max_open_orders_per_address,
+    )
 
 
 @blp.route(f"/orders/{REFERENCE}")
@@ -101,9 +113,12 @@ class OrderCancel(ApiView):
     @blp.response(200, OrderSchema)
     def post(self, data, reference):
         """Cancel an unpaid order (its buyer or an operator); its reserved stock goes back on sale"""
-        return service.cancel_order(db.session(), reference=reference,
-                                    actor=current_user() if bearer_token() else None,
-                                    reason=data.get("reason", "cancelled by the buyer"))
+        return service.cancel_order(
+            db.session(),
+            reference=reference,
+            actor=current_user() if bearer_token() else None,
+            reason=data.get("reason", "cancelled by the buyer"),
+        )
 
 
 @blp.route(f"/orders/{REFERENCE}/payments")
@@ -123,9 +138,14 @@ class OrderPayments(ApiView):
         if payment.external_id != intent.id:
             session.commit()
             intent = service.ask_for_payment_intent(
-                gateway, dataclasses.replace(call, open_intent_id=payment.external_id))
-        return {"payment_intent_id": payment.external_id, "client_secret": intent.client_secret,
-                "amount_fen": payment.amount_fen, "currency": call.currency}
+                gateway, dataclasses.replace(call, open_intent_id=payment.external_id)
+            )
+        return {
+            "payment_intent_id": payment.external_id,
+            "client_secret": intent.client_secret,
+            "amount_fen": payment.amount_fen,
+            "currency": call.currency,
+        }
 
 
 @blp.route(f"/orders/{REFERENCE}/refunds")
@@ -204,8 +224,7 @@ class SellerOrderShipment(ApiView):
     @blp.response(200, SellerOrderSchema)
     def post(self, data, order_id):
         """Ship your lines of a paid order; the order is fulfilled when every seller has shipped"""
-        return fulfilment.ship_seller_order(db.session(), seller=current_user(), order_id=order_id,
-                                            **data)
+        return fulfilment.ship_seller_order(db.session(), seller=current_user(), order_id=order_id, **data)
 
 
 @blp.route("/seller-orders/<int:order_id>/completion")
@@ -221,9 +240,12 @@ class SellerOrderCompletion(ApiView):
 @blp.route("/payments/stripe/webhook")
 class StripeWebhook(ApiView):
     @blp.response(200, WebhookAckSchema)
-    @blp.doc(parameters=[{"in": "header", "name": "Stripe-Signature", "required": True,
-                          "schema": {"type": "string"}}],
-             requestBody={"required": True, "content": {"application/json": {"schema": {"type": "object"}}}})
+    @blp.doc(
+        parameters=[
+            {"in": "header", "name": "Stripe-Signature", "required": True, "schema": {"type": "string"}}
+        ],
+        requestBody={"required": True, "content": {"application/json": {"schema": {"type": "object"}}}},
+    )
     def post(self):
         """Stripe's events, verified by signature; each event id changes things at most once"""
         gateway = runtime().stripe
@@ -256,9 +278,11 @@ def _checked_event(event) -> dict:
         return StripeEventSchema().load(event)
     except ma.ValidationError as error:
         metrics.WEBHOOK_FAILURES.labels("malformed").inc()
-        raise StripeEventMalformed("a signed event without the keys or shapes its type needs; "
-                                   "it will not be accepted on retry either",
-                                   errors={"json": error.messages}) from None
+        raise StripeEventMalformed(
+            "a signed event without the keys or shapes its type needs; "
+            "it will not be accepted on retry either",
+            errors={"json": error.messages},
+        ) from None
 
 
 @blp.route("/sharing-rules")

@@ -45,26 +45,39 @@ def seller_of(line: OrderLine) -> int | None:
 
 
 def seller_part(order: Order, *, seller_id: int) -> SellerOrder:
-    return SellerOrder(id=order.id, status=order.status, currency=order.currency,
-                       created_at=order.created_at, paid_at=order.paid_at,
-                       fulfilled_at=order.fulfilled_at, completed_at=order.completed_at,
-                       cancelled_at=order.cancelled_at,
-                       lines=[line for line in order.lines if seller_of(line) == seller_id])
+    return SellerOrder(
+        id=order.id,
+        status=order.status,
+        currency=order.currency,
+        created_at=order.created_at,
+        paid_at=order.paid_at,
+        fulfilled_at=order.fulfilled_at,
+        completed_at=order.completed_at,
+        cancelled_at=order.cancelled_at,
+        lines=[line for line in order.lines if seller_of(line) == seller_id],
+    )
 
 
-def list_seller_orders(session: Session, *, seller: User, status: OrderStatus | None = None,
-                       sort: str | None = None) -> sa.Select:
+def list_seller_orders(
+    session: Session, *, seller: User, status: OrderStatus | None = None, sort: str | None = None
+) -> sa.Select:
     """Orders holding the seller's lots (make each one's part with seller_part)."""
-    statement = sa.select(Order).where(Order.id.in_(
-        sa.select(OrderLine.order_id).join(Allocation).join(Lot)
-        .where(Lot.cooperative_id == seller.organisation_id)))
+    statement = sa.select(Order).where(
+        Order.id.in_(
+            sa.select(OrderLine.order_id)
+            .join(Allocation)
+            .join(Lot)
+            .where(Lot.cooperative_id == seller.organisation_id)
+        )
+    )
     if status is not None:
         statement = statement.where(Order.status == status)
     return sorted_by(statement, sort, {"created_at": Order.created_at}, Order.id.desc())
 
 
-def get_seller_order(session: Session, *, seller: User, order_id: int,
-                     for_update: bool = False) -> tuple[Order, SellerOrder]:
+def get_seller_order(
+    session: Session, *, seller: User, order_id: int, for_update: bool = False
+) -> tuple[Order, SellerOrder]:
     """The order and the seller's part of it; an order without its lines is as good as missing."""
     statement = sa.select(Order).where(Order.id == order_id)
     order = session.scalar(statement.with_for_update() if for_update else statement)
@@ -74,8 +87,9 @@ def get_seller_order(session: Session, *, seller: User, order_id: int,
     return order, part
 
 
-def ship_seller_order(session: Session, *, seller: User, order_id: int, carrier: str,
-                      tracking_number: str) -> SellerOrder:
+def ship_seller_order(
+    session: Session, *, seller: User, order_id: int, carrier: str, tracking_number: str
+) -> SellerOrder:
     order, _ = get_seller_order(session, seller=seller, order_id=order_id, for_update=True)
     _ship(order, actor=seller, carrier=carrier, tracking_number=tracking_number)
     session.flush()
@@ -89,8 +103,9 @@ def complete_seller_order(session: Session, *, seller: User, order_id: int) -> S
     return seller_part(order, seller_id=seller.organisation_id)
 
 
-def fulfil_order(session: Session, *, actor: User, reference: str, carrier: str,
-                 tracking_number: str) -> Order:
+def fulfil_order(
+    session: Session, *, actor: User, reference: str, carrier: str, tracking_number: str
+) -> Order:
     """Ship a paid order: an operator its lines not shipped yet, a seller its own lines."""
     order = get_order(session, reference, for_update=True)
     _ship(order, actor=actor, carrier=carrier, tracking_number=tracking_number)
@@ -129,12 +144,11 @@ def _ship(order: Order, *, actor: User, carrier: str, tracking_number: str) -> N
 
 def _complete(order: Order, *, actor: User) -> None:
     # A seller completes only an order that is all its own; a mixed one, an operator.
-    if actor.role is not Role.OPERATOR and any(seller_of(line) != actor.organisation_id
-                                               for line in order.lines):
+    if actor.role is not Role.OPERATOR and any(
+        seller_of(line) != actor.organisation_id for line in order.lines
+    ):
         raise NotYours(f"order {order.id} holds other sellers' lines: an operator completes it")
     if order.status is not OrderStatus.FULFILLED:
-        raise OrderNotFulfillable(f"order {order.id} is {order.status.value}; only shipped "
-                                  "orders complete")
+        raise OrderNotFulfillable(f"order {order.id} is {order.status.value}; only shipped orders complete")
     order.status = OrderStatus.COMPLETED
     order.completed_at = utcnow()
-

@@ -25,9 +25,12 @@ class OrderStatus(enum.StrEnum):
 
 class Order(Timestamped, Base):
     __tablename__ = "orders"
-    __table_args__ = (sa.CheckConstraint("total_fen >= 0", name="total_not_negative"),
-                      sa.CheckConstraint("refunded_fen >= 0 AND refunded_fen <= captured_fen",
-                                         name="refunds_within_captured"))
+    __table_args__ = (
+        sa.CheckConstraint("total_fen >= 0", name="total_not_negative"),
+        sa.CheckConstraint(
+            "refunded_fen >= 0 AND refunded_fen <= captured_fen", name="refunds_within_captured"
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # Unguessable: it is also what lets a guest see and pay their own order.
@@ -37,8 +40,7 @@ class Order(Timestamped, Base):
     # A guest's address as the app saw it: what bounds one anonymous buyer's holds.
     client_address: Mapped[str | None] = mapped_column(sa.String(45))
     buyer_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"), index=True)
-    buyer_organisation_id: Mapped[int | None] = mapped_column(sa.ForeignKey("organisations.id"),
-                                                              index=True)
+    buyer_organisation_id: Mapped[int | None] = mapped_column(sa.ForeignKey("organisations.id"), index=True)
     currency: Mapped[str] = mapped_column(sa.String(3))
     total_fen: Mapped[int] = mapped_column(sa.BigInteger)
     captured_fen: Mapped[int] = mapped_column(sa.BigInteger, default=0)
@@ -52,8 +54,9 @@ class Order(Timestamped, Base):
     cancelled_at: Mapped[datetime | None]
     cancel_reason: Mapped[str | None] = mapped_column(sa.String(200))
 
-    lines: Mapped[list[OrderLine]] = relationship(back_populates="order", order_by="OrderLine.id",
-                                                  cascade="all, delete-orphan")
+    lines: Mapped[list[OrderLine]] = relationship(
+        back_populates="order", order_by="OrderLine.id", cascade="all, delete-orphan"
+    )
     payments: Mapped[list[Payment]] = relationship(back_populates="order", order_by="Payment.id")
     buyer_organisation: Mapped[Organisation | None] = relationship()
 
@@ -75,9 +78,9 @@ class OrderLine(Base):
 
     order: Mapped[Order] = relationship(back_populates="lines")
     sku: Mapped[Sku] = relationship()
-    allocations: Mapped[list[Allocation]] = relationship(back_populates="line",
-                                                         order_by="Allocation.id",
-                                                         cascade="all, delete-orphan")
+    allocations: Mapped[list[Allocation]] = relationship(
+        back_populates="line", order_by="Allocation.id", cascade="all, delete-orphan"
+    )
 
 
 class AllocationState(enum.StrEnum):
@@ -144,8 +147,7 @@ class Refund(Base):
     external_id: Mapped[str | None] = mapped_column(sa.String(100), unique=True)
     # Sent as Stripe's Idempotency-Key and in the refund's metadata, where a lost answer is found.
     idempotency_key: Mapped[str] = mapped_column(sa.String(100), unique=True)
-    status: Mapped[RefundStatus] = mapped_column(enum_column(RefundStatus, "refund_status"),
-                                                 index=True)
+    status: Mapped[RefundStatus] = mapped_column(enum_column(RefundStatus, "refund_status"), index=True)
     amount_fen: Mapped[int] = mapped_column(sa.BigInteger)
     reason: Mapped[str] = mapped_column(sa.String(200))
     # False for money returned from a payment the order never accepted: no sale to reverse.

@@ -23,24 +23,32 @@ class OrderLineInputSchema(Schema):
 
 
 class OrderCreateSchema(Schema):
-    lines = ma.fields.List(ma.fields.Nested(OrderLineInputSchema), required=True,
-                           validate=validate.Length(min=1, max=50))
-    email = ma.fields.Email(validate=validate.Length(max=254),
-                            metadata={"description": "required for guests, who need no account"})
+    lines = ma.fields.List(
+        ma.fields.Nested(OrderLineInputSchema), required=True, validate=validate.Length(min=1, max=50)
+    )
+    email = ma.fields.Email(
+        validate=validate.Length(max=254),
+        metadata={"description": "required for guests, who need no account"},
+    )
 
 
 class ShortLineSchema(Schema):
     sku_id = ma.fields.Integer()
     requested = ma.fields.Integer(metadata={"description": "packs asked for"})
-    available = ma.fields.Integer(metadata={
-        "description": "packs that could be held; told only to signed-in buyers"})
+    available = ma.fields.Integer(
+        metadata={"description": "packs that could be held; told only to signed-in buyers"}
+    )
 
 
 class OutOfStockProblemSchema(ProblemSchema):
     """The problem for an order that cannot be held whole."""
 
-    short = ma.fields.List(ma.fields.Nested(ShortLineSchema), metadata={
-        "description": "every line that is short; absent when a guest's holds are what is exceeded"})
+    short = ma.fields.List(
+        ma.fields.Nested(ShortLineSchema),
+        metadata={
+            "description": "every line that is short; absent when a guest's holds are what is exceeded"
+        },
+    )
 
 
 class AllocationSchema(Schema):
@@ -71,8 +79,9 @@ class SellerOrderSchema(ObjectSchema):
     fulfilled_at = ma.fields.AwareDateTime(allow_none=True)
     completed_at = ma.fields.AwareDateTime(allow_none=True)
     cancelled_at = ma.fields.AwareDateTime(allow_none=True)
-    lines = ma.fields.List(ma.fields.Nested(OrderLineSchema),
-                           metadata={"description": "the seller's own lines only"})
+    lines = ma.fields.List(
+        ma.fields.Nested(OrderLineSchema), metadata={"description": "the seller's own lines only"}
+    )
 
 
 class PaymentSummarySchema(ObjectSchema):
@@ -96,8 +105,9 @@ class OrderSchema(ObjectSchema):
     reserved_until = ma.fields.AwareDateTime()
     paid_at = ma.fields.AwareDateTime(allow_none=True)
     fulfilled_at = ma.fields.AwareDateTime(allow_none=True)
-    carrier = ma.fields.String(allow_none=True, metadata={"description": "the last parcel's; "
-                                                          "each line has its own"})
+    carrier = ma.fields.String(
+        allow_none=True, metadata={"description": "the last parcel's; each line has its own"}
+    )
     tracking_number = ma.fields.String(allow_none=True)
     completed_at = ma.fields.AwareDateTime(allow_none=True)
     cancelled_at = ma.fields.AwareDateTime(allow_none=True)
@@ -138,8 +148,9 @@ class RefundRequestSchema(Schema):
 
 
 class RefundSchema(ObjectSchema):
-    external_id = ma.fields.String(allow_none=True,
-                                   metadata={"description": "Stripe's refund id, once Stripe answered"})
+    external_id = ma.fields.String(
+        allow_none=True, metadata={"description": "Stripe's refund id, once Stripe answered"}
+    )
     status = ma.fields.Enum(RefundStatus, by_value=True)
     amount_fen = fen_field()
     reason = ma.fields.String()
@@ -152,8 +163,11 @@ class CancelSchema(Schema):
     reason = ma.fields.String(validate=validate.Length(min=1, max=200))
 
 
-OUT_OF_STOCK = {"schema": OutOfStockProblemSchema, "content_type": "application/problem+json",
-                "description": "a conflict; when stock is short, `short` names every short line"}
+OUT_OF_STOCK = {
+    "schema": OutOfStockProblemSchema,
+    "content_type": "application/problem+json",
+    "description": "a conflict; when stock is short, `short` names every short line",
+}
 
 
 class WebhookAckSchema(Schema):
@@ -234,9 +248,12 @@ class StripeEventSchema(_StripeObjectSchema):
 
 class SharingShareSchema(Schema):
     party = ma.fields.Enum(Party, by_value=True, required=True)
-    basis_points = ma.fields.Integer(strict=True, required=True,
-                                     validate=validate.Range(min=1, max=10_000),
-                                     metadata={"description": "1 % = 100 basis points"})
+    basis_points = ma.fields.Integer(
+        strict=True,
+        required=True,
+        validate=validate.Range(min=1, max=10_000),
+        metadata={"description": "1 % = 100 basis points"},
+    )
 
 
 class SharingRuleSchema(ObjectSchema):
@@ -246,8 +263,9 @@ class SharingRuleSchema(ObjectSchema):
     contract_id = id_field(allow_none=True)
     guaranteed_party = ma.fields.Enum(Party, by_value=True, allow_none=True)
     guaranteed_fen = fen_field(load_default=0)
-    shares = ma.fields.List(ma.fields.Nested(SharingShareSchema), required=True,
-                            validate=validate.Length(min=1, max=6))
+    shares = ma.fields.List(
+        ma.fields.Nested(SharingShareSchema), required=True, validate=validate.Length(min=1, max=6)
+    )
     created_at = ma.fields.AwareDateTime(dump_only=True)
 
 

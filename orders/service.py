@@ -61,8 +61,9 @@ def get_order(session: Session, reference: str, *, for_update: bool = False) -> 
     return order
 
 
-def list_orders(session: Session, *, actor: User, status: OrderStatus | None = None,
-                sort: str | None = None) -> sa.Select:
+def list_orders(
+    session: Session, *, actor: User, status: OrderStatus | None = None, sort: str | None = None
+) -> sa.Select:
     """Orders the actor's organisation placed; operators see all. A seller sees its part of the
     orders it sells into through orders.fulfilment, never the buyer's order itself."""
     statement = sa.select(Order)
@@ -83,41 +84,66 @@ class GuestLimits:
     open_orders_per_address: int = 10
 
 
-def place_order(session: Session, *, lines: list[dict], buyer: User | None, email: str | None,
-                hold: timedelta, currency: str, client_address: str | None = None,
-                guest_limits: GuestLimits = GuestLimits()) -> Order:
+def place_order(
+    session: Session,
+    *,
+    lines: list[dict],
+    buyer: User | None,
+    email: str | None,
+    hold: timedelta,
+    currency: str,
+    client_address: str | None = None,
+    guest_limits: GuestLimits = GuestLimits(),
+) -> Order:
     """Reserve every line's stock or none: an order that cannot be filled whole fails whole."""
     if buyer is None and not email:
-        raise GuestNeedsEmail("a guest order needs an e-mail address for its receipt",
-                              errors={"json": {"email": ["required without a sign-in"]}})
+        raise GuestNeedsEmail(
+            "a guest order needs an e-mail address for its receipt",
+            errors={"json": {"email": ["required without a sign-in"]}},
+        )
     expire_reservations(session)
     wanted: dict[int, int] = {}
     for line in lines:
         wanted[line["sku_id"]] = wanted.get(line["sku_id"], 0) + line["quantity"]
     if buyer is None:
-        _ensure_within_guest_limits(session, wanted=wanted, email=email,
-                                    client_address=client_address, limits=guest_limits)
-    order = Order(reference=secrets.token_urlsafe(16), status=OrderStatus.PENDING_PAYMENT,
-                  email=email, buyer_user_id=buyer.id if buyer else None,
-                  buyer_organisation_id=buyer.organisation_id if buyer else None,
-                  client_address=client_address if buyer is None else None,
-                  currency=currency, total_fen=0, reserved_until=utcnow() + hold)
+        _ensure_within_guest_limits(
+            session, wanted=wanted, email=email, client_address=client_address, limits=guest_limits
+        )
+    order = Order(
+        reference=secrets.token_urlsafe(16),
+        status=OrderStatus.PENDING_PAYMENT,
+        email=email,
+        buyer_user_id=buyer.id if buyer else None,
+        buyer_organisation_id=buyer.organisation_id if buyer else None,
+        client_address=client_address if buyer is None else None,
+        currency=currency,
+        total_fen=0,
+        reserved_until=utcnow() + hold,
+    )
     short = []
     # SKUs in id order, lots in harvest order: every order locks rows in the same sequence.
     for sku_id in sorted(wanted):
         sku = session.get(Sku, sku_id)
         if sku is None or not sku.is_active:
-            raise SkuNotOnSale(f"SKU {sku_id} is not for sale",
-                               errors={"json": {"lines": [f"SKU {sku_id} is not for sale"]}})
+            raise SkuNotOnSale(
+                f"SKU {sku_id} is not for sale", errors={"json": {"lines": [f"SKU {sku_id} is not for sale"]}}
+            )
         if sku.currency != currency:
-            raise SkuNotOnSale(f"SKU {sku_id} is priced in {sku.currency}",
-                               errors={"json": {"lines": [f"SKU {sku_id} is not in {currency}"]}})
-        line = OrderLine(sku=sku, quantity=wanted[sku_id], unit_price_fen=sku.price_fen,
-                         total_fen=sku.price_fen * wanted[sku_id])
+            raise SkuNotOnSale(
+                f"SKU {sku_id} is priced in {sku.currency}",
+                errors={"json": {"lines": [f"SKU {sku_id} is not in {currency}"]}},
+            )
+        line = OrderLine(
+            sku=sku,
+            quantity=wanted[sku_id],
+            unit_price_fen=sku.price_fen,
+            total_fen=sku.price_fen * wanted[sku_id],
+        )
         missing = _reserve_line(session, line)
         if missing:
-            short.append({"sku_id": sku_id, "requested": wanted[sku_id],
-                          "available": wanted[sku_id] - missing})
+            short.append(
+                {"sku_id": sku_id, "requested": wanted[sku_id], "available": wanted[sku_id] - missing}
+            )
         order.lines.append(line)
     if short:
         if buyer is None:
@@ -125,8 +151,9 @@ def place_order(session: Session, *, lines: list[dict], buyer: User | None, emai
             short = [{"sku_id": s["sku_id"], "requested": s["requested"]} for s in short]
             names = ", ".join(f"SKU {s['sku_id']}" for s in short)
         else:
-            names = ", ".join(f"SKU {s['sku_id']} ({s['available']} of {s['requested']} available)"
-                              for s in short)
+            names = ", ".join(
+                f"SKU {s['sku_id']} ({s['available']} of {s['requested']} available)" for s in short
+            )
         raise OutOfStock(f"not enough stock: {names}", short=short)
     order.total_fen = sum(line.total_fen for line in order.lines)
     session.add(order)
@@ -134,38 +161,58 @@ def place_order(session: Session, *, lines: list[dict], buyer: User | None, emai
     return order
 
 
-def _ensure_within_guest_limits(session: Session, *, wanted: dict[int, int], email: str,
-                                client_address: str | None, limits: GuestLimits) -> None:
+def _ensure_within_guest_limits(
+    session: Session, *, wanted: dict[int, int], email: str, client_address: str | None, limits: GuestLimits
+) -> None:
     """An unverified buyer holds little at once; signing in as a buyer lifts these bounds."""
     too_many = [sku_id for sku_id, packs in sorted(wanted.items()) if packs > limits.packs_per_sku]
     if too_many:
         raise GuestOrderTooLarge(
-            f"a guest order takes at most {limits.packs_per_sku} packs of one SKU; sign in to "
-            "order more", errors={"json": {"lines": [f"SKU {sku_id}: at most {limits.packs_per_sku} "
-                                                     "packs without a sign-in" for sku_id in too_many]}})
+            f"a guest order takes at most {limits.packs_per_sku} packs of one SKU; sign in to order more",
+            errors={
+                "json": {
+                    "lines": [
+                        f"SKU {sku_id}: at most {limits.packs_per_sku} packs without a sign-in"
+                        for sku_id in too_many
+                    ]
+                }
+            },
+        )
     if sum(wanted.values()) > limits.packs_per_order:
         raise GuestOrderTooLarge(
             f"a guest order takes at most {limits.packs_per_order} packs; sign in to order more",
-            errors={"json": {"lines": [f"at most {limits.packs_per_order} packs without a sign-in"]}})
-    holding = sa.and_(Order.status == OrderStatus.PENDING_PAYMENT, Order.reserved_until >= utcnow(),
-                      Order.buyer_user_id.is_(None))
+            errors={"json": {"lines": [f"at most {limits.packs_per_order} packs without a sign-in"]}},
+        )
+    holding = sa.and_(
+        Order.status == OrderStatus.PENDING_PAYMENT,
+        Order.reserved_until >= utcnow(),
+        Order.buyer_user_id.is_(None),
+    )
     same_email = sa.func.lower(Order.email) == email.lower()
     same_address = Order.client_address == client_address if client_address else sa.false()
-    for matches, limit, whose in ((same_email, limits.open_orders_per_email, "this e-mail address"),
-                                  (same_address, limits.open_orders_per_address, "your address")):
+    for matches, limit, whose in (
+        (same_email, limits.open_orders_per_email, "this e-mail address"),
+        (same_address, limits.open_orders_per_address, "your address"),
+    ):
         held = session.scalar(sa.select(sa.func.count()).select_from(Order).where(holding, matches))
         if held >= limit:
-            raise GuestHoldsExceeded(f"{whose} already has {held} unpaid orders holding stock; pay "
-                                     "or cancel one first, or sign in")
+            raise GuestHoldsExceeded(
+                f"{whose} already has {held} unpaid orders holding stock; pay or cancel one first, or sign in"
+            )
     held_packs = session.execute(
-        sa.select(OrderLine.sku_id, sa.func.sum(OrderLine.quantity)).join(Order)
+        sa.select(OrderLine.sku_id, sa.func.sum(OrderLine.quantity))
+        .join(Order)
         .where(holding, sa.or_(same_email, same_address), OrderLine.sku_id.in_(wanted))
-        .group_by(OrderLine.sku_id).order_by(OrderLine.sku_id))
+        .group_by(OrderLine.sku_id)
+        .order_by(OrderLine.sku_id)
+    )
     for sku_id, packs in held_packs:
         if packs + wanted[sku_id] > limits.packs_per_sku:
-            raise GuestHoldsExceeded(f"unpaid orders of yours already hold {packs} packs of SKU "
-                                     f"{sku_id}; a guest holds at most {limits.packs_per_sku} at "
-                                     "once: pay or cancel first, or sign in")
+            raise GuestHoldsExceeded(
+                f"unpaid orders of yours already hold {packs} packs of SKU "
+                f"{sku_id}; a guest holds at most {limits.packs_per_sku} at "
+                "once: pay or cancel first, or sign in"
+            )
 
 
 def _reserve_line(session: Session, line: OrderLine) -> int:
@@ -179,9 +226,9 @@ def _reserve_line(session: Session, line: OrderLine) -> int:
             if packs <= 0:
                 break
             if catalog_service.reserve_stock(session, lot_id=lot.id, quantity=pack * packs):
-                line.allocations.append(Allocation(lot_id=lot.id, packs=packs,
-                                                   quantity=pack * packs,
-                                                   state=AllocationState.HELD))
+                line.allocations.append(
+                    Allocation(lot_id=lot.id, packs=packs, quantity=pack * packs, state=AllocationState.HELD)
+                )
                 packs_left -= packs
                 break
         if not packs_left:
@@ -190,35 +237,44 @@ def _reserve_line(session: Session, line: OrderLine) -> int:
 
 
 def _available(session: Session, lot_id: int) -> Decimal:
-    stock, reserved = session.execute(sa.select(Lot.stock_on_hand, Lot.reserved)
-                                      .where(Lot.id == lot_id)).one()
+    stock, reserved = session.execute(
+        sa.select(Lot.stock_on_hand, Lot.reserved).where(Lot.id == lot_id)
+    ).one()
     return stock - reserved
 
 
 def expire_reservations(session: Session, *, now: datetime | None = None, limit: int = 200) -> int:
     """Cancel unpaid orders whose hold has run out, giving their stock back."""
     now = now or utcnow()
-    expired = session.scalars(sa.select(Order).where(Order.status == OrderStatus.PENDING_PAYMENT,
-                                                     Order.reserved_until < now)
-                              .order_by(Order.id).limit(limit).with_for_update(skip_locked=True)
-                              ).all()
+    expired = session.scalars(
+        sa.select(Order)
+        .where(Order.status == OrderStatus.PENDING_PAYMENT, Order.reserved_until < now)
+        .order_by(Order.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    ).all()
     for order in expired:
         _cancel(session, order, "the reservation expired before payment")
     return len(expired)
 
 
-def cancel_order(session: Session, *, reference: str, actor: User | None = None,
-                 reason: str = "cancelled by the buyer") -> Order:
+def cancel_order(
+    session: Session, *, reference: str, actor: User | None = None, reason: str = "cancelled by the buyer"
+) -> Order:
     """The buyer cancels by its order's reference; a signed-in caller must be its buyer or an operator."""
     order = get_order(session, reference, for_update=True)
-    if actor is not None and actor.role is not Role.OPERATOR and actor.id != order.buyer_user_id and (
-            order.buyer_organisation_id is None
-            or actor.organisation_id != order.buyer_organisation_id):
-        raise NotYours(f"order {reference} is not yours to cancel: only its buyer or an operator "
-                       "cancels it")
+    if (
+        actor is not None
+        and actor.role is not Role.OPERATOR
+        and actor.id != order.buyer_user_id
+        and (order.buyer_organisation_id is None or actor.organisation_id != order.buyer_organisation_id)
+    ):
+        raise NotYours(f"order {reference} is not yours to cancel: only its buyer or an operator cancels it")
     if order.status is not OrderStatus.PENDING_PAYMENT:
-        raise OrderNotCancellable(f"order {reference} is {order.status.value}; only unpaid orders "
-                                  "can be cancelled (paid ones are refunded)")
+        raise OrderNotCancellable(
+            f"order {reference} is {order.status.value}; only unpaid orders "
+            "can be cancelled (paid ones are refunded)"
+        )
     _cancel(session, order, reason)
     return order
 
@@ -227,8 +283,7 @@ def _cancel(session: Session, order: Order, reason: str) -> None:
     for line in order.lines:
         for allocation in line.allocations:
             if allocation.state is AllocationState.HELD:
-                catalog_service.release_stock(session, lot_id=allocation.lot_id,
-                                              quantity=allocation.quantity)
+                catalog_service.release_stock(session, lot_id=allocation.lot_id, quantity=allocation.quantity)
                 allocation.state = AllocationState.RELEASED
     _return_call_off(session, order)
     order.status = OrderStatus.CANCELLED
@@ -258,21 +313,30 @@ def plan_card_payment(session: Session, *, reference: str) -> CardPaymentCall:
         _cancel(session, order, "the reservation expired before payment")
     if order.status is not OrderStatus.PENDING_PAYMENT:
         raise OrderNotPayable(f"order {reference} is {order.status.value} and takes no payment")
-    existing = next((p for p in order.payments if p.provider == "stripe"
-                     and p.status is PaymentStatus.REQUIRES_PAYMENT), None)
+    existing = next(
+        (p for p in order.payments if p.provider == "stripe" and p.status is PaymentStatus.REQUIRES_PAYMENT),
+        None,
+    )
     attempt = sum(1 for p in order.payments if p.provider == "stripe")
-    return CardPaymentCall(reference=reference, amount_fen=order.total_fen, currency=order.currency,
-                           idempotency_key=f"shanhai-order-{order.reference}-attempt-{attempt}",
-                           open_intent_id=existing.external_id if existing is not None else None)
+    return CardPaymentCall(
+        reference=reference,
+        amount_fen=order.total_fen,
+        currency=order.currency,
+        idempotency_key=f"shanhai-order-{order.reference}-attempt-{attempt}",
+        open_intent_id=existing.external_id if existing is not None else None,
+    )
 
 
 def ask_for_payment_intent(gateway: StripeGateway, call: CardPaymentCall):
     """The PaymentIntent for a planned card payment, from Stripe."""
     if call.open_intent_id is not None:
         return gateway.retrieve_payment_intent(call.open_intent_id)
-    return gateway.create_payment_intent(amount_fen=call.amount_fen, currency=call.currency,
-                                         order_reference=call.reference,
-                                         idempotency_key=call.idempotency_key)
+    return gateway.create_payment_intent(
+        amount_fen=call.amount_fen,
+        currency=call.currency,
+        order_reference=call.reference,
+        idempotency_key=call.idempotency_key,
+    )
 
 
 def record_card_payment(session: Session, *, call: CardPaymentCall, intent) -> Payment:
@@ -282,9 +346,16 @@ def record_card_payment(session: Session, *, call: CardPaymentCall, intent) -> P
     payment = session.scalar(sa.select(Payment).where(Payment.external_id == intent.id))
     if payment is not None:
         return payment
-    open_payment = session.scalar(sa.select(Payment).where(
-        Payment.order_id == order.id, Payment.provider == "stripe",
-        Payment.status == PaymentStatus.REQUIRES_PAYMENT).order_by(Payment.id).limit(1))
+    open_payment = session.scalar(
+        sa.select(Payment)
+        .where(
+            Payment.order_id == order.id,
+            Payment.provider == "stripe",
+            Payment.status == PaymentStatus.REQUIRES_PAYMENT,
+        )
+        .order_by(Payment.id)
+        .limit(1)
+    )
     if open_payment is not None:
         # A concurrent start recorded its intent first: that one is the order's (Stripe's
         # idempotency key usually makes them one; the other, never confirmed, moves no money).
@@ -292,8 +363,13 @@ def record_card_payment(session: Session, *, call: CardPaymentCall, intent) -> P
     if order.status is not OrderStatus.PENDING_PAYMENT:
         # Changed while Stripe was asked; the intent was never confirmed, so no money moved.
         raise OrderNotPayable(f"order {call.reference} is {order.status.value} and takes no payment")
-    payment = Payment(order=order, provider="stripe", external_id=intent.id,
-                      amount_fen=call.amount_fen, status=PaymentStatus.REQUIRES_PAYMENT)
+    payment = Payment(
+        order=order,
+        provider="stripe",
+        external_id=intent.id,
+        amount_fen=call.amount_fen,
+        status=PaymentStatus.REQUIRES_PAYMENT,
+    )
     session.add(payment)
     session.flush()
     return payment
@@ -328,8 +404,7 @@ DuplicateDelivery = _DuplicateDelivery
 
 
 def _payment_for(session: Session, intent: dict) -> Payment | None:
-    return session.scalar(sa.select(Payment).where(Payment.external_id == intent["id"])
-                          .with_for_update())
+    return session.scalar(sa.select(Payment).where(Payment.external_id == intent["id"]).with_for_update())
 
 
 def _adopt_payment(session: Session, intent: dict) -> Payment | None:
@@ -340,8 +415,13 @@ def _adopt_payment(session: Session, intent: dict) -> Payment | None:
     order = session.scalar(sa.select(Order).where(Order.reference == reference)) if reference else None
     if order is None or not intent.get("id"):
         return None
-    payment = Payment(order_id=order.id, provider="stripe", external_id=intent["id"],
-                      amount_fen=int(intent.get("amount") or 0), status=PaymentStatus.REQUIRES_PAYMENT)
+    payment = Payment(
+        order_id=order.id,
+        provider="stripe",
+        external_id=intent["id"],
+        amount_fen=int(intent.get("amount") or 0),
+        status=PaymentStatus.REQUIRES_PAYMENT,
+    )
     try:
         with session.begin_nested():
             session.add(payment)
@@ -364,22 +444,37 @@ def _on_payment_succeeded(session: Session, intent: dict, gateway: StripeGateway
     if order.status is OrderStatus.PENDING_PAYMENT and order.reserved_until < utcnow():
         _cancel(session, order, "the reservation expired before the payment arrived")
     if order.status is OrderStatus.PENDING_PAYMENT and any(
-            allocation.lot.status is LotStatus.RECALLED
-            for line in order.lines for allocation in line.allocations):
+        allocation.lot.status is LotStatus.RECALLED for line in order.lines for allocation in line.allocations
+    ):
         _cancel(session, order, "a lot in this order was recalled before the payment arrived")
     if order.status is OrderStatus.PENDING_PAYMENT:
         # A licence revoked, or a village dropped, while the order waited for its money.
-        refusal = next((refusal for line in order.lines for allocation in line.allocations
-                        if (refusal := licences.carry_refusal(session, allocation.lot)) is not None),
-                       None)
+        refusal = next(
+            (
+                refusal
+                for line in order.lines
+                for allocation in line.allocations
+                if (refusal := licences.carry_refusal(session, allocation.lot)) is not None
+            ),
+            None,
+        )
         if refusal is not None:
-            _cancel(session, order,
-                    f"a lot in this order may no longer carry its brand: {refusal[0]}"[:200])
+            _cancel(session, order, f"a lot in this order may no longer carry its brand: {refusal[0]}"[:200])
     if order.status is not OrderStatus.PENDING_PAYMENT or received != order.total_fen:
-        why = (f"order was {order.status.value}" if order.status is not OrderStatus.PENDING_PAYMENT
-               else f"received {received} fen for an order of {order.total_fen}")
-        _open_refund(session, order=order, payment=payment, amount_fen=received, gateway=gateway,
-                     reason=f"automatic refund: {why}", reverses_sale=False)
+        why = (
+            f"order was {order.status.value}"
+            if order.status is not OrderStatus.PENDING_PAYMENT
+            else f"received {received} fen for an order of {order.total_fen}"
+        )
+        _open_refund(
+            session,
+            order=order,
+            payment=payment,
+            amount_fen=received,
+            gateway=gateway,
+            reason=f"automatic refund: {why}",
+            reverses_sale=False,
+        )
         return f"refunded: {why}"
     _mark_paid(session, order)
     return "paid"
@@ -389,8 +484,11 @@ def _return_call_off(session: Session, order: Order) -> None:
     """A cancelled call-off gives its quantity back to the contract it drew down."""
     call_off = session.get(CallOff, order.id)
     if call_off is not None:
-        session.execute(sa.update(Contract).where(Contract.id == call_off.contract_id)
-                        .values(accepted_quantity=Contract.accepted_quantity - call_off.quantity))
+        session.execute(
+            sa.update(Contract)
+            .where(Contract.id == call_off.contract_id)
+            .values(accepted_quantity=Contract.accepted_quantity - call_off.quantity)
+        )
 
 
 def _mark_paid(session: Session, order: Order) -> None:
@@ -399,16 +497,23 @@ def _mark_paid(session: Session, order: Order) -> None:
     for line in order.lines:
         amounts = ledger.largest_remainder(line.total_fen, [a.packs for a in line.allocations])
         for allocation, amount in zip(line.allocations, amounts, strict=True):
-            catalog_service.consume_stock(session, lot_id=allocation.lot_id,
-                                          quantity=allocation.quantity)
+            catalog_service.consume_stock(session, lot_id=allocation.lot_id, quantity=allocation.quantity)
             allocation.state = AllocationState.SOLD
-            sales.append(ledger.Sale(lot=allocation.lot, amount_fen=amount,
-                                     memo=f"{allocation.packs} × {line.sku.name_zh}"))
+            sales.append(
+                ledger.Sale(
+                    lot=allocation.lot, amount_fen=amount, memo=f"{allocation.packs} × {line.sku.name_zh}"
+                )
+            )
     # Every lot row first, in the order placing the order locked them, then the villages'
     # ledger days in village order: interleaved, two payments could wait on each other.
-    ledger.post_sales(session, source_type=SALE, source_id=order.reference,
-                      currency=order.currency, sales=sales,
-                      contract_id=call_off.contract_id if call_off else None)
+    ledger.post_sales(
+        session,
+        source_type=SALE,
+        source_id=order.reference,
+        currency=order.currency,
+        sales=sales,
+        contract_id=call_off.contract_id if call_off else None,
+    )
     order.status = OrderStatus.PAID
     order.paid_at = utcnow()
     session.flush()
@@ -446,8 +551,10 @@ def _on_charge_refunded(session: Session, charge: dict, gateway: StripeGateway) 
         listed = [refund.to_dict() for refund in gateway.refunds_of(payment.external_id)]
     recorded = 0
     for made in listed:
-        if made.get("status") in ("failed", "canceled") or session.scalar(
-                sa.select(Refund.id).where(Refund.external_id == made["id"])) is not None:
+        if (
+            made.get("status") in ("failed", "canceled")
+            or session.scalar(sa.select(Refund.id).where(Refund.external_id == made["id"])) is not None
+        ):
             continue
         key = refund_key(made)
         ours = session.scalar(sa.select(Refund).where(Refund.idempotency_key == key)) if key else None
@@ -456,10 +563,15 @@ def _on_charge_refunded(session: Session, charge: dict, gateway: StripeGateway) 
                 _settle_refund(session, key=key, external_id=made["id"])
                 recorded += 1
             continue
-        refund = Refund(payment=payment, idempotency_key=f"stripe:{made['id']}",
-                        external_id=made["id"], status=RefundStatus.SUCCEEDED,
-                        amount_fen=int(made["amount"]), reason="refunded in Stripe",
-                        settled_at=utcnow())
+        refund = Refund(
+            payment=payment,
+            idempotency_key=f"stripe:{made['id']}",
+            external_id=made["id"],
+            status=RefundStatus.SUCCEEDED,
+            amount_fen=int(made["amount"]),
+            reason="refunded in Stripe",
+            settled_at=utcnow(),
+        )
         session.add(refund)
         _book_refund(session, get_order(session, payment.order.reference, for_update=True), refund)
         recorded += 1
@@ -487,8 +599,9 @@ class RefundCall:
 _REFUNDS_TO_SEND = "orders.refunds_to_send"
 
 
-def refund_order(session: Session, *, reference: str, amount_fen: int, reason: str,
-                 gateway: StripeGateway) -> Refund:
+def refund_order(
+    session: Session, *, reference: str, amount_fen: int, reason: str, gateway: StripeGateway
+) -> Refund:
     """Put a refund on record as pending; the caller sends it once that is committed.
 
     The same refund (amount and reason) asked again while it is pending is that refund, sent
@@ -499,32 +612,62 @@ def refund_order(session: Session, *, reference: str, amount_fen: int, reason: s
     payment = next((p for p in order.payments if p.status is PaymentStatus.SUCCEEDED), None)
     if payment is None:
         raise OrderNotPayable(f"order {reference} has no captured payment to refund")
-    pending = session.scalar(sa.select(Refund).where(Refund.payment_id == payment.id,
-                                                     Refund.status == RefundStatus.PENDING,
-                                                     Refund.amount_fen == amount_fen,
-                                                     Refund.reason == reason[:200])
-                             .order_by(Refund.id).limit(1))
+    pending = session.scalar(
+        sa.select(Refund)
+        .where(
+            Refund.payment_id == payment.id,
+            Refund.status == RefundStatus.PENDING,
+            Refund.amount_fen == amount_fen,
+            Refund.reason == reason[:200],
+        )
+        .order_by(Refund.id)
+        .limit(1)
+    )
     if pending is not None:
         session.info.setdefault(_REFUNDS_TO_SEND, []).append(refund_call(pending))
         return pending
-    return _open_refund(session, order=order, payment=payment, amount_fen=amount_fen,
-                        gateway=gateway, reason=reason, reverses_sale=True)
+    return _open_refund(
+        session,
+        order=order,
+        payment=payment,
+        amount_fen=amount_fen,
+        gateway=gateway,
+        reason=reason,
+        reverses_sale=True,
+    )
 
 
-def _open_refund(session: Session, *, order: Order, payment: Payment, amount_fen: int,
-                 gateway: StripeGateway, reason: str, reverses_sale: bool) -> Refund:
-    ours = session.scalar(sa.select(sa.func.coalesce(sa.func.sum(Refund.amount_fen), 0))
-                          .where(Refund.payment_id == payment.id,
-                                 Refund.status != RefundStatus.FAILED))
+def _open_refund(
+    session: Session,
+    *,
+    order: Order,
+    payment: Payment,
+    amount_fen: int,
+    gateway: StripeGateway,
+    reason: str,
+    reverses_sale: bool,
+) -> Refund:
+    ours = session.scalar(
+        sa.select(sa.func.coalesce(sa.func.sum(Refund.amount_fen), 0)).where(
+            Refund.payment_id == payment.id, Refund.status != RefundStatus.FAILED
+        )
+    )
     # Stripe's own count too, in case a refund was made there and its webhook is still on the way.
     already = max(ours, gateway.refunded_so_far(payment.external_id))
     if amount_fen <= 0 or already + amount_fen > payment.captured_fen:
-        raise RefundTooLarge(f"{amount_fen} fen would exceed what is left to refund "
-                             f"({payment.captured_fen - already} of {payment.captured_fen} fen)")
+        raise RefundTooLarge(
+            f"{amount_fen} fen would exceed what is left to refund "
+            f"({payment.captured_fen - already} of {payment.captured_fen} fen)"
+        )
     earlier = session.scalar(sa.select(sa.func.count(Refund.id)).where(Refund.payment_id == payment.id))
-    refund = Refund(payment=payment, status=RefundStatus.PENDING, amount_fen=amount_fen,
-                    reason=reason[:200], reverses_sale=reverses_sale,
-                    idempotency_key=f"shanhai-refund-{payment.external_id}-{earlier + 1}")
+    refund = Refund(
+        payment=payment,
+        status=RefundStatus.PENDING,
+        amount_fen=amount_fen,
+        reason=reason[:200],
+        reverses_sale=reverses_sale,
+        idempotency_key=f"shanhai-refund-{payment.external_id}-{earlier + 1}",
+    )
     session.add(refund)
     session.flush()
     session.info.setdefault(_REFUNDS_TO_SEND, []).append(refund_call(refund))
@@ -532,8 +675,12 @@ def _open_refund(session: Session, *, order: Order, payment: Payment, amount_fen
 
 
 def refund_call(refund: Refund) -> RefundCall:
-    return RefundCall(key=refund.idempotency_key, payment_intent_id=refund.payment.external_id,
-                      amount_fen=refund.amount_fen, reason=refund.reason)
+    return RefundCall(
+        key=refund.idempotency_key,
+        payment_intent_id=refund.payment.external_id,
+        amount_fen=refund.amount_fen,
+        reason=refund.reason,
+    )
 
 
 def refunds_to_send(session: Session) -> list[RefundCall]:
@@ -549,18 +696,25 @@ def _queue_pending_refunds(session: Session, event: dict) -> None:
     intent_id = obj.get("payment_intent") or obj.get("id")
     if not isinstance(intent_id, str):
         return
-    pending = session.scalars(sa.select(Refund).join(Payment)
-                              .where(Payment.external_id == intent_id,
-                                     Refund.status == RefundStatus.PENDING).order_by(Refund.id))
+    pending = session.scalars(
+        sa.select(Refund)
+        .join(Payment)
+        .where(Payment.external_id == intent_id, Refund.status == RefundStatus.PENDING)
+        .order_by(Refund.id)
+    )
     session.info.setdefault(_REFUNDS_TO_SEND, []).extend(refund_call(r) for r in pending)
 
 
-def pending_refunds(session: Session, *, older_than: timedelta = timedelta(0),
-                    limit: int = 500) -> list[RefundCall]:
+def pending_refunds(
+    session: Session, *, older_than: timedelta = timedelta(0), limit: int = 500
+) -> list[RefundCall]:
     """Refunds on record whose Stripe answer never arrived, oldest first."""
-    refunds = session.scalars(sa.select(Refund).where(Refund.status == RefundStatus.PENDING,
-                                                      Refund.created_at <= utcnow() - older_than)
-                              .order_by(Refund.id).limit(limit))
+    refunds = session.scalars(
+        sa.select(Refund)
+        .where(Refund.status == RefundStatus.PENDING, Refund.created_at <= utcnow() - older_than)
+        .order_by(Refund.id)
+        .limit(limit)
+    )
     return [refund_call(refund) for refund in refunds]
 
 
@@ -572,26 +726,38 @@ def send_refund(session: Session, *, call: RefundCall, gateway: StripeGateway) -
     one is made. When Stripe cannot be reached the refund stays pending and this raises.
     """
     try:
-        made = gateway.refund_once(payment_intent_id=call.payment_intent_id,
-                                   amount_fen=call.amount_fen, reason=call.reason, key=call.key)
+        made = gateway.refund_once(
+            payment_intent_id=call.payment_intent_id,
+            amount_fen=call.amount_fen,
+            reason=call.reason,
+            key=call.key,
+        )
     except RefundRefused as error:
         return _settle_refund(session, key=call.key, external_id=None, failure=error.detail)
     except PaymentProviderError as error:
-        raise PaymentProviderError(f"{error.detail}; the refund of {call.amount_fen} fen stays "
-                                   "pending and is sent again (the same request again, or "
-                                   "`flask shanhai reconcile-refunds`)") from error
+        raise PaymentProviderError(
+            f"{error.detail}; the refund of {call.amount_fen} fen stays "
+            "pending and is sent again (the same request again, or "
+            "`flask shanhai reconcile-refunds`)"
+        ) from error
     if made.status in ("failed", "canceled"):
-        return _settle_refund(session, key=call.key, external_id=made.id,
-                              failure=f"Stripe reports the refund {made.status}")
+        return _settle_refund(
+            session, key=call.key, external_id=made.id, failure=f"Stripe reports the refund {made.status}"
+        )
     return _settle_refund(session, key=call.key, external_id=made.id)
 
 
-def _settle_refund(session: Session, *, key: str, external_id: str | None,
-                   failure: str | None = None) -> Refund:
+def _settle_refund(
+    session: Session, *, key: str, external_id: str | None, failure: str | None = None
+) -> Refund:
     refund = session.scalar(sa.select(Refund).where(Refund.idempotency_key == key))
     order = get_order(session, refund.payment.order.reference, for_update=True)
-    refund = session.scalar(sa.select(Refund).where(Refund.id == refund.id).with_for_update()
-                            .execution_options(populate_existing=True))
+    refund = session.scalar(
+        sa.select(Refund)
+        .where(Refund.id == refund.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
     if refund.status is not RefundStatus.PENDING:
         return refund  # another delivery or retry recorded the answer first
     refund.external_id = external_id
@@ -609,12 +775,24 @@ def _settle_refund(session: Session, *, key: str, external_id: str | None,
 def _book_refund(session: Session, order: Order, refund: Refund) -> None:
     """Money Stripe has returned: the order's totals, and the sale's reversal in the ledger."""
     order.refunded_fen += refund.amount_fen
-    if refund.reverses_sale and order.status in (OrderStatus.PAID, OrderStatus.FULFILLED,
-                                                 OrderStatus.COMPLETED,
-                                                 OrderStatus.PARTIALLY_REFUNDED):
-        ledger.post_reversal(session, source_type=REFUND, source_id=refund.external_id,
-                             of_source_type=SALE, of_source_id=order.reference,
-                             amount_fen=refund.amount_fen, memo=refund.reason[:200])
-        order.status = (OrderStatus.REFUNDED if order.refunded_fen >= order.captured_fen
-                        else OrderStatus.PARTIALLY_REFUNDED)
+    if refund.reverses_sale and order.status in (
+        OrderStatus.PAID,
+        OrderStatus.FULFILLED,
+        OrderStatus.COMPLETED,
+        OrderStatus.PARTIALLY_REFUNDED,
+    ):
+        ledger.post_reversal(
+            session,
+            source_type=REFUND,
+            source_id=refund.external_id,
+            of_source_type=SALE,
+            of_source_id=order.reference,
+            amount_fen=refund.amount_fen,
+            memo=refund.reason[:200],
+        )
+        order.status = (
+            OrderStatus.REFUNDED
+            if order.refunded_fen >= order.captured_fen
+            else OrderStatus.PARTIALLY_REFUNDED
+        )
     session.flush()

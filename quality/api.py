@@ -26,8 +26,12 @@ from quality.schemas import (
     StandardUpdateSchema,
 )
 
-blp = Blueprint("quality", __name__, url_prefix="/api/v1",
-                description="Quality standards, inspections, grades, certificates and the brand gate")
+blp = Blueprint(
+    "quality",
+    __name__,
+    url_prefix="/api/v1",
+    description="Quality standards, inspections, grades, certificates and the brand gate",
+)
 
 
 @blp.route("/quality/standards")
@@ -196,6 +200,9 @@ class CertificatePdf(ApiView):
     @blp.response(200, content_type="application/pdf", description="the certificate as a PDF")
     def get(self, certificate_id):
         """Download a certificate as a PDF"""
-        return download(service.certificate_pdf(db.session(), certificate_id),
-                        mimetype="application/pdf", filename=f"certificate-{certificate_id}.pdf",
-                        inline=True)
+        return download(
+            service.certificate_pdf(db.session(), certificate_id),
+            mimetype="application/pdf",
+            filename=f"certificate-{certificate_id}.pdf",
+            inline=True,
+        )

@@ -16,14 +16,23 @@ HUNDRED = Decimal(100)
 
 # unit -> (dimension, factor to the dimension's base unit)
 UNITS: dict[str, tuple[str, Decimal]] = {
-    "mm": ("length", Decimal(1)), "cm": ("length", Decimal(10)), "m": ("length", Decimal(1000)),
-    "mg": ("mass", Decimal("0.001")), "g": ("mass", Decimal(1)), "kg": ("mass", Decimal(1000)),
-    "jin": ("mass", Decimal(500)), "t": ("mass", Decimal(1_000_000)),
-    "%": ("fraction", Decimal(1)), "g/100g": ("fraction", Decimal(1)),
+    "mm": ("length", Decimal(1)),
+    "cm": ("length", Decimal(10)),
+    "m": ("length", Decimal(1000)),
+    "mg": ("mass", Decimal("0.001")),
+    "g": ("mass", Decimal(1)),
+    "kg": ("mass", Decimal(1000)),
+    "jin": ("mass", Decimal(500)),
+    "t": ("mass", Decimal(1_000_000)),
+    "%": ("fraction", Decimal(1)),
+    "g/100g": ("fraction", Decimal(1)),
     "‰": ("fraction", Decimal("0.1")),
-    "mg/100g": ("content", Decimal(1)), "mg/kg": ("content", Decimal("0.1")),
-    "day": ("time", Decimal(1)), "week": ("time", Decimal(7)),
-    "score": ("score", Decimal(1)), "°Brix": ("brix", Decimal(1)),
+    "mg/100g": ("content", Decimal(1)),
+    "mg/kg": ("content", Decimal("0.1")),
+    "day": ("time", Decimal(1)),
+    "week": ("time", Decimal(7)),
+    "score": ("score", Decimal(1)),
+    "°Brix": ("brix", Decimal(1)),
 }
 CRITERION_KINDS = ("measure", "tolerance", "lab", "sensory")
 LAB_RULES = ("enzyme_inhibition", "pass_fail")
@@ -85,8 +94,14 @@ class CriterionResult:
     within: tuple[CriterionResult, ...] = ()
 
     def as_dict(self) -> dict:
-        out = {"kind": self.kind, "label": self.label, "holds": self.holds,
-               "required": self.required, "observed": self.observed, "shortfall": self.shortfall}
+        out = {
+            "kind": self.kind,
+            "label": self.label,
+            "holds": self.holds,
+            "required": self.required,
+            "observed": self.observed,
+            "shortfall": self.shortfall,
+        }
         if self.within:
             out["within"] = [item.as_dict() for item in self.within]
         return out
@@ -100,8 +115,12 @@ class GradeCheck:
     criteria: tuple[CriterionResult, ...]
 
     def as_dict(self) -> dict:
-        return {"grade": self.code, "rank": self.rank, "holds": self.holds,
-                "criteria": [criterion.as_dict() for criterion in self.criteria]}
+        return {
+            "grade": self.code,
+            "rank": self.rank,
+            "holds": self.holds,
+            "criteria": [criterion.as_dict() for criterion in self.criteria],
+        }
 
 
 @dataclass(frozen=True)
@@ -122,12 +141,17 @@ class Verdict:
 
     def summary(self) -> str:
         if self.grade is None:
-            failed = [f"{c.label} ({c.shortfall or c.observed})" for c in self.checks[-1].criteria
-                      if not c.holds] if self.checks else []
+            failed = (
+                [f"{c.label} ({c.shortfall or c.observed})" for c in self.checks[-1].criteria if not c.holds]
+                if self.checks
+                else []
+            )
             return "rejected: the lowest grade fails on " + "; ".join(failed)
         if self.residue not in ("negative", "not_required"):
-            return (f"graded {self.grade}; residue test {self.residue}: not to be sold or certified "
-                    "until it is negative")
+            return (
+                f"graded {self.grade}; residue test {self.residue}: not to be sold or certified "
+                "until it is negative"
+            )
         return f"graded {self.grade}"
 
 
@@ -137,14 +161,18 @@ def grade(definition: dict, sample: dict) -> Verdict:
     for rank, grade_definition in enumerate(definition["grades"], start=1):
         criteria = [*definition.get("requirements", []), *grade_definition["criteria"]]
         results = tuple(_evaluate(definition, criterion, sample) for criterion in criteria)
-        check = GradeCheck(code=grade_definition["code"], rank=rank,
-                           holds=all(result.holds for result in results), criteria=results)
+        check = GradeCheck(
+            code=grade_definition["code"],
+            rank=rank,
+            holds=all(result.holds for result in results),
+            criteria=results,
+        )
         checks.append(check)
         if check.holds:
-            return Verdict(grade=check.code, rank=rank, checks=tuple(checks),
-                           residue=residue_status(definition, sample))
-    return Verdict(grade=None, rank=None, checks=tuple(checks),
-                   residue=residue_status(definition, sample))
+            return Verdict(
+                grade=check.code, rank=rank, checks=tuple(checks), residue=residue_status(definition, sample)
+            )
+    return Verdict(grade=None, rank=None, checks=tuple(checks), residue=residue_status(definition, sample))
 
 
 def residue_status(definition: dict, sample: dict) -> str:
@@ -179,12 +207,10 @@ def _measure(definition: dict, criterion: dict, sample: dict) -> CriterionResult
     observed_data = (sample.get("measurements") or {}).get(key)
     if not observed_data or not observed_data.get("values"):
         if criterion.get("optional"):
-            return CriterionResult("measure", label, True, required + ", when measured",
-                                   "not measured")
+            return CriterionResult("measure", label, True, required + ", when measured", "not measured")
         return CriterionResult("measure", label, False, required, "not measured", "not measured")
     try:
-        values = [convert(number(v), observed_data.get("unit", unit), unit)
-                  for v in observed_data["values"]]
+        values = [convert(number(v), observed_data.get("unit", unit), unit) for v in observed_data["values"]]
     except (UnitMismatch, ValueError) as error:
         return CriterionResult("measure", label, False, required, str(error), "unit mismatch")
     if aggregate == "each":
@@ -207,21 +233,36 @@ def _tolerance(definition: dict, criterion: dict, sample: dict) -> CriterionResu
     label = criterion.get("label", "tolerance")
     limit = number(criterion["max_percent"])
     required = f"≤ {fmt(limit)} % by {' or '.join(allowed_bases)} in {'/'.join(criterion['of'])}"
-    within = tuple(_tolerance(definition, {**inner, "basis": allowed_bases}, sample)
-                   for inner in criterion.get("within", []))
+    within = tuple(
+        _tolerance(definition, {**inner, "basis": allowed_bases}, sample)
+        for inner in criterion.get("within", [])
+    )
     unknown = sorted(set(counts) - set(definition.get("unit_categories") or []))
     if unknown:
-        return CriterionResult("tolerance", label, False, required,
-                               f"unknown unit categories {', '.join(unknown)}",
-                               f"classify units as {', '.join(definition['unit_categories'])}",
-                               within)
+        return CriterionResult(
+            "tolerance",
+            label,
+            False,
+            required,
+            f"unknown unit categories {', '.join(unknown)}",
+            f"classify units as {', '.join(definition['unit_categories'])}",
+            within,
+        )
     total = sum((number(v) for v in counts.values()), Decimal(0))
     if total <= 0:
-        return CriterionResult("tolerance", label, False, required, "no units classified",
-                               "not inspected", within)
+        return CriterionResult(
+            "tolerance", label, False, required, "no units classified", "not inspected", within
+        )
     if basis not in allowed_bases:
-        return CriterionResult("tolerance", label, False, required, f"classified by {basis}",
-                               f"needs a classification by {' or '.join(allowed_bases)}", within)
+        return CriterionResult(
+            "tolerance",
+            label,
+            False,
+            required,
+            f"classified by {basis}",
+            f"needs a classification by {' or '.join(allowed_bases)}",
+            within,
+        )
     share = sum((number(counts.get(name, 0)) for name in criterion["of"]), Decimal(0)) / total * HUNDRED
     holds = share <= limit and all(inner.holds for inner in within)
     shortfall = None
@@ -229,8 +270,9 @@ def _tolerance(definition: dict, criterion: dict, sample: dict) -> CriterionResu
         shortfall = f"{fmt(share - limit)} percentage points over"
     elif not holds:
         shortfall = "a nested tolerance is exceeded"
-    return CriterionResult("tolerance", label, holds, required,
-                           f"{fmt(share)} % of {fmt(total)} by {basis}", shortfall, within)
+    return CriterionResult(
+        "tolerance", label, holds, required, f"{fmt(share)} % of {fmt(total)} by {basis}", shortfall, within
+    )
 
 
 def _lab_outcome(test: dict, result: dict | None) -> tuple[str, str]:
@@ -251,13 +293,18 @@ def _lab_outcome(test: dict, result: dict | None) -> tuple[str, str]:
     retests = [number(value) for value in result.get("retests", [])]
     confirming = sum(1 for value in retests if value >= threshold)
     if confirming >= confirmations:
-        return "positive", (f"inhibition {fmt(first)} %, confirmed by {confirming} retests "
-                            f"({', '.join(fmt(v) for v in retests)} %)")
+        return "positive", (
+            f"inhibition {fmt(first)} %, confirmed by {confirming} retests "
+            f"({', '.join(fmt(v) for v in retests)} %)"
+        )
     if len(retests) >= confirmations or len(retests) - confirming > 0:
-        return "negative", (f"inhibition {fmt(first)} % not confirmed by retests "
-                            f"({', '.join(fmt(v) for v in retests)} %)")
-    return "unconfirmed", (f"inhibition {fmt(first)} % ≥ {fmt(threshold)} %, "
-                           f"{len(retests)} of {confirmations} confirming retests done")
+        return "negative", (
+            f"inhibition {fmt(first)} % not confirmed by retests ({', '.join(fmt(v) for v in retests)} %)"
+        )
+    return "unconfirmed", (
+        f"inhibition {fmt(first)} % ≥ {fmt(threshold)} %, "
+        f"{len(retests)} of {confirmations} confirming retests done"
+    )
 
 
 def _lab(definition: dict, criterion: dict, sample: dict) -> CriterionResult:
@@ -266,18 +313,24 @@ def _lab(definition: dict, criterion: dict, sample: dict) -> CriterionResult:
     outcome, observed = _lab_outcome(test, (sample.get("lab_results") or {}).get(name))
     must_be = criterion.get("must_be", "negative")
     if test["rule"] == "enzyme_inhibition":
-        required = (f"{must_be.replace('_', ' ')}: inhibition < "
-                    f"{fmt(number(test.get('threshold_percent', 50)))} %, a positive counts when "
-                    f"{test.get('confirmations', 2)} retests confirm it")
+        required = (
+            f"{must_be.replace('_', ' ')}: inhibition < "
+            f"{fmt(number(test.get('threshold_percent', 50)))} %, a positive counts when "
+            f"{test.get('confirmations', 2)} retests confirm it"
+        )
     else:
         required = "pass" if must_be == "negative" else "not failed"
     # not_positive: only a confirmed positive fails the grade; a missing or unconfirmed result
     # leaves the grade standing and is reported as the residue status, which gates sale.
     holds = outcome == "negative" or (must_be == "not_positive" and outcome != "positive")
-    shortfall = None if holds else {"missing": "not tested", "positive": "positive",
-                                    "unconfirmed": "retests needed"}[outcome]
-    return CriterionResult("lab", test.get("label_zh", name) + f" {name}", holds, required,
-                           observed, shortfall)
+    shortfall = (
+        None
+        if holds
+        else {"missing": "not tested", "positive": "positive", "unconfirmed": "retests needed"}[outcome]
+    )
+    return CriterionResult(
+        "lab", test.get("label_zh", name) + f" {name}", holds, required, observed, shortfall
+    )
 
 
 def _sensory(definition: dict, criterion: dict, sample: dict) -> CriterionResult:
@@ -296,13 +349,17 @@ def _sensory(definition: dict, criterion: dict, sample: dict) -> CriterionResult
         required = f"weighted total ≥ {fmt(bound)}"
         missing = sorted(set(weights) - set(scores))
         if missing:
-            return CriterionResult("sensory", label, False, required,
-                                   f"missing {', '.join(missing)}", "not scored")
-        value = sum((number(scores[name]) * number(spec["weight"]) / HUNDRED
-                     for name, spec in weights.items()), Decimal(0))
+            return CriterionResult(
+                "sensory", label, False, required, f"missing {', '.join(missing)}", "not scored"
+            )
+        value = sum(
+            (number(scores[name]) * number(spec["weight"]) / HUNDRED for name, spec in weights.items()),
+            Decimal(0),
+        )
     gap = bound - value
-    return CriterionResult("sensory", label, gap <= 0, required, fmt(value),
-                           None if gap <= 0 else f"{fmt(gap)} points under")
+    return CriterionResult(
+        "sensory", label, gap <= 0, required, fmt(value), None if gap <= 0 else f"{fmt(gap)} points under"
+    )
 
 
 def validate_definition(definition: dict) -> None:
@@ -352,15 +409,18 @@ def validate_definition(definition: dict) -> None:
                     return
                 expected = "max" if spec.get("better") == "lower" else "min"
                 if expected not in criterion:
-                    error(path, f"{criterion['measurement']} is better {spec.get('better')}: "
-                                f"bound it with {expected}")
+                    error(
+                        path,
+                        f"{criterion['measurement']} is better {spec.get('better')}: "
+                        f"bound it with {expected}",
+                    )
                 number(criterion[expected])
                 convert(Decimal(1), criterion.get("unit", spec["unit"]), spec["unit"])
                 if criterion.get("aggregate", "mean") not in ("mean", "each"):
                     error(path, "aggregate is mean or each")
             elif kind == "tolerance":
                 of = criterion.get("of") or []
-                if not categories or of != categories[len(categories) - len(of):] or not of:
+                if not categories or of != categories[len(categories) - len(of) :] or not of:
                     error(path, "`of` must be the worst unit categories, a tail of unit_categories")
                 number(criterion["max_percent"])
                 for index, inner in enumerate(criterion.get("within", [])):

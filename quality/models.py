@@ -16,9 +16,11 @@ CERTIFICATE_BASES = {
     "commissioned_test": "委托检测合格",
     "quality_control": "内部质量控制合格",
 }
-COMMITMENT = ("我承诺对产品质量安全以及合格证真实性负责:不使用禁限用农药兽药;不使用非法添加物;"
-              "遵守农药安全间隔期、兽药休药期规定;销售的食用农产品符合农药兽药残留食品安全国家"
-              "强制性标准。")
+COMMITMENT = (
+    "我承诺对产品质量安全以及合格证真实性负责:不使用禁限用农药兽药;不使用非法添加物;"
+    "遵守农药安全间隔期、兽药休药期规定;销售的食用农产品符合农药兽药残留食品安全国家"
+    "强制性标准。"
+)
 
 
 class QualityStandard(Base):
@@ -70,13 +72,18 @@ class Inspection(Base):
 
     lot: Mapped[Lot] = relationship()
     inspector: Mapped[User] = relationship()
-    photos: Mapped[list[InspectionPhoto]] = relationship(order_by="InspectionPhoto.id",
-                                                         back_populates="inspection")
+    photos: Mapped[list[InspectionPhoto]] = relationship(
+        order_by="InspectionPhoto.id", back_populates="inspection"
+    )
 
     def sample(self) -> dict:
         """What the grading engine reads."""
-        return {"measurements": self.measurements or {}, "unit_classes": self.unit_classes,
-                "lab_results": self.lab_results or {}, "sensory": self.sensory or {}}
+        return {
+            "measurements": self.measurements or {},
+            "unit_classes": self.unit_classes,
+            "lab_results": self.lab_results or {},
+            "sensory": self.sensory or {},
+        }
 
 
 class InspectionPhoto(Base):

@@ -12,17 +12,47 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 LEVELS = ("S-1", "S-2", "S-3", "S-4", "I", "II", "III")
-AQLS = tuple(Decimal(v) for v in ("0.010", "0.015", "0.025", "0.040", "0.065", "0.10", "0.15",
-                                  "0.25", "0.40", "0.65", "1.0", "1.5", "2.5", "4.0", "6.5", "10"))
+AQLS = tuple(
+    Decimal(v)
+    for v in (
+        "0.010",
+        "0.015",
+        "0.025",
+        "0.040",
+        "0.065",
+        "0.10",
+        "0.15",
+        "0.25",
+        "0.40",
+        "0.65",
+        "1.0",
+        "1.5",
+        "2.5",
+        "4.0",
+        "6.5",
+        "10",
+    )
+)
 CODE_LETTERS = "ABCDEFGHJKLMNPQR"
 SAMPLE_SIZES = (2, 3, 5, 8, 13, 20, 32, 50, 80, 125, 200, 315, 500, 800, 1250, 2000)
 
 # Table 1: upper bound of lot size -> code letters for S-1, S-2, S-3, S-4, I, II, III.
 LOT_SIZE_LETTERS = (
-    (8, "AAAAAAB"), (15, "AAAAABC"), (25, "AABBBCD"), (50, "ABBCCDE"), (90, "BBCCCEF"),
-    (150, "BBCDDFG"), (280, "BCDEEGH"), (500, "BCDEFHJ"), (1200, "CCEFGJK"),
-    (3200, "CDEGHKL"), (10000, "CDFGJLM"), (35000, "CDFHKMN"), (150000, "DEGJLNP"),
-    (500000, "DEGJMPQ"), (None, "DEHKNQR"),
+    (8, "AAAAAAB"),
+    (15, "AAAAABC"),
+    (25, "AABBBCD"),
+    (50, "ABBCCDE"),
+    (90, "BBCCCEF"),
+    (150, "BBCDDFG"),
+    (280, "BCDEEGH"),
+    (500, "BCDEFHJ"),
+    (1200, "CCEFGJK"),
+    (3200, "CDEGHKL"),
+    (10000, "CDFGJLM"),
+    (35000, "CDFHKMN"),
+    (150000, "DEGJLNP"),
+    (500000, "DEGJMPQ"),
+    (None, "DEHKNQR"),
 )
 # Along a diagonal: (Ac, Re), "up" (use the plan above) or "down" (use the plan below).
 DIAGONAL = ((0, 1), "up", "down", (1, 2), (2, 3), (3, 4), (5, 6), (7, 8), (10, 11), (14, 15), (21, 22))
@@ -46,10 +76,17 @@ class SamplingPlan:
     inspect_all: bool
 
     def as_dict(self) -> dict:
-        return {"lot_size": self.lot_size, "inspection_level": self.level, "aql": str(self.aql),
-                "code_letter": self.code_letter, "plan_code_letter": self.plan_letter,
-                "sample_size": self.sample_size, "accept": self.accept, "reject": self.reject,
-                "inspect_all": self.inspect_all}
+        return {
+            "lot_size": self.lot_size,
+            "inspection_level": self.level,
+            "aql": str(self.aql),
+            "code_letter": self.code_letter,
+            "plan_code_letter": self.plan_letter,
+            "sample_size": self.sample_size,
+            "accept": self.accept,
+            "reject": self.reject,
+            "inspect_all": self.inspect_all,
+        }
 
 
 def code_letter(lot_size: int, level: str = "II") -> str:
@@ -83,9 +120,17 @@ def sampling_plan(lot_size: int, level: str = "II", aql: Decimal | str = "2.5") 
     accept, reject = cell
     sample_size = SAMPLE_SIZES[row]
     inspect_all = sample_size >= lot_size
-    return SamplingPlan(lot_size=lot_size, level=level, aql=matching[0], code_letter=letter,
-                        plan_letter=CODE_LETTERS[row], sample_size=min(sample_size, lot_size),
-                        accept=accept, reject=reject, inspect_all=inspect_all)
+    return SamplingPlan(
+        lot_size=lot_size,
+        level=level,
+        aql=matching[0],
+        code_letter=letter,
+        plan_letter=CODE_LETTERS[row],
+        sample_size=min(sample_size, lot_size),
+        accept=accept,
+        reject=reject,
+        inspect_all=inspect_all,
+    )
 
 
 def _cell(row: int, column: int) -> tuple[int, int] | str:

@@ -35,15 +35,22 @@ def _decimal(low: int = 0, high: int = 10**9, **kwargs) -> ma.fields.Decimal:
 
 class StandardSchema(ObjectSchema):
     category_id = id_field(required=True)
-    code = ma.fields.String(required=True, validate=validate.Length(min=1, max=64),
-                            metadata={"description": "e.g. GB/T 18650; versions share it"})
+    code = ma.fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=64),
+        metadata={"description": "e.g. GB/T 18650; versions share it"},
+    )
     version = ma.fields.String(required=True, validate=validate.Length(min=1, max=32))
     title_zh = name_field(required=True)
     title_en = name_field(required=True)
     effective_from = Day(required=True)
     source = text_field()
-    definition = ma.fields.Dict(required=True, metadata={
-        "description": "grades best to worst, each a list of criteria; see quality/standards/*.json"})
+    definition = ma.fields.Dict(
+        required=True,
+        metadata={
+            "description": "grades best to worst, each a list of criteria; see quality/standards/*.json"
+        },
+    )
     published_at = ma.fields.AwareDateTime(dump_only=True)
     is_published = ma.fields.Boolean(dump_only=True)
     grade_codes = ma.fields.List(ma.fields.String(), dump_only=True)
@@ -72,8 +79,11 @@ class CurrentStandardQuerySchema(QuerySchema):
 class SamplingRequestSchema(Schema):
     lot_size = ma.fields.Integer(required=True, strict=True, validate=validate.Range(min=2, max=10**9))
     level = ma.fields.String(load_default="II", validate=validate.OneOf(LEVELS))
-    aql = ma.fields.String(required=True, validate=validate.OneOf([str(v) for v in AQLS]),
-                           metadata={"description": "acceptance quality limit, percent nonconforming"})
+    aql = ma.fields.String(
+        required=True,
+        validate=validate.OneOf([str(v) for v in AQLS]),
+        metadata={"description": "acceptance quality limit, percent nonconforming"},
+    )
 
 
 class SamplingPlanQuerySchema(QuerySchema):
@@ -96,16 +106,23 @@ class SamplingPlanSchema(Schema):
 
 class MeasurementSchema(Schema):
     unit = ma.fields.String(required=True, validate=validate.OneOf(list(UNITS)))
-    values = ma.fields.List(_decimal(-10**6, 10**9), required=True,
-                            validate=validate.Length(min=1, max=10_000),
-                            metadata={"description": "one value per unit measured, or one for the sample"})
+    values = ma.fields.List(
+        _decimal(-(10**6), 10**9),
+        required=True,
+        validate=validate.Length(min=1, max=10_000),
+        metadata={"description": "one value per unit measured, or one for the sample"},
+    )
 
 
 class UnitClassesSchema(Schema):
     basis = ma.fields.String(required=True, validate=validate.OneOf(["count", "weight"]))
     unit = ma.fields.String(validate=validate.OneOf(list(UNITS)))
-    counts = ma.fields.Dict(keys=KEY, values=_decimal(), required=True,
-                            metadata={"description": "units (or their weight) per unit category"})
+    counts = ma.fields.Dict(
+        keys=KEY,
+        values=_decimal(),
+        required=True,
+        metadata={"description": "units (or their weight) per unit category"},
+    )
 
 
 class LabResultSchema(Schema):
@@ -122,8 +139,9 @@ class LabResultSchema(Schema):
 
 class PhotoUploadSchema(Schema):
     filename = ma.fields.String(validate=validate.Length(max=200))
-    content_base64 = ma.fields.String(required=True, validate=validate.Length(min=1),
-                                      metadata={"description": "JPEG, PNG or WebP, base64"})
+    content_base64 = ma.fields.String(
+        required=True, validate=validate.Length(min=1), metadata={"description": "JPEG, PNG or WebP, base64"}
+    )
 
 
 class PhotoSchema(Schema):
@@ -137,13 +155,18 @@ class PhotoSchema(Schema):
 
 class InspectionCreateSchema(Schema):
     sample_size = ma.fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=10**6))
-    sampling = ma.fields.Nested(SamplingRequestSchema, metadata={
-        "description": "ISO 2859-1: the sample must be at least the plan's size"})
+    sampling = ma.fields.Nested(
+        SamplingRequestSchema,
+        metadata={"description": "ISO 2859-1: the sample must be at least the plan's size"},
+    )
     measurements = ma.fields.Dict(keys=KEY, values=ma.fields.Nested(MeasurementSchema))
     unit_classes = ma.fields.Nested(UnitClassesSchema)
     lab_results = ma.fields.Dict(keys=KEY, values=ma.fields.Nested(LabResultSchema))
-    sensory = ma.fields.Dict(keys=KEY, values=_decimal(0, 100),
-                             metadata={"description": "tea: appearance, liquor_colour, aroma, taste, infused_leaf"})
+    sensory = ma.fields.Dict(
+        keys=KEY,
+        values=_decimal(0, 100),
+        metadata={"description": "tea: appearance, liquor_colour, aroma, taste, infused_leaf"},
+    )
     photos = ma.fields.List(ma.fields.Nested(PhotoUploadSchema), validate=validate.Length(max=10))
     note = text_field(2000)
 
@@ -163,8 +186,9 @@ class InspectionSchema(ObjectSchema):
 
 
 class GradeRequestSchema(Schema):
-    standard_id = id_field(metadata={"description": "the version in force on the inspection day "
-                                                    "when omitted"})
+    standard_id = id_field(
+        metadata={"description": "the version in force on the inspection day when omitted"}
+    )
 
 
 class GradeSchema(ObjectSchema):
@@ -176,11 +200,14 @@ class GradeSchema(ObjectSchema):
     grade = ma.fields.String(attribute="grade_code", allow_none=True)
     grade_rank = ma.fields.Integer(allow_none=True)
     rejected = ma.fields.Boolean()
-    residue_result = ma.fields.String(metadata={
-        "description": "negative, positive, unconfirmed, missing or not_required"})
+    residue_result = ma.fields.String(
+        metadata={"description": "negative, positive, unconfirmed, missing or not_required"}
+    )
     summary = ma.fields.String()
-    explanation = ma.fields.List(ma.fields.Dict(), metadata={
-        "description": "each grade from the best down to the one given: criterion by criterion"})
+    explanation = ma.fields.List(
+        ma.fields.Dict(),
+        metadata={"description": "each grade from the best down to the one given: criterion by criterion"},
+    )
     graded_by_id = ma.fields.Integer()
     graded_at = ma.fields.AwareDateTime()
 
@@ -197,9 +224,12 @@ class BrandMinimumQuerySchema(QuerySchema):
 
 
 class CertificateCreateSchema(Schema):
-    basis = ma.fields.List(ma.fields.String(validate=validate.OneOf(list(CERTIFICATE_BASES))),
-                           required=True, validate=validate.Length(min=1, max=3),
-                           metadata={"description": "承诺依据: self_test, commissioned_test, quality_control"})
+    basis = ma.fields.List(
+        ma.fields.String(validate=validate.OneOf(list(CERTIFICATE_BASES))),
+        required=True,
+        validate=validate.Length(min=1, max=3),
+        metadata={"description": "承诺依据: self_test, commissioned_test, quality_control"},
+    )
     quantity = quantity_field(metadata={"description": "the whole lot when omitted"})
     contact_phone = ma.fields.String(validate=validate.Length(min=3, max=40))
     issued_on = Day()

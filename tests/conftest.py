@@ -34,8 +34,7 @@ from marketplace.core.config import PROJECT_ROOT, Settings
 from marketplace.core.db import make_engine
 from tests import factories
 
-POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL",
-                                    "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
@@ -68,9 +67,13 @@ def free_port() -> int:
 def gunicorn_server(env: dict, *options: str, stderr=subprocess.DEVNULL) -> Iterator[str]:
     """gunicorn as `make run` starts it (gunicorn.conf.py, env["PORT"]), with `options` added;
     yields its base URL once /healthz answers and stops it gracefully (SIGTERM) afterwards."""
-    server = subprocess.Popen([sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py",
-                               *options, "wsgi:app"], cwd=PROJECT_ROOT, env=env,
-                              stdout=subprocess.DEVNULL, stderr=stderr)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py", *options, "wsgi:app"],
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=stderr,
+    )
     try:
         base = f"http://127.0.0.1:{env['PORT']}"
         deadline = time.monotonic() + 30
@@ -98,10 +101,16 @@ def server_environment(tmp_path: Path, database_url: str | None = None, **variab
         schema.upgrade(engine)
         engine.dispose()
     port = free_port()
-    env = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": "test-server-secret",
-           "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}", "SHANHAI_LOAD_DEMO": "0",
-           "SHANHAI_INSTANCE_PATH": str(tmp_path), "PORT": str(port),
-           "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "prometheus")}
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": "test-server-secret",
+        "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
+        "SHANHAI_LOAD_DEMO": "0",
+        "SHANHAI_INSTANCE_PATH": str(tmp_path),
+        "PORT": str(port),
+        "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "prometheus"),
+    }
     for name, value in variables.items():
         if value is None:
             env.pop(name, None)
@@ -112,9 +121,11 @@ def server_environment(tmp_path: Path, database_url: str | None = None, **variab
 
 def start_localstripe() -> tuple[subprocess.Popen | None, int]:
     port = free_port()
-    server = subprocess.Popen([sys.executable, str(Path(__file__).with_name("localstripe_server.py")),
-                               "--port", str(port)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        [sys.executable, str(Path(__file__).with_name("localstripe_server.py")), "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     # Generous: on a busy two-core machine aiohttp's import alone can take seconds.
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and server.poll() is None:
@@ -159,10 +170,17 @@ def tile_server() -> Iterator[tuple[str, list[str]]]:
 
 @pytest.fixture(scope="session")
 def settings(localstripe) -> Settings:
-    return Settings(database_url="sqlite://", secret_key="test-secret-key", testing=True,
-                    public_base_url="http://shanhai.test", load_demo=False,
-                    stripe_secret_key="sk_test_shanhai", stripe_api_base=localstripe,
-                    stripe_webhook_secrets=(STRIPE_WEBHOOK_SECRET,), metrics_token=METRICS_TOKEN)
+    return Settings(
+        database_url="sqlite://",
+        secret_key="test-secret-key",
+        testing=True,
+        public_base_url="http://shanhai.test",
+        load_demo=False,
+        stripe_secret_key="sk_test_shanhai",
+        stripe_api_base=localstripe,
+        stripe_webhook_secrets=(STRIPE_WEBHOOK_SECRET,),
+        metrics_token=METRICS_TOKEN,
+    )
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
@@ -195,8 +213,9 @@ def postgres_database(revision: str = "head") -> Iterator[sa.Engine]:
         if IN_CI:
             pytest.fail(f"PostgreSQL is required under CI=true and is not reachable: {error}")
         pytest.skip(f"PostgreSQL not reachable at {POSTGRES_ADMIN_URL}")
-    engine = make_engine(admin.url.set(database=name).render_as_string(hide_password=False),
-                         pool_size=20, max_overflow=40)
+    engine = make_engine(
+        admin.url.set(database=name).render_as_string(hide_password=False), pool_size=20, max_overflow=40
+    )
     try:
         schema.upgrade(engine, revision)
         yield engine
@@ -217,8 +236,7 @@ def connection(engine) -> Iterator[sa.Connection]:
 
 @pytest.fixture
 def session_factory(connection) -> sessionmaker[Session]:
-    return sessionmaker(bind=connection, join_transaction_mode="create_savepoint",
-                        expire_on_commit=False)
+    return sessionmaker(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
 
 
 @pytest.fixture

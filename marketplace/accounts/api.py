@@ -27,8 +27,9 @@ class Token(ApiView):
     def post(self, credentials):
         """Exchange an e-mail and password for a bearer token"""
         settings = runtime().settings
-        raw, token = service.issue_token(db.session(), **credentials,
-                                         lifetime=timedelta(hours=settings.token_lifetime_hours))
+        raw, token = service.issue_token(
+            db.session(), **credentials, lifetime=timedelta(hours=settings.token_lifetime_hours)
+        )
         return {"access_token": raw, "token_type": "Bearer", "expires_at": token.expires_at}
 
     @requires()

@@ -29,9 +29,11 @@ class UserSchema(ObjectSchema):
 
 
 class UserCreateSchema(UserSchema):
-    password = ma.fields.String(required=True, load_only=True,
-                                validate=validate.Length(min=10, max=200,
-                                                         error="use 10 to 200 characters"))
+    password = ma.fields.String(
+        required=True,
+        load_only=True,
+        validate=validate.Length(min=10, max=200, error="use 10 to 200 characters"),
+    )
 
 
 class UserQuerySchema(QuerySchema):

@@ -29,7 +29,7 @@ from marketplace.parties import service as parties_service
 _hasher = PasswordHasher()
 TOKEN_BYTES = 32
 # What secrets.token_urlsafe(TOKEN_BYTES) makes: anything else is no token of ours.
-TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{%d}" % len(secrets.token_urlsafe(TOKEN_BYTES)))
+TOKEN_SHAPE = re.compile(rf"[A-Za-z0-9_-]{{{len(secrets.token_urlsafe(TOKEN_BYTES))}}}")
 # Verifying against this when the e-mail is unknown keeps both answers equally slow.
 _UNKNOWN_USER_HASH = _hasher.hash(secrets.token_urlsafe(16))
 
@@ -57,27 +57,33 @@ def ensure_strong_password(password: str, *, email: str = "", display_name: str 
         return
     reason = result["feedback"]["warning"] or "it is short for how predictable it is"
     message = f"too easy to guess: {reason.rstrip('.')}. Use a few unrelated words, or more"
-    raise WeakPassword(f"this password is {message}",
-                       errors={"json": {"password": [message]}})
+    raise WeakPassword(f"this password is {message}", errors={"json": {"password": [message]}})
 
 
 def normalise_email(email: str) -> str:
     return email.strip().lower()
 
 
-def create_user(session: Session, *, email: str, password: str, display_name: str, role: Role,
-                organisation_id: int) -> User:
+def create_user(
+    session: Session, *, email: str, password: str, display_name: str, role: Role, organisation_id: int
+) -> User:
     organisation = parties_service.get_organisation(session, organisation_id)
     if organisation.kind not in ROLE_ORGANISATION_KINDS[role]:
         raise RoleDoesNotFitOrganisation(
             f"a {role.value} cannot belong to a {organisation.kind.value}",
-            errors={"json": {"role": [f"does not fit organisation kind {organisation.kind.value}"]}})
+            errors={"json": {"role": [f"does not fit organisation kind {organisation.kind.value}"]}},
+        )
     email = normalise_email(email)
     ensure_strong_password(password, email=email, display_name=display_name)
     if session.scalar(sa.select(User.id).where(User.email == email)) is not None:
         raise EmailTaken(f"an account for {email} already exists")
-    user = User(email=email, password_hash=hash_password(password), display_name=display_name,
-                role=role, organisation=organisation)
+    user = User(
+        email=email,
+        password_hash=hash_password(password),
+        display_name=display_name,
+        role=role,
+        organisation=organisation,
+    )
     session.add(user)
     session.flush()
     return user
@@ -90,8 +96,9 @@ def get_user(session: Session, user_id: int) -> User:
     return user
 
 
-def list_users(session: Session, *, organisation_id: int | None = None,
-               role: Role | None = None) -> sa.Select:
+def list_users(
+    session: Session, *, organisation_id: int | None = None, role: Role | None = None
+) -> sa.Select:
     statement = sa.select(User).order_by(User.id)
     if organisation_id is not None:
         statement = statement.where(User.organisation_id == organisation_id)
@@ -100,8 +107,9 @@ def list_users(session: Session, *, organisation_id: int | None = None,
     return statement
 
 
-def issue_token(session: Session, *, email: str, password: str,
-                lifetime: timedelta) -> tuple[str, AccessToken]:
+def issue_token(
+    session: Session, *, email: str, password: str, lifetime: timedelta
+) -> tuple[str, AccessToken]:
     """Exchange an e-mail and password for a bearer token; the raw token is shown only once."""
     user = session.scalar(sa.select(User).where(User.email == normalise_email(email)))
     if user is None or not user.is_active:
@@ -132,9 +140,15 @@ def token_owner_id(session: Session, raw_token: str, *, now: datetime | None = N
     if not TOKEN_SHAPE.fullmatch(raw_token):
         return None
     return session.scalar(
-        sa.select(User.id).join(AccessToken, AccessToken.user_id == User.id)
-        .where(AccessToken.token_hash == _digest(raw_token), AccessToken.revoked_at.is_(None),
-               AccessToken.expires_at > (now or utcnow()), User.is_active.is_(True)))
+        sa.select(User.id)
+        .join(AccessToken, AccessToken.user_id == User.id)
+        .where(
+            AccessToken.token_hash == _digest(raw_token),
+            AccessToken.revoked_at.is_(None),
+            AccessToken.expires_at > (now or utcnow()),
+            User.is_active.is_(True),
+        )
+    )
 
 
 def revoke_token(session: Session, raw_token: str) -> None:

@@ -20,8 +20,7 @@ class AuditEvent(Base):
     __tablename__ = "audit_events"
     __table_args__ = (sa.Index("ix_audit_events_entity", "entity", "entity_id"),)
 
-    id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"),
-                                    primary_key=True)
+    id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True)
     occurred_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     action: Mapped[str] = mapped_column(sa.String(8))
     entity: Mapped[str] = mapped_column(sa.String(64))
@@ -44,48 +43,78 @@ def track_writes(factory: sessionmaker[Session]) -> None:
         event.listen(factory, "after_flush", _record_flush)
 
 
-def set_actor(session: Session, *, user_id: int | None = None, organisation_id: int | None = None,
-              request_id: str | None = None, method: str | None = None,
-              path: str | None = None) -> None:
+def set_actor(
+    session: Session,
+    *,
+    user_id: int | None = None,
+    organisation_id: int | None = None,
+    request_id: str | None = None,
+    method: str | None = None,
+    path: str | None = None,
+) -> None:
     """Say who the session's writes are for; later calls fill in what earlier ones did not know."""
     actor = session.info.setdefault("audit_actor", {})
-    for key, value in (("user_id", user_id), ("organisation_id", organisation_id),
-                       ("request_id", request_id), ("method", method), ("path", path)):
+    for key, value in (
+        ("user_id", user_id),
+        ("organisation_id", organisation_id),
+        ("request_id", request_id),
+        ("method", method),
+        ("path", path),
+    ):
         if value is not None:
             actor[key] = value
 
 
-def list_events(session: Session, *, entity: str | None = None, entity_id: str | None = None,
-                user_id: int | None = None, request_id: str | None = None,
-                since: datetime | None = None, until: datetime | None = None,
-                sort: str | None = None) -> sa.Select:
+def list_events(
+    session: Session,
+    *,
+    entity: str | None = None,
+    entity_id: str | None = None,
+    user_id: int | None = None,
+    request_id: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    sort: str | None = None,
+) -> sa.Select:
     statement = sa.select(AuditEvent)
-    for column, value in ((AuditEvent.entity, entity), (AuditEvent.entity_id, entity_id),
-                          (AuditEvent.user_id, user_id), (AuditEvent.request_id, request_id)):
+    for column, value in (
+        (AuditEvent.entity, entity),
+        (AuditEvent.entity_id, entity_id),
+        (AuditEvent.user_id, user_id),
+        (AuditEvent.request_id, request_id),
+    ):
         if value is not None:
             statement = statement.where(column == value)
     if since is not None:
         statement = statement.where(AuditEvent.occurred_at >= since)
     if until is not None:
         statement = statement.where(AuditEvent.occurred_at < until)
-    return sorted_by(statement, sort or "-occurred_at", {"occurred_at": AuditEvent.occurred_at},
-                     AuditEvent.id.desc())
+    return sorted_by(
+        statement, sort or "-occurred_at", {"occurred_at": AuditEvent.occurred_at}, AuditEvent.id.desc()
+    )
 
 
 def _record_flush(session: Session, _flush_context) -> None:
     rows = []
     now = utcnow()
     actor = session.info.get("audit_actor", {})
-    for action, objects in (("insert", session.new), ("update", session.dirty),
-                            ("delete", session.deleted)):
+    for action, objects in (("insert", session.new), ("update", session.dirty), ("delete", session.deleted)):
         for obj in objects:
             if isinstance(obj, AuditEvent) or not hasattr(obj, "__tablename__"):
                 continue
             changes = _changes(obj, action)
             if action == "update" and not changes:
                 continue
-            rows.append({"occurred_at": now, "action": action, "entity": obj.__tablename__,
-                         "entity_id": _identity(obj), "changes": changes, **actor})
+            rows.append(
+                {
+                    "occurred_at": now,
+                    "action": action,
+                    "entity": obj.__tablename__,
+                    "entity_id": _identity(obj),
+                    "changes": changes,
+                    **actor,
+                }
+            )
     if rows:
         session.connection().execute(sa.insert(AuditEvent), rows)
 

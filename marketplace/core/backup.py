@@ -44,7 +44,10 @@ def restore_sqlite(engine: Engine, source: Path) -> None:
         raise BackupError(f"{source} is not a file")
     backup = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
     try:
-        verdict = backup.execute("PRAGMA integrity_check").fetchone()[0]
+        try:
+            verdict = backup.execute("PRAGMA integrity_check").fetchone()[0]
+        except sqlite3.DatabaseError as error:
+            raise BackupError(f"{source} is not a sound SQLite database: {error}") from error
         if verdict != "ok":
             raise BackupError(f"{source} is damaged: {verdict}")
         raw = engine.raw_connection()
@@ -59,5 +62,6 @@ def restore_sqlite(engine: Engine, source: Path) -> None:
 
 def _require_sqlite(engine: Engine) -> None:
     if engine.dialect.name != "sqlite":
-        raise BackupError("this command backs up SQLite; for PostgreSQL use pg_dump "
-                          "(see the README's run-book)")
+        raise BackupError(
+            "this command backs up SQLite; for PostgreSQL use pg_dump (see the README's run-book)"
+        )

@@ -124,17 +124,22 @@ class Settings:
         elif environment == "production":
             raise ConfigurationError("CODE_SIGNING_KEYS must be set when SHANHAI_ENV=production")
         map_tile_url = env.get("MAP_TILE_URL", "")
-        if map_tile_url and not (map_tile_url.startswith(("http://", "https://"))
-                                 and all(part in map_tile_url for part in ("{z}", "{x}", "{y}"))):
-            raise ConfigurationError("MAP_TILE_URL must be an http(s) URL template with {z}, {x} "
-                                     "and {y}, such as https://tiles.example.cn/{z}/{x}/{y}.png")
+        if map_tile_url and not (
+            map_tile_url.startswith(("http://", "https://"))
+            and all(part in map_tile_url for part in ("{z}", "{x}", "{y}"))
+        ):
+            raise ConfigurationError(
+                "MAP_TILE_URL must be an http(s) URL template with {z}, {x} "
+                "and {y}, such as https://tiles.example.cn/{z}/{x}/{y}.png"
+            )
         return cls(
             database_url=_normalise_database_url(database_url),
             secret_key=secret_key,
             environment=environment,
             # Without one, codes point at where `make run` serves them (its PORT, 8000 by default).
-            public_base_url=env.get("PUBLIC_BASE_URL",
-                                    f"http://127.0.0.1:{env.get('PORT', '8000')}").rstrip("/"),
+            public_base_url=env.get("PUBLIC_BASE_URL", f"http://127.0.0.1:{env.get('PORT', '8000')}").rstrip(
+                "/"
+            ),
             currency=env.get("SHANHAI_CURRENCY", "CNY").upper(),
             timezone=timezone,
             token_lifetime_hours=int(env.get("TOKEN_LIFETIME_HOURS", 24 * 7)),
@@ -144,8 +149,7 @@ class Settings:
             write_rate_limit=env.get("RATE_LIMIT_WRITES", cls.write_rate_limit),
             read_rate_limit=env.get("RATE_LIMIT_READS", cls.read_rate_limit),
             scan_rate_limit=env.get("RATE_LIMIT_SCANS", cls.scan_rate_limit),
-            rate_limit_file=env.get("RATE_LIMIT_FILE",
-                                    str(instance_path / "rate-limits.sqlite3")),
+            rate_limit_file=env.get("RATE_LIMIT_FILE", str(instance_path / "rate-limits.sqlite3")),
             trusted_proxies=int(env.get("TRUSTED_PROXIES", 0)),
             log_format=env.get("LOG_FORMAT", "json"),
             reservation_minutes=int(env.get("RESERVATION_MINUTES", 15)),
@@ -155,9 +159,11 @@ class Settings:
             guest_max_open_orders_per_email=int(env.get("GUEST_MAX_OPEN_ORDERS_PER_EMAIL", 3)),
             guest_max_open_orders_per_address=int(env.get("GUEST_MAX_OPEN_ORDERS_PER_ADDRESS", 10)),
             stripe_secret_key=env.get("STRIPE_SECRET_KEY") or None,
-            stripe_webhook_secrets=tuple(secret.strip() for secret in
-                                         env.get("STRIPE_WEBHOOK_SECRETS", "").split(",")
-                                         if secret.strip()),
+            stripe_webhook_secrets=tuple(
+                secret.strip()
+                for secret in env.get("STRIPE_WEBHOOK_SECRETS", "").split(",")
+                if secret.strip()
+            ),
             stripe_api_base=env.get("STRIPE_API_BASE") or None,
             code_signing_keys=signing_keys,
             scan_count_threshold=int(env.get("SCAN_COUNT_THRESHOLD", 20)),
@@ -171,8 +177,9 @@ class Settings:
             label_sheet_max_labels=int(env.get("LABEL_SHEET_MAX_LABELS", 105)),
             metrics_token=env.get("METRICS_TOKEN", ""),
             business_dates_from=_iso_date(env, "BUSINESS_DATES_FROM", cls.business_dates_from),
-            business_dates_years_ahead=int(env.get("BUSINESS_DATES_YEARS_AHEAD",
-                                                   cls.business_dates_years_ahead)),
+            business_dates_years_ahead=int(
+                env.get("BUSINESS_DATES_YEARS_AHEAD", cls.business_dates_years_ahead)
+            ),
         )
 
 
@@ -182,8 +189,9 @@ def parse_signing_keys(value: str) -> tuple[tuple[str, bytes], ...]:
     for entry in value.split(","):
         kid, separator, encoded = entry.strip().partition(":")
         if not separator or not re.fullmatch(r"[A-Za-z0-9]{1,8}", kid):
-            raise ConfigurationError(f"CODE_SIGNING_KEYS: {kid!r} is not a key id of 1 to 8 "
-                                     "letters or digits followed by ':'")
+            raise ConfigurationError(
+                f"CODE_SIGNING_KEYS: {kid!r} is not a key id of 1 to 8 letters or digits followed by ':'"
+            )
         try:
             standard = encoded.strip().replace("-", "+").replace("_", "/").rstrip("=")
             secret = base64.b64decode(standard + "=" * (-len(standard) % 4), validate=True)
@@ -208,7 +216,7 @@ def _normalise_database_url(url: str) -> str:
     # Heroku-style URLs and bare postgresql:// should use psycopg 3, the driver we install.
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
+            return "postgresql+psycopg://" + url[len(prefix) :]
     return url
 
 

@@ -182,8 +182,11 @@ def session() -> Session:
         g.db_session = current_app.extensions["shanhai"].session_factory()
         if has_request_context():
             # Read by the audit trail: which request each write came from.
-            g.db_session.info["audit_actor"] = {"request_id": g.get("request_id"),
-                                                "method": request.method, "path": request.path}
+            g.db_session.info["audit_actor"] = {
+                "request_id": g.get("request_id"),
+                "method": request.method,
+                "path": request.path,
+            }
     return g.db_session
 
 
@@ -212,8 +215,7 @@ def transactional(view: Callable) -> Callable:
 
 
 @contextmanager
-def unit_of_work(factory: sessionmaker[Session] | None = None, *,
-                 writes: bool = True) -> Iterator[Session]:
+def unit_of_work(factory: sessionmaker[Session] | None = None, *, writes: bool = True) -> Iterator[Session]:
     """One transaction for a CLI command or a job: commit on success, roll back on error.
 
     On SQLite a unit that `writes` takes the write lock when it begins (see on_begin).

@@ -102,9 +102,15 @@ class ProblemSchema(ma.Schema):
     errors = ma.fields.Dict(metadata={"description": "field → messages, for invalid input"})
 
 
-def problem_response(status: int, *, title: str, detail: str | None = None,
-                     type_: str = "about:blank", headers: dict | None = None,
-                     **extensions) -> Response:
+def problem_response(
+    status: int,
+    *,
+    title: str,
+    detail: str | None = None,
+    type_: str = "about:blank",
+    headers: dict | None = None,
+    **extensions,
+) -> Response:
     body = {"type": type_, "title": title, "status": status}
     if detail:
         body["detail"] = detail
@@ -127,16 +133,25 @@ def write_server_problem(sock, status: int, reason: str, message: str) -> None:
     place of gunicorn.util.write_error, its HTML page (see gunicorn.conf.py)."""
     from gunicorn.util import write_nonblock
 
-    body = json.dumps({"type": "about:blank", "title": reason, "status": status,
-                       "detail": message}).encode("ascii")
-    head = (f"HTTP/1.1 {status} {reason}\r\nConnection: close\r\n"
-            f"Content-Type: {PROBLEM_MEDIA_TYPE}\r\nContent-Length: {len(body)}\r\n\r\n")
+    body = json.dumps({"type": "about:blank", "title": reason, "status": status, "detail": message}).encode(
+        "ascii"
+    )
+    head = (
+        f"HTTP/1.1 {status} {reason}\r\nConnection: close\r\n"
+        f"Content-Type: {PROBLEM_MEDIA_TYPE}\r\nContent-Length: {len(body)}\r\n\r\n"
+    )
     write_nonblock(sock, head.encode("latin-1") + body)
 
 
 def render_domain_error(error: DomainError) -> Response:
-    return problem_response(error.status, title=error.problem_title(), detail=error.detail,
-                            type_=error.problem_type(), headers=error.headers, **error.extensions)
+    return problem_response(
+        error.status,
+        title=error.problem_title(),
+        detail=error.detail,
+        type_=error.problem_type(),
+        headers=error.headers,
+        **error.extensions,
+    )
 
 
 def render_http_exception(error: HTTPException) -> Response:
@@ -151,16 +166,22 @@ def render_http_exception(error: HTTPException) -> Response:
         headers["Allow"] = error.get_response().headers["Allow"]
     if status == 429:
         detail = f"Too many requests: at most {error.description}. Wait and try again."
-    return problem_response(status, title=http.HTTPStatus(status).phrase, detail=detail,
-                            headers=headers, errors=_plain(errors) if errors else None)
+    return problem_response(
+        status,
+        title=http.HTTPStatus(status).phrase,
+        detail=detail,
+        headers=headers,
+        errors=_plain(errors) if errors else None,
+    )
 
 
 def render_unexpected(error: BaseException) -> Response:
     original = getattr(error, "original_exception", None) or error
     if not isinstance(original, InternalServerError):
         logger.exception("unhandled error on %s %s", request.method, request.path, exc_info=original)
-    return problem_response(500, title="Internal Server Error",
-                            detail="Something went wrong on our side; nothing was saved.")
+    return problem_response(
+        500, title="Internal Server Error", detail="Something went wrong on our side; nothing was saved."
+    )
 
 
 def _describe(status: int, errors, fallback: str | None) -> str:

@@ -32,16 +32,18 @@ def load_json(body: bytes | str):
     except UnicodeDecodeError as error:
         raise MalformedJson(f"the body is not UTF-8: {error.reason} at byte {error.start}") from None
     except json.JSONDecodeError as error:
-        raise MalformedJson(f"the body is not valid JSON: {error.msg} at line {error.lineno} "
-                            f"column {error.colno}") from None
+        raise MalformedJson(
+            f"the body is not valid JSON: {error.msg} at line {error.lineno} column {error.colno}"
+        ) from None
     pending = [(value, 1)]
     while pending:
         item, depth = pending.pop()
         if isinstance(item, dict | list):
             if depth > MAX_JSON_DEPTH:
                 raise MalformedJson(f"the JSON body nests deeper than {MAX_JSON_DEPTH} levels")
-            pending.extend((child, depth + 1)
-                           for child in (item.values() if isinstance(item, dict) else item))
+            pending.extend(
+                (child, depth + 1) for child in (item.values() if isinstance(item, dict) else item)
+            )
     return value
 
 
@@ -72,23 +74,35 @@ class Api(flask_smorest.Api):
             if status >= 400:
                 response["content"] = problem
             self.spec.components.response(status.name, response, lazy=True)
-        self.spec.components.response("DEFAULT_ERROR", {"description": "An RFC 9457 problem",
-                                                        "content": problem}, lazy=True)
+        self.spec.components.response(
+            "DEFAULT_ERROR", {"description": "An RFC 9457 problem", "content": problem}, lazy=True
+        )
 
     def _register_etag_headers(self) -> None:
         # If-Match is optional here: see Blueprint below.
         self.spec.components.parameter("IF_NONE_MATCH", "header", IF_NONE_MATCH_HEADER, lazy=True)
-        self.spec.components.parameter("IF_MATCH", "header", {
-            **IF_MATCH_HEADER, "required": False,
-            "description": "the ETag you last read; the write fails with 412 if it changed since"},
-            lazy=True)
+        self.spec.components.parameter(
+            "IF_MATCH",
+            "header",
+            {
+                **IF_MATCH_HEADER,
+                "required": False,
+                "description": "the ETag you last read; the write fails with 412 if it changed since",
+            },
+            lazy=True,
+        )
         self.spec.components.header("ETAG", ETAG_HEADER, lazy=True)
 
     def _register_pagination_header(self) -> None:
-        self.spec.components.header("PAGINATION", {
-            "description": "JSON object: total, total_pages, first_page, last_page, page, "
-                           "previous_page, next_page",
-            "schema": {"type": "string"}}, lazy=True)
+        self.spec.components.header(
+            "PAGINATION",
+            {
+                "description": "JSON object: total, total_pages, first_page, last_page, page, "
+                "previous_page, next_page",
+                "schema": {"type": "string"},
+            },
+            lazy=True,
+        )
 
 
 def _decimal_as_string(self, field, **kwargs) -> dict:

@@ -40,23 +40,33 @@ class IdempotencyKeyReused(Conflict):
 def idempotent(view: Callable) -> Callable:
     """Replay the stored answer for a repeated key; refuse the key with a different body."""
 
-    @flask_smorest.Blueprint.doc(parameters=[{
-        "in": "header", "name": KEY_HEADER, "required": False,
-        "description": "retry safely: the same key and body get the first answer again",
-        "schema": {"type": "string", "maxLength": 255}}])
+    @flask_smorest.Blueprint.doc(
+        parameters=[
+            {
+                "in": "header",
+                "name": KEY_HEADER,
+                "required": False,
+                "description": "retry safely: the same key and body get the first answer again",
+                "schema": {"type": "string", "maxLength": 255},
+            }
+        ]
+    )
     @wraps(view)
     def wrapper(*args, **kwargs):
         key = request.headers.get(KEY_HEADER)
         if key is None:
             return view(*args, **kwargs)
         if not 1 <= len(key) <= 255 or not key.isprintable():
-            raise InvalidInput("the Idempotency-Key must be 1 to 255 printable characters",
-                               errors={"headers": {KEY_HEADER: ["1 to 255 printable characters"]}})
+            raise InvalidInput(
+                "the Idempotency-Key must be 1 to 255 printable characters",
+                errors={"headers": {KEY_HEADER: ["1 to 255 printable characters"]}},
+            )
         session = db.session()
         scope = f"{request.method} {request.path} {_caller()}"
         digest = hashlib.sha256(request.get_data() or b"").hexdigest()
-        earlier = session.scalar(sa.select(IdempotencyRecord).where(
-            IdempotencyRecord.scope == scope, IdempotencyRecord.key == key))
+        earlier = session.scalar(
+            sa.select(IdempotencyRecord).where(IdempotencyRecord.scope == scope, IdempotencyRecord.key == key)
+        )
         if earlier is not None:
             if earlier.request_hash != digest:
                 raise IdempotencyKeyReused(f"the key {key!r} was first used with another body")
@@ -67,10 +77,16 @@ def idempotent(view: Callable) -> Callable:
         response: Response = make_response(view(*args, **kwargs))
         try:
             with session.begin_nested():
-                session.add(IdempotencyRecord(scope=scope, key=key, request_hash=digest,
-                                              status=response.status_code,
-                                              body=response.get_data(as_text=True),
-                                              content_type=response.content_type))
+                session.add(
+                    IdempotencyRecord(
+                        scope=scope,
+                        key=key,
+                        request_hash=digest,
+                        status=response.status_code,
+                        body=response.get_data(as_text=True),
+                        content_type=response.content_type,
+                    )
+                )
         except sa.exc.IntegrityError as error:
             # Another request with this key committed first; ours is undone with this raise.
             raise IdempotencyKeyReused(f"a request with the key {key!r} is already done") from error
@@ -84,5 +100,3 @@ def _caller() -> str:
     if header:
         return "token:" + hashlib.sha256(header.encode()).hexdigest()[:32]
     return "anonymous"
-
-

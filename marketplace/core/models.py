@@ -18,8 +18,15 @@ class Timestamped:
 
 def enum_column(enum_type: type[enum.Enum], name: str) -> sa.Enum:
     """A portable enum: a VARCHAR with a CHECK constraint, storing the member values."""
-    return sa.Enum(enum_type, name=name, native_enum=False, create_constraint=True, length=32,
-                   validate_strings=True, values_callable=lambda members: [m.value for m in members])
+    return sa.Enum(
+        enum_type,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=32,
+        validate_strings=True,
+        values_callable=lambda members: [m.value for m in members],
+    )
 
 
 def apply_changes(target: object, changes: dict) -> None:

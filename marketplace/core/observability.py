@@ -30,11 +30,13 @@ from marketplace.core.errors import problem_response
 logger = logging.getLogger("shanhai.requests")
 REQUEST_ID_PATTERN = re.compile(r"[A-Za-z0-9._:-]{8,128}")
 
-REQUESTS = Counter("shanhai_http_requests_total", "HTTP requests answered",
-                   ["method", "endpoint", "status"])
-LATENCY = Histogram("shanhai_http_request_duration_seconds", "Time to answer an HTTP request",
-                    ["method", "endpoint"],
-                    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
+REQUESTS = Counter("shanhai_http_requests_total", "HTTP requests answered", ["method", "endpoint", "status"])
+LATENCY = Histogram(
+    "shanhai_http_request_duration_seconds",
+    "Time to answer an HTTP request",
+    ["method", "endpoint"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
 
 
 class RequestIdFilter(logging.Filter):
@@ -48,20 +50,31 @@ class RequestIdFilter(logging.Filter):
 
 
 def configure_logging(settings: Settings) -> None:
-    formatter = ({"()": "pythonjsonlogger.json.JsonFormatter",
-                  "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
-                  "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"}}
-                 if settings.log_format == "json"
-                 else {"format": "%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s"})
-    logging.config.dictConfig({
-        "version": 1,
-        "disable_existing_loggers": False,
-        "filters": {"request_id": {"()": RequestIdFilter}},
-        "formatters": {"default": formatter},
-        "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "default",
-                                "filters": ["request_id"]}},
-        "root": {"level": "INFO", "handlers": ["stderr"]},
-    })
+    formatter = (
+        {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        }
+        if settings.log_format == "json"
+        else {"format": "%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s"}
+    )
+    logging.config.dictConfig(
+        {
+            "version": 1,
+            "disable_existing_loggers": False,
+            "filters": {"request_id": {"()": RequestIdFilter}},
+            "formatters": {"default": formatter},
+            "handlers": {
+                "stderr": {
+                    "class": "logging.StreamHandler",
+                    "formatter": "default",
+                    "filters": ["request_id"],
+                }
+            },
+            "root": {"level": "INFO", "handlers": ["stderr"]},
+        }
+    )
 
 
 def init_observability(app: Flask) -> None:
@@ -88,25 +101,45 @@ def _finish_request(response: Response) -> Response:
     rid = g.get("request_id") or request_id("")
     response.headers["X-Request-ID"] = rid
     user = g.get("current_user")
-    record_request(method=request.method,
-                   endpoint=request.url_rule.rule if request.url_rule else "unmatched",
-                   path=request.path, status=response.status_code,
-                   started=g.get("request_started"), request_id=rid,
-                   user_id=user.id if user is not None else None)
+    record_request(
+        method=request.method,
+        endpoint=request.url_rule.rule if request.url_rule else "unmatched",
+        path=request.path,
+        status=response.status_code,
+        started=g.get("request_started"),
+        request_id=rid,
+        user_id=user.id if user is not None else None,
+    )
     return response
 
 
-def record_request(*, method: str, endpoint: str, path: str, status: int, started: float | None,
-                   request_id: str, user_id: int | None) -> None:
+def record_request(
+    *,
+    method: str,
+    endpoint: str,
+    path: str,
+    status: int,
+    started: float | None,
+    request_id: str,
+    user_id: int | None,
+) -> None:
     """Count, time and log one answered request."""
     elapsed = time.perf_counter() - started if started else 0.0
     requests, latency = _request_metrics(method, endpoint, status)
     requests.inc()
     latency.observe(elapsed)
     # The path, never the query string or headers: nothing secret is logged.
-    logger.info("request", extra={"request_id": request_id, "method": method, "path": path,
-                                  "status": status, "duration_ms": round(elapsed * 1000, 2),
-                                  "user_id": user_id})
+    logger.info(
+        "request",
+        extra={
+            "request_id": request_id,
+            "method": method,
+            "path": path,
+            "status": status,
+            "duration_ms": round(elapsed * 1000, 2),
+            "user_id": user_id,
+        },
+    )
 
 
 @functools.lru_cache(maxsize=1024)
@@ -129,12 +162,12 @@ def readyz():
             revision = schema.current_revision(connection)
     except sa.exc.SQLAlchemyError as error:
         logger.warning("database not ready: %s", type(error).__name__)
-        return problem_response(503, title="Service Unavailable",
-                                detail="the database does not answer")
+        return problem_response(503, title="Service Unavailable", detail="the database does not answer")
     head = schema.head_revision()
     if revision != head:
-        return problem_response(503, title="Service Unavailable",
-                                detail=f"the database is at migration {revision}, not {head}")
+        return problem_response(
+            503, title="Service Unavailable", detail=f"the database is at migration {revision}, not {head}"
+        )
     return {"status": "ready", "revision": revision}
 
 
@@ -145,14 +178,19 @@ def metrics():
     a scraper bearing METRICS_TOKEN (Prometheus: `authorization: {credentials: ...}`)."""
     token = current_app.extensions["shanhai"].settings.metrics_token
     if not token:
-        return problem_response(404, title="Not Found",
-                                detail="metrics are served only when METRICS_TOKEN is set; "
-                                       "scrape them with it as a bearer token")
+        return problem_response(
+            404,
+            title="Not Found",
+            detail="metrics are served only when METRICS_TOKEN is set; scrape them with it as a bearer token",
+        )
     scheme, _, given = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), token.encode()):
-        return problem_response(401, title="Unauthorized",
-                                detail="send 'Authorization: Bearer <METRICS_TOKEN>'",
-                                headers={"WWW-Authenticate": 'Bearer realm="metrics"'})
+        return problem_response(
+            401,
+            title="Unauthorized",
+            detail="send 'Authorization: Bearer <METRICS_TOKEN>'",
+            headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
+        )
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)

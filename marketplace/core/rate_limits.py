@@ -40,7 +40,7 @@ def path_of(uri: str) -> str:
     prefix = f"{SCHEME}://"
     if not uri.startswith(prefix) or len(uri) == len(prefix):
         raise ValueError(f"a rate-limit file is given as {SCHEME}:///path/to/file, not {uri!r}")
-    return uri[len(prefix):]
+    return uri[len(prefix) :]
 
 
 class SqliteStorage(Storage, MovingWindowSupport):
@@ -67,8 +67,7 @@ class SqliteStorage(Storage, MovingWindowSupport):
         # A connection is never carried across fork: each worker opens its own on first use.
         if self._connection is None or self._pid != os.getpid():
             os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
-            connection = sqlite3.connect(self.path, timeout=10, isolation_level=None,
-                                         check_same_thread=False)
+            connection = sqlite3.connect(self.path, timeout=10, isolation_level=None, check_same_thread=False)
             connection.execute("PRAGMA journal_mode=WAL")
             connection.execute("PRAGMA synchronous=NORMAL")
             for statement in SCHEMA:
@@ -114,14 +113,14 @@ class SqliteStorage(Storage, MovingWindowSupport):
             connection.execute(
                 "INSERT INTO windows (key, expires_at, hits) VALUES (?, ?, ?) ON CONFLICT (key)"
                 " DO UPDATE SET expires_at = excluded.expires_at, hits = excluded.hits",
-                (key, now + expiry, hits[-limit:].tobytes()))
+                (key, now + expiry, hits[-limit:].tobytes()),
+            )
             return True
 
     def get_moving_window(self, key: str, limit: int, expiry: int) -> tuple[float, int]:
         now = time.time()
         with self._lock:
-            row = self._reading().execute("SELECT hits FROM windows WHERE key = ?",
-                                          (key,)).fetchone()
+            row = self._reading().execute("SELECT hits FROM windows WHERE key = ?", (key,)).fetchone()
         hits = _recent(row, now - expiry)
         return (hits[0], len(hits)) if hits else (now, 0)
 
@@ -135,21 +134,26 @@ class SqliteStorage(Storage, MovingWindowSupport):
                 " DO UPDATE SET value = CASE WHEN expires_at <= ? THEN excluded.value"
                 " ELSE value + excluded.value END, expires_at = CASE WHEN expires_at <= ?"
                 " THEN excluded.expires_at ELSE expires_at END RETURNING value",
-                (key, now + expiry, amount, now, now)).fetchone()[0]
+                (key, now + expiry, amount, now, now),
+            ).fetchone()[0]
 
     def get(self, key: str) -> int:
         with self._lock:
-            row = self._reading().execute(
-                "SELECT value FROM counters WHERE key = ? AND expires_at > ?",
-                (key, time.time())).fetchone()
+            row = (
+                self._reading()
+                .execute("SELECT value FROM counters WHERE key = ? AND expires_at > ?", (key, time.time()))
+                .fetchone()
+            )
         return row[0] if row else 0
 
     def get_expiry(self, key: str) -> float:
         now = time.time()
         with self._lock:
-            row = self._reading().execute(
-                "SELECT expires_at FROM counters WHERE key = ? AND expires_at > ?",
-                (key, now)).fetchone()
+            row = (
+                self._reading()
+                .execute("SELECT expires_at FROM counters WHERE key = ? AND expires_at > ?", (key, now))
+                .fetchone()
+            )
         return row[0] if row else now
 
     def clear(self, key: str) -> None:
@@ -176,4 +180,4 @@ def _recent(row: tuple | None, since: float) -> array:
     hits = array("d")
     if row is not None:
         hits.frombytes(row[0])
-    return hits[bisect.bisect_right(hits, since):]
+    return hits[bisect.bisect_right(hits, since) :]

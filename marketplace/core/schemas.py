@@ -65,8 +65,9 @@ class QuerySchema(Schema):
 
 def sort_field(*keys: str) -> ma.fields.String:
     choices = [*keys, *(f"-{key}" for key in keys)]
-    return ma.fields.String(validate=validate.OneOf(choices),
-                            metadata={"description": "sort key; prefix with - for descending"})
+    return ma.fields.String(
+        validate=validate.OneOf(choices), metadata={"description": "sort key; prefix with - for descending"}
+    )
 
 
 def name_field(max_length: int = 200, **kwargs) -> ma.fields.String:
@@ -77,36 +78,38 @@ def text_field(max_length: int = 5000) -> ma.fields.String:
     return ma.fields.String(validate=validate.Length(max=max_length))
 
 
-
 def id_field(**kwargs) -> ma.fields.Integer:
     """An id; strict (no "12" for 12) in JSON bodies, pass strict=False for query strings."""
-    return ma.fields.Integer(**{"strict": True, "validate": validate.Range(min=1, max=2**31 - 1),
-                                **kwargs})
+    return ma.fields.Integer(**{"strict": True, "validate": validate.Range(min=1, max=2**31 - 1), **kwargs})
 
 
 def fen_field(**kwargs) -> ma.fields.Integer:
-    return ma.fields.Integer(strict=True, validate=validate.Range(min=0, max=10**13),
-                             metadata={"description": "an amount in fen (1 yuan = 100 fen)"}, **kwargs)
+    return ma.fields.Integer(
+        strict=True,
+        validate=validate.Range(min=0, max=10**13),
+        metadata={"description": "an amount in fen (1 yuan = 100 fen)"},
+        **kwargs,
+    )
 
 
 def business_date_bounds() -> tuple[date, date]:
     """The first and the last day a date read from a request may fall on (settings)."""
     settings = current_app.extensions["shanhai"].settings if has_app_context() else Settings
     today = datetime.now(ZoneInfo(settings.timezone)).date()
-    return (settings.business_dates_from,
-            date(today.year + settings.business_dates_years_ahead, 12, 31))
+    return (settings.business_dates_from, date(today.year + settings.business_dates_years_ahead, 12, 31))
 
 
 def _check_plausible(field: ma.fields.Field, day: date) -> None:
     # Far from year 1 and 9999, so that moving between zones can never overflow.
     earliest, latest = business_date_bounds()
     if not earliest <= day <= latest:
-        raise field.make_error("implausible", earliest=earliest.isoformat(),
-                               latest=latest.isoformat())
+        raise field.make_error("implausible", earliest=earliest.isoformat(), latest=latest.isoformat())
 
 
-_BOUNDS_NOTE = "between BUSINESS_DATES_FROM (1990-01-01) and the end of the year " \
-               "BUSINESS_DATES_YEARS_AHEAD (10) years from now"
+_BOUNDS_NOTE = (
+    "between BUSINESS_DATES_FROM (1990-01-01) and the end of the year "
+    "BUSINESS_DATES_YEARS_AHEAD (10) years from now"
+)
 
 
 class _DocumentedBounds:
@@ -143,17 +146,26 @@ class Moment(_DocumentedBounds, ma.fields.AwareDateTime):
 class DecimalString(ma.fields.Decimal):
     """A decimal carried as a string, so that no precision is lost on the way."""
 
-    def __init__(self, *, places: int, minimum: Decimal, maximum: Decimal,
-                 minimum_inclusive: bool = True, **kwargs) -> None:
+    def __init__(
+        self, *, places: int, minimum: Decimal, maximum: Decimal, minimum_inclusive: bool = True, **kwargs
+    ) -> None:
         digits = len(str(int(max(abs(minimum), abs(maximum)))))
         sign = "-?" if minimum < 0 else ""
         self.pattern = re.compile(rf"{sign}\d{{1,{digits}}}(\.\d{{1,{places}}})?")
         above = ">=" if minimum_inclusive else ">"
-        metadata = {"pattern": f"^{self.pattern.pattern}$",
-                    "description": f"a decimal string, {above} {minimum} and <= {maximum}",
-                    **kwargs.pop("metadata", {})}
-        super().__init__(as_string=True, places=places, allow_nan=False, metadata=metadata,
-                         validate=_decimal_range(minimum, maximum, minimum_inclusive), **kwargs)
+        metadata = {
+            "pattern": f"^{self.pattern.pattern}$",
+            "description": f"a decimal string, {above} {minimum} and <= {maximum}",
+            **kwargs.pop("metadata", {}),
+        }
+        super().__init__(
+            as_string=True,
+            places=places,
+            allow_nan=False,
+            metadata=metadata,
+            validate=_decimal_range(minimum, maximum, minimum_inclusive),
+            **kwargs,
+        )
 
     def _deserialize(self, value, attr, data, **kwargs):
         # Strings only: a JSON number may already have lost digits in the client's float.
@@ -172,8 +184,9 @@ def _decimal_range(minimum: Decimal, maximum: Decimal, minimum_inclusive: bool):
 
 
 def quantity_field(**kwargs) -> DecimalString:
-    return DecimalString(places=3, minimum=Decimal(0), maximum=Decimal(10**10),
-                         minimum_inclusive=False, **kwargs)
+    return DecimalString(
+        places=3, minimum=Decimal(0), maximum=Decimal(10**10), minimum_inclusive=False, **kwargs
+    )
 
 
 class ObjectSchema(Schema):

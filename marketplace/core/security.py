@@ -36,8 +36,11 @@ PAGE_POLICY = {
     "object-src": "'none'",
 }
 # flask-smorest's Swagger UI page starts itself with an inline script and inline styles.
-DOCS_POLICY = {**PAGE_POLICY, "script-src": ["'self'", "'unsafe-inline'"],
-               "style-src": ["'self'", "'unsafe-inline'"]}
+DOCS_POLICY = {
+    **PAGE_POLICY,
+    "script-src": ["'self'", "'unsafe-inline'"],
+    "style-src": ["'self'", "'unsafe-inline'"],
+}
 
 
 def page_policy(settings: Settings) -> dict:
@@ -108,8 +111,12 @@ os.register_at_fork(after_in_child=_after_fork)
 
 def init_security(app: Flask, settings: Settings) -> tuple[Limiter, Talisman]:
     if settings.trusted_proxies:
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies,
-                                x_proto=settings.trusted_proxies, x_host=settings.trusted_proxies)
+        app.wsgi_app = ProxyFix(
+            app.wsgi_app,
+            x_for=settings.trusted_proxies,
+            x_proto=settings.trusted_proxies,
+            x_host=settings.trusted_proxies,
+        )
     talisman = Talisman(
         app,
         # TLS ends at the proxy in front of us; it redirects, we announce HSTS.
@@ -125,11 +132,13 @@ def init_security(app: Flask, settings: Settings) -> tuple[Limiter, Talisman]:
     )
     docs_view = app.view_functions.get("api-docs.openapi_swagger_ui")
     if docs_view is not None:
+
         def swagger_ui(*args, **kwargs):
             return docs_view(*args, **kwargs)
 
-        app.view_functions["api-docs.openapi_swagger_ui"] = talisman(
-            content_security_policy=DOCS_POLICY)(swagger_ui)
+        app.view_functions["api-docs.openapi_swagger_ui"] = talisman(content_security_policy=DOCS_POLICY)(
+            swagger_ui
+        )
     limiter = Limiter(
         key_func=rate_limit_key,
         app=app,
@@ -175,13 +184,17 @@ def _exempt() -> bool:
 
 def rate_limit_key() -> str:
     """Signed-in callers are limited per user, everyone else per client address."""
-    return client_key(request.headers.get("Authorization", ""), request.remote_addr,
-                      session_factory=current_app.extensions["shanhai"].session_factory,
-                      token_request=request.endpoint == "auth.Token")
+    return client_key(
+        request.headers.get("Authorization", ""),
+        request.remote_addr,
+        session_factory=current_app.extensions["shanhai"].session_factory,
+        token_request=request.endpoint == "auth.Token",
+    )
 
 
-def client_key(authorization: str, address: str | None, *, session_factory: sessionmaker,
-               token_request: bool = False) -> str:
+def client_key(
+    authorization: str, address: str | None, *, session_factory: sessionmaker, token_request: bool = False
+) -> str:
     """Whose budget a request spends: its user's when its bearer token verifies, else its
     address's. A token that does not verify counts as no token, so that inventing tokens
     buys no budget (the Flask view and the fast scan path both key here)."""

@@ -17,6 +17,7 @@ the bytes on the socket are encrypted, so that case keeps gthread's behaviour un
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import re
 import selectors
@@ -102,10 +103,8 @@ class BufferingThreadWorker(ThreadWorker):
 
     def _forget(self, conn: TConn) -> None:
         self.reading.pop(conn, None)
-        try:
+        with contextlib.suppress(OSError, KeyError, ValueError):
             self.poller.unregister(conn.sock)
-        except (OSError, KeyError, ValueError):
-            pass
         self.nr_conns -= 1
         conn.close()
 

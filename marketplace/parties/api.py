@@ -20,8 +20,12 @@ from marketplace.parties.schemas import (
     VillageUpdateSchema,
 )
 
-blp = Blueprint("parties", __name__, url_prefix="/api/v1",
-                description="Clusters, villages, organisations and village–enterprise pairings")
+blp = Blueprint(
+    "parties",
+    __name__,
+    url_prefix="/api/v1",
+    description="Clusters, villages, organisations and village–enterprise pairings",
+)
 
 
 @blp.route("/clusters")
@@ -126,8 +130,7 @@ class OrganisationById(ApiView):
     def patch(self, changes, organisation_id):
         """Change an organisation"""
         blp.check_etag(service.get_organisation(db.session(), organisation_id), OrganisationSchema)
-        return service.update_organisation(db.session(), organisation_id=organisation_id,
-                                           changes=changes)
+        return service.update_organisation(db.session(), organisation_id=organisation_id, changes=changes)
 
 
 @blp.route("/organisations/<int:organisation_id>/villages")
@@ -138,8 +141,9 @@ class OrganisationVillages(ApiView):
     @blp.paginate(SelectPage)
     def get(self, organisation_id):
         """List the villages a grower works in (your own, or any as the operator)"""
-        return service.list_village_memberships(db.session(), actor=current_user(),
-                                                organisation_id=organisation_id)
+        return service.list_village_memberships(
+            db.session(), actor=current_user(), organisation_id=organisation_id
+        )
 
     @requires(Role.OPERATOR)
     @blp.arguments(VillageMembershipSchema)
@@ -155,8 +159,9 @@ class OrganisationVillageById(ApiView):
     @blp.response(204)
     def delete(self, organisation_id, village_id):
         """Record that a grower no longer works in a village; its lots from there leave the shop"""
-        service.remove_village_membership(db.session(), organisation_id=organisation_id,
-                                          village_id=village_id)
+        service.remove_village_membership(
+            db.session(), organisation_id=organisation_id, village_id=village_id
+        )
 
 
 @blp.route("/pairings")

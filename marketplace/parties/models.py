@@ -78,7 +78,8 @@ class Cluster(Timestamped, Base):
     key_village: Mapped[Village] = relationship()
     operator: Mapped[Organisation] = relationship()
     members: Mapped[list[ClusterVillage]] = relationship(
-        back_populates="cluster", cascade="all, delete-orphan", order_by="ClusterVillage.village_id")
+        back_populates="cluster", cascade="all, delete-orphan", order_by="ClusterVillage.village_id"
+    )
 
     @property
     def village_ids(self) -> list[int]:
@@ -90,10 +91,10 @@ class ClusterVillage(Base):
 
     __tablename__ = "cluster_villages"
 
-    cluster_id: Mapped[int] = mapped_column(sa.ForeignKey("clusters.id", ondelete="CASCADE"),
-                                            primary_key=True)
-    village_id: Mapped[int] = mapped_column(sa.ForeignKey("villages.id"), primary_key=True,
-                                            unique=True)
+    cluster_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("clusters.id", ondelete="CASCADE"), primary_key=True
+    )
+    village_id: Mapped[int] = mapped_column(sa.ForeignKey("villages.id"), primary_key=True, unique=True)
 
     cluster: Mapped[Cluster] = relationship(back_populates="members")
     village: Mapped[Village] = relationship(back_populates="membership")
@@ -122,8 +123,7 @@ class CooperativeVillage(Base):
     __tablename__ = "cooperative_villages"
 
     organisation_id: Mapped[int] = mapped_column(sa.ForeignKey("organisations.id"), primary_key=True)
-    village_id: Mapped[int] = mapped_column(sa.ForeignKey("villages.id"), primary_key=True,
-                                            index=True)
+    village_id: Mapped[int] = mapped_column(sa.ForeignKey("villages.id"), primary_key=True, index=True)
     since: Mapped[date]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 

@@ -33,8 +33,7 @@ class VillageSchema(ObjectSchema):
     latitude = DecimalString(places=6, minimum=Decimal(-90), maximum=Decimal(90), required=True)
     longitude = DecimalString(places=6, minimum=Decimal(-180), maximum=Decimal(180), required=True)
     baseline_income_fen = fen_field(required=True)
-    baseline_year = ma.fields.Integer(strict=True, required=True,
-                                      validate=validate.Range(min=1949, max=2100))
+    baseline_year = ma.fields.Integer(strict=True, required=True, validate=validate.Range(min=1949, max=2100))
     cluster_id = ma.fields.Integer(dump_only=True, allow_none=True)
 
 
@@ -54,8 +53,12 @@ class OrganisationSchema(ObjectSchema):
     name_zh = name_field(required=True)
     name_en = name_field(required=True)
     village_id = id_field(allow_none=True)
-    contact_phone = ma.fields.String(allow_none=True, validate=validate.Regexp(
-        r"^\+?[0-9][0-9 ()-]{4,38}$", error="a phone number of digits, spaces and dashes"))
+    contact_phone = ma.fields.String(
+        allow_none=True,
+        validate=validate.Regexp(
+            r"^\+?[0-9][0-9 ()-]{4,38}$", error="a phone number of digits, spaces and dashes"
+        ),
+    )
 
 
 class OrganisationUpdateSchema(Partial, OrganisationSchema):

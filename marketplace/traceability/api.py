@@ -25,9 +25,12 @@ from marketplace.traceability.schemas import (
     TraceEventSchema,
 )
 
-blp = Blueprint("codes", __name__, url_prefix="/api/v1",
-                description="Collaboration codes (山海协作码): signed GS1 Digital Link QR codes")
-
+blp = Blueprint(
+    "codes",
+    __name__,
+    url_prefix="/api/v1",
+    description="Collaboration codes (山海协作码): signed GS1 Digital Link QR codes",
+)
 
 
 @blp.route("/lots/<int:lot_id>/codes")
@@ -37,8 +40,9 @@ class LotCodes(ApiView):
     @blp.response(201, CodeBatchSchema)
     def post(self, data, lot_id):
         """Mint one lot code or up to 100,000 unit codes for one of your lots"""
-        return service.mint_codes(db.session(), actor=current_user(), lot_id=lot_id,
-                                  keys=runtime().settings.signing_keys, **data)
+        return service.mint_codes(
+            db.session(), actor=current_user(), lot_id=lot_id, keys=runtime().settings.signing_keys, **data
+        )
 
 
 @blp.route("/code-batches")
@@ -84,8 +88,11 @@ class CodeBatchCsv(ApiView):
         session = db.session()
         service.get_batch(session, actor=current_user(), batch_id=batch_id)
         base_url = runtime().settings.public_base_url
-        return _stream(lambda own: service.batch_csv(own, batch_id=batch_id, base_url=base_url),
-                       "text/csv", f"codes-{batch_id}.csv")
+        return _stream(
+            lambda own: service.batch_csv(own, batch_id=batch_id, base_url=base_url),
+            "text/csv",
+            f"codes-{batch_id}.csv",
+        )
 
 
 @blp.route("/code-batches/<int:batch_id>/labels.pdf")
@@ -101,12 +108,14 @@ class CodeBatchLabels(ApiView):
         settings = runtime().settings
         base_url = settings.public_base_url
         first = query["first"]
-        count = service.label_sheet_count(batch, first=first, count=query.get("count"),
-                                          max_labels=settings.label_sheet_max_labels)
+        count = service.label_sheet_count(
+            batch, first=first, count=query.get("count"), max_labels=settings.label_sheet_max_labels
+        )
 
         def produce(own):
-            labels, logo = service.batch_labels(own, batch_id=batch_id, base_url=base_url,
-                                                first=first, count=count)
+            labels, logo = service.batch_labels(
+                own, batch_id=batch_id, base_url=base_url, first=first, count=count
+            )
             yield from rendering.label_sheet_pdf(labels, logo_png=logo)
 
         return _stream(produce, "application/pdf", f"labels-{batch_id}.pdf")
@@ -167,8 +176,12 @@ class SuspectedCodes(ApiView):
         return service.list_suspected_codes(db.session(), **query)
 
 
-trace_blp = Blueprint("trace", __name__, url_prefix="/api/v1",
-                description="Trace events (EPCIS 2.0 style), hash-chained and exportable")
+trace_blp = Blueprint(
+    "trace",
+    __name__,
+    url_prefix="/api/v1",
+    description="Trace events (EPCIS 2.0 style), hash-chained and exportable",
+)
 
 
 def _base_url() -> str:
@@ -195,19 +208,18 @@ class LotTraceEvents(ApiView):
         auth_service.ensure_owner(actor, lot.cooperative_id, f"lot {lot_id}")
         if "quantity" in data:
             data["quantity"] = str(data["quantity"])
-        return trace.add_event(session, lot=lot, actor_organisation_id=actor.organisation_id,
-                                 **data)
+        return trace.add_event(session, lot=lot, actor_organisation_id=actor.organisation_id, **data)
 
 
 @trace_blp.route("/lots/<int:lot_id>/trace.jsonld")
 class LotTraceEpcis(ApiView):
-    @trace_blp.response(200, content_type="application/ld+json",
-                  description="an EPCIS 2.0 JSON-LD document")
+    @trace_blp.response(200, content_type="application/ld+json", description="an EPCIS 2.0 JSON-LD document")
     def get(self, lot_id):
         """Export a lot's trace as an EPCIS 2.0 JSON-LD document"""
         document = export.epcis_document(db.session(), lot_id=lot_id, base_url=_base_url())
         response = current_app.response_class(
-            current_app.json.dumps(document), mimetype="application/ld+json")
+            current_app.json.dumps(document), mimetype="application/ld+json"
+        )
         return response
 
 
@@ -216,8 +228,11 @@ class LotTraceCsv(ApiView):
     @trace_blp.response(200, content_type="text/csv", description="FSMA 204-style CSV, one row per event")
     def get(self, lot_id):
         """Export a lot's critical tracking events as a sortable CSV (FSMA 204 style)"""
-        return download(export.fsma_csv(db.session(), lot_id=lot_id), mimetype="text/csv",
-                        filename=f"lot-{lot_id}-trace.csv")
+        return download(
+            export.fsma_csv(db.session(), lot_id=lot_id),
+            mimetype="text/csv",
+            filename=f"lot-{lot_id}-trace.csv",
+        )
 
 
 @trace_blp.route("/trace/verification")

@@ -116,23 +116,34 @@ def _signed(link: digital_link.DigitalLink, keys) -> bool:
 
 
 # Built once: the lookup runs on every scan and its construction would cost more than the query.
-_FIND_CODE = sa.select(Code.id, Code.lot_id, Code.serial, Code.scan_count, Code.first_scanned_at,
-                       Code.suspected_copy_at, Code.suspected_copy_reason
-                       ).where(Code.identifier == sa.bindparam("identifier"))
+_FIND_CODE = sa.select(
+    Code.id,
+    Code.lot_id,
+    Code.serial,
+    Code.scan_count,
+    Code.first_scanned_at,
+    Code.suspected_copy_at,
+    Code.suspected_copy_reason,
+).where(Code.identifier == sa.bindparam("identifier"))
 
 
 _CODES = Code.__table__
 _WHEN = _CODES.c.last_scanned_at.type
 _BUMP_COUNTERS = (
-    _CODES.update().where(_CODES.c.id == sa.bindparam("code_id"))
-    .values(scan_count=_CODES.c.scan_count + sa.bindparam("added"),
-            first_scanned_at=sa.func.coalesce(_CODES.c.first_scanned_at,
-                                              sa.bindparam("first", type_=_WHEN)),
-            last_scanned_at=sa.bindparam("last", type_=_WHEN)))
+    _CODES.update()
+    .where(_CODES.c.id == sa.bindparam("code_id"))
+    .values(
+        scan_count=_CODES.c.scan_count + sa.bindparam("added"),
+        first_scanned_at=sa.func.coalesce(_CODES.c.first_scanned_at, sa.bindparam("first", type_=_WHEN)),
+        last_scanned_at=sa.bindparam("last", type_=_WHEN),
+    )
+)
 
-_FLAG_COPY = (_CODES.update().where(_CODES.c.id == sa.bindparam("code_id"))
-              .values(suspected_copy_at=sa.bindparam("at", type_=_WHEN),
-                      suspected_copy_reason=sa.bindparam("reason")))
+_FLAG_COPY = (
+    _CODES.update()
+    .where(_CODES.c.id == sa.bindparam("code_id"))
+    .values(suspected_copy_at=sa.bindparam("at", type_=_WHEN), suspected_copy_reason=sa.bindparam("reason"))
+)
 
 
 class CodeRow(NamedTuple):
@@ -171,8 +182,10 @@ class CodeReader:
         compiled = _FIND_CODE.compile(dialect=dialect)
         self._sql = str(compiled)
         self._order = compiled.positiontup if compiled.positional else None
-        self._convert = [column.type.dialect_impl(dialect).result_processor(dialect, None)
-                         for column in _FIND_CODE.selected_columns]
+        self._convert = [
+            column.type.dialect_impl(dialect).result_processor(dialect, None)
+            for column in _FIND_CODE.selected_columns
+        ]
 
     def find(self, identifier: str) -> CodeRow | None:
         if self._engine is None:
@@ -189,8 +202,12 @@ class CodeReader:
             raw = self._read(params)  # once more, on a new connection
         if raw is None:
             return None
-        return CodeRow(*(value if convert is None else convert(value)
-                         for convert, value in zip(self._convert, raw, strict=True)))
+        return CodeRow(
+            *(
+                value if convert is None else convert(value)
+                for convert, value in zip(self._convert, raw, strict=True)
+            )
+        )
 
     def _read(self, params):
         cursor = self._cursor()
@@ -226,12 +243,12 @@ class CodeReader:
 
 def check(session: Session, *, path_and_query: str, keys) -> ScanResult:
     """Read a scanned path; the verdict says whether it is a code we minted and signed."""
-    return judge(digital_link.parse_path(path_and_query), keys=keys,
-                 find=lambda identifier: _find(session, identifier))
+    return judge(
+        digital_link.parse_path(path_and_query), keys=keys, find=lambda identifier: _find(session, identifier)
+    )
 
 
-def judge(link: digital_link.DigitalLink, *, keys,
-          find: Callable[[str], CodeRow | None]) -> ScanResult:
+def judge(link: digital_link.DigitalLink, *, keys, find: Callable[[str], CodeRow | None]) -> ScanResult:
     """The verdict on a parsed scan, given how to look up a code by its identifier."""
     row = find(link.identifier)
     if row is None:
@@ -239,25 +256,52 @@ def judge(link: digital_link.DigitalLink, *, keys,
     if not _signed(link, keys):
         return ScanResult(link, Verdict("not_genuine", "the code's signature does not match"))
     status = "suspected_copy" if row.suspected_copy_at else "genuine"
-    return ScanResult(link, Verdict(status, row.suspected_copy_reason or "signature verified",
-                                    row.first_scanned_at, row.scan_count),
-                      CodeRef(row.id, row.lot_id, row.serial))
+    return ScanResult(
+        link,
+        Verdict(
+            status, row.suspected_copy_reason or "signature verified", row.first_scanned_at, row.scan_count
+        ),
+        CodeRef(row.id, row.lot_id, row.serial),
+    )
 
 
-def scan(session: Session, *, path_and_query: str, keys, thresholds: Thresholds, zone: ZoneInfo,
-         fingerprint: str, place: str | None = None, record: bool = True,
-         recorder: ScanRecorder | None = None) -> ScanResult:
+def scan(
+    session: Session,
+    *,
+    path_and_query: str,
+    keys,
+    thresholds: Thresholds,
+    zone: ZoneInfo,
+    fingerprint: str,
+    place: str | None = None,
+    record: bool = True,
+    recorder: ScanRecorder | None = None,
+) -> ScanResult:
     """Check a code and, when it is genuine and `record` holds, count this scan."""
     result = check(session, path_and_query=path_and_query, keys=keys)
     if record:
-        count_scan(session, result, thresholds=thresholds, zone=zone, fingerprint=fingerprint,
-                   place=place, recorder=recorder)
+        count_scan(
+            session,
+            result,
+            thresholds=thresholds,
+            zone=zone,
+            fingerprint=fingerprint,
+            place=place,
+            recorder=recorder,
+        )
     return result
 
 
-def count_scan(session: Session | None, result: ScanResult, *, thresholds: Thresholds, zone: ZoneInfo,
-               fingerprint: str, place: str | None = None,
-               recorder: ScanRecorder | None = None) -> None:
+def count_scan(
+    session: Session | None,
+    result: ScanResult,
+    *,
+    thresholds: Thresholds,
+    zone: ZoneInfo,
+    fingerprint: str,
+    place: str | None = None,
+    recorder: ScanRecorder | None = None,
+) -> None:
     """Count a checked scan of a genuine code and bring its verdict up to date.
 
     Without a recorder the scan is written in `session` at once; with one it is queued (no
@@ -272,9 +316,12 @@ def count_scan(session: Session | None, result: ScanResult, *, thresholds: Thres
         flags = apply_scans(session, [entry], thresholds=thresholds, zone=zone)
         row = _find(session, result.link.identifier)
         reason = flags.get(code.id) or row.suspected_copy_reason
-        result.verdict = Verdict("suspected_copy" if row.suspected_copy_at else "genuine",
-                                 reason or "signature verified", row.first_scanned_at,
-                                 row.scan_count)
+        result.verdict = Verdict(
+            "suspected_copy" if row.suspected_copy_at else "genuine",
+            reason or "signature verified",
+            row.first_scanned_at,
+            row.scan_count,
+        )
         return
     pending_count, pending_first = recorder.add(entry)
     count = verdict.scan_count + pending_count
@@ -285,8 +332,9 @@ def count_scan(session: Session | None, result: ScanResult, *, thresholds: Thres
     result.verdict = Verdict(status, reason, first, count)
 
 
-def apply_scans(session: Session, records: list[ScanRecord], *, thresholds: Thresholds,
-                zone: ZoneInfo) -> dict[int, str]:
+def apply_scans(
+    session: Session, records: list[ScanRecord], *, thresholds: Thresholds, zone: ZoneInfo
+) -> dict[int, str]:
     """Write scans, bump each code's counters once, count them per village and local day, and
     flag unit codes that look copied.
 
@@ -294,24 +342,47 @@ def apply_scans(session: Session, records: list[ScanRecord], *, thresholds: Thre
     """
     if not records:
         return {}
-    session.connection().execute(Scan.__table__.insert(), [
-        {"code_id": r.code_id, "scanned_at": r.scanned_at, "place": r.place,
-         "client_fingerprint": r.fingerprint, "genuine": True} for r in records])
+    session.connection().execute(
+        Scan.__table__.insert(),
+        [
+            {
+                "code_id": r.code_id,
+                "scanned_at": r.scanned_at,
+                "place": r.place,
+                "client_fingerprint": r.fingerprint,
+                "genuine": True,
+            }
+            for r in records
+        ],
+    )
     per_code: dict[int, list[ScanRecord]] = {}
     for record in records:
         per_code.setdefault(record.code_id, []).append(record)
     code_ids = sorted(per_code)
     # One statement run for every code, in id order (two writers never wait on each other's
     # rows in opposite orders), then one read of the new counters per 900 codes.
-    session.connection().execute(_BUMP_COUNTERS, [
-        {"code_id": code_id, "added": len(per_code[code_id]),
-         "first": per_code[code_id][0].scanned_at, "last": per_code[code_id][-1].scanned_at}
-        for code_id in code_ids])
+    session.connection().execute(
+        _BUMP_COUNTERS,
+        [
+            {
+                "code_id": code_id,
+                "added": len(per_code[code_id]),
+                "first": per_code[code_id][0].scanned_at,
+                "last": per_code[code_id][-1].scanned_at,
+            }
+            for code_id in code_ids
+        ],
+    )
     counters = {}
     for start in range(0, len(code_ids), 900):
-        counters.update((row.id, row) for row in session.connection().execute(
-            sa.select(Code.id, Code.scan_count, Code.suspected_copy_at, Code.lot_id)
-            .where(Code.id.in_(code_ids[start:start + 900]))))
+        counters.update(
+            (row.id, row)
+            for row in session.connection().execute(
+                sa.select(Code.id, Code.scan_count, Code.suspected_copy_at, Code.lot_id).where(
+                    Code.id.in_(code_ids[start : start + 900])
+                )
+            )
+        )
     flagged: dict[int, str] = {}
     lots: dict[int, list[ScanRecord]] = {}
     first_scans: dict[int, list[ScanRecord]] = {}
@@ -325,8 +396,14 @@ def apply_scans(session: Session, records: list[ScanRecord], *, thresholds: Thre
         if not scans[0].unit or already_flagged is not None:
             continue
         last = scans[-1].scanned_at
-        reason = _copy_reason(session, code_id=code_id, count=count, now=last,
-                              any_place=any(s.place for s in scans), thresholds=thresholds)
+        reason = _copy_reason(
+            session,
+            code_id=code_id,
+            count=count,
+            now=last,
+            any_place=any(s.place for s in scans),
+            thresholds=thresholds,
+        )
         if reason:
             flags.append({"code_id": code_id, "at": last, "reason": reason})
             flagged[code_id] = reason
@@ -337,10 +414,13 @@ def apply_scans(session: Session, records: list[ScanRecord], *, thresholds: Thre
     return flagged
 
 
-def _count_scan_days(session: Session, lots: dict[int, list[ScanRecord]],
-                     first_scans: dict[int, list[ScanRecord]], zone: ZoneInfo) -> None:
-    villages = dict(session.execute(sa.select(Lot.id, Lot.village_id)
-                                    .where(Lot.id.in_(sorted(lots)))).all())
+def _count_scan_days(
+    session: Session,
+    lots: dict[int, list[ScanRecord]],
+    first_scans: dict[int, list[ScanRecord]],
+    zone: ZoneInfo,
+) -> None:
+    villages = dict(session.execute(sa.select(Lot.id, Lot.village_id).where(Lot.id.in_(sorted(lots)))).all())
     days: dict[tuple[int, date], list[int]] = {}
     for counted, column in ((lots, 0), (first_scans, 1)):
         for lot_id, scans in counted.items():
@@ -350,13 +430,19 @@ def _count_scan_days(session: Session, lots: dict[int, list[ScanRecord]],
     statement = insert_on_conflict(session, ScanDay)
     statement = statement.on_conflict_do_update(
         index_elements=[ScanDay.village_id, ScanDay.day],
-        set_={"scans": ScanDay.scans + statement.excluded.scans,
-              "codes_first_scanned": ScanDay.codes_first_scanned
-              + statement.excluded.codes_first_scanned})
+        set_={
+            "scans": ScanDay.scans + statement.excluded.scans,
+            "codes_first_scanned": ScanDay.codes_first_scanned + statement.excluded.codes_first_scanned,
+        },
+    )
     # In key order, so that two writers never wait on each other's rows in opposite orders.
-    session.execute(statement, [{"village_id": village_id, "day": day, "scans": scans,
-                                 "codes_first_scanned": first}
-                                for (village_id, day), (scans, first) in sorted(days.items())])
+    session.execute(
+        statement,
+        [
+            {"village_id": village_id, "day": day, "scans": scans, "codes_first_scanned": first}
+            for (village_id, day), (scans, first) in sorted(days.items())
+        ],
+    )
 
 
 def local_date(session: Session, column, zone: ZoneInfo):
@@ -375,34 +461,50 @@ def rebuild_scan_days(session: Session, *, zone: ZoneInfo) -> int:
     """
     session.execute(sa.delete(ScanDay))
     scan_day = local_date(session, Scan.scanned_at, zone).label("day")
-    scans = (sa.select(Lot.village_id, scan_day, sa.func.count().label("scans"))
-             .join(Code, Code.id == Scan.code_id).join(Lot, Lot.id == Code.lot_id)
-             .where(Scan.genuine.is_(True))
-             .group_by(Lot.village_id, scan_day)).subquery()
+    scans = (
+        sa.select(Lot.village_id, scan_day, sa.func.count().label("scans"))
+        .join(Code, Code.id == Scan.code_id)
+        .join(Lot, Lot.id == Code.lot_id)
+        .where(Scan.genuine.is_(True))
+        .group_by(Lot.village_id, scan_day)
+    ).subquery()
     first_day = local_date(session, Code.first_scanned_at, zone).label("day")
-    firsts = {(village_id, day): count for village_id, day, count in session.execute(
-        sa.select(Lot.village_id, first_day, sa.func.count())
-        .join(Lot, Lot.id == Code.lot_id).where(Code.first_scanned_at.is_not(None))
-        .group_by(Lot.village_id, first_day))}
-    rows = [{"village_id": village_id, "day": day, "scans": count,
-             "codes_first_scanned": firsts.get((village_id, day), 0)}
-            for village_id, day, count in session.execute(sa.select(scans))]
+    firsts = {
+        (village_id, day): count
+        for village_id, day, count in session.execute(
+            sa.select(Lot.village_id, first_day, sa.func.count())
+            .join(Lot, Lot.id == Code.lot_id)
+            .where(Code.first_scanned_at.is_not(None))
+            .group_by(Lot.village_id, first_day)
+        )
+    }
+    rows = [
+        {
+            "village_id": village_id,
+            "day": day,
+            "scans": count,
+            "codes_first_scanned": firsts.get((village_id, day), 0),
+        }
+        for village_id, day, count in session.execute(sa.select(scans))
+    ]
     for start in range(0, len(rows), 5000):
-        session.execute(sa.insert(ScanDay), rows[start:start + 5000])
+        session.execute(sa.insert(ScanDay), rows[start : start + 5000])
     session.flush()
     return len(rows)
 
 
-def _copy_reason(session: Session, *, code_id: int, count: int, now: datetime, any_place: bool,
-                 thresholds: Thresholds) -> str | None:
+def _copy_reason(
+    session: Session, *, code_id: int, count: int, now: datetime, any_place: bool, thresholds: Thresholds
+) -> str | None:
     if count > thresholds.scan_count:
         return f"scanned {count} times, more than {thresholds.scan_count}"
     if not any_place:
         return None
     places = session.scalar(
-        sa.select(sa.func.count(sa.distinct(Scan.place)))
-        .where(Scan.code_id == code_id, Scan.place.is_not(None),
-               Scan.scanned_at >= now - thresholds.place_window))
+        sa.select(sa.func.count(sa.distinct(Scan.place))).where(
+            Scan.code_id == code_id, Scan.place.is_not(None), Scan.scanned_at >= now - thresholds.place_window
+        )
+    )
     if places > thresholds.distinct_places:
         hours = int(thresholds.place_window.total_seconds() // 3600)
         return f"scanned in {places} places within {hours} h, more than {thresholds.distinct_places}"
@@ -472,8 +574,9 @@ class ScanRecorder:
                 if self.journal is None:
                     self.write(batch)
                 else:
-                    self.write(batch, functools.partial(journal.record_offsets, offsets=offsets,
-                                                        forget=forget))
+                    self.write(
+                        batch, functools.partial(journal.record_offsets, offsets=offsets, forget=forget)
+                    )
             except Exception:
                 logger.exception("writing %d scans failed; they are retried", len(batch))
                 with self._lock:
@@ -516,8 +619,7 @@ class ScanRecorder:
                     records.append(ScanRecord(*journal.decode(line)))
                 except ValueError:
                     logger.error("a line of the scan journal %s is unreadable: %r", dead.name, line)
-            self.write(records, functools.partial(journal.record_offsets,
-                                                  offsets={dead.name: (offset, end)}))
+            self.write(records, functools.partial(journal.record_offsets, offsets={dead.name: (offset, end)}))
             offset, drained = end, drained + len(records)
         with self._lock:
             self.journal.retire(dead)
@@ -565,5 +667,4 @@ class ScanRecorder:
 
 
 def encode_scan(record: ScanRecord) -> bytes:
-    return journal.encode(record.code_id, record.unit, record.scanned_at, record.place,
-                          record.fingerprint)
+    return journal.encode(record.code_id, record.unit, record.scanned_at, record.place, record.fingerprint)

@@ -71,8 +71,13 @@ class DigitalLink:
 
     @property
     def path_elements(self) -> list[tuple[str, str]]:
-        pairs = [("01", self.gtin), ("22", self.cpv), ("10", self.lot), ("21", self.serial),
-                 ("235", self.tpx)]
+        pairs = [
+            ("01", self.gtin),
+            ("22", self.cpv),
+            ("10", self.lot),
+            ("21", self.serial),
+            ("235", self.tpx),
+        ]
         return [(ai, value) for ai, value in pairs if value is not None]
 
     def element_string(self) -> str:
@@ -123,8 +128,10 @@ def parse_path(path_and_query: str) -> DigitalLink:
     path_ais = [ai for ai, _ in elements]
     qualifiers = tuple(path_ais[1:])
     if not any(_is_ordered_subsequence(qualifiers, allowed) for allowed in QUALIFIER_PATHS):
-        raise MalformedDigitalLink(f"qualifiers /{'/'.join(qualifiers)} are not allowed after a "
-                                   "GTIN; the order is 22, 10, 21 (or 235 alone)")
+        raise MalformedDigitalLink(
+            f"qualifiers /{'/'.join(qualifiers)} are not allowed after a "
+            "GTIN; the order is 22, 10, 21 (or 235 alone)"
+        )
     attributes, parameters = _parse_query(query)
     seen = set(path_ais)
     for ai, _ in attributes:
@@ -134,9 +141,15 @@ def parse_path(path_and_query: str) -> DigitalLink:
         if ai in PATH_ONLY and not ("235" in path_ais and ai in {"10", "21", "22"}):
             raise MalformedDigitalLink(f"({ai}) belongs in the path, not in the query string")
     values = dict(elements)
-    return DigitalLink(gtin=values["01"], lot=values.get("10"), serial=values.get("21"),
-                       cpv=values.get("22"), tpx=values.get("235"), attributes=tuple(attributes),
-                       parameters=parameters)
+    return DigitalLink(
+        gtin=values["01"],
+        lot=values.get("10"),
+        serial=values.get("21"),
+        cpv=values.get("22"),
+        tpx=values.get("235"),
+        attributes=tuple(attributes),
+        parameters=parameters,
+    )
 
 
 def _primary_key_position(segments: list[str]) -> int:
@@ -183,14 +196,15 @@ def _checked(ai: str, value: str) -> str:
         size = f"exactly {rule.max_length}" if rule.fixed else f"at most {rule.max_length}"
         raise MalformedDigitalLink(f"({ai}) {rule.title} must have {size} characters")
     if not rule.pattern.fullmatch(value):
-        raise MalformedDigitalLink(f"({ai}) {rule.title} holds characters outside its GS1 "
-                                   "character set")
+        raise MalformedDigitalLink(f"({ai}) {rule.title} holds characters outside its GS1 character set")
     if ai == "01" and not gtin_rules.is_valid(value):
         raise MalformedDigitalLink(f"(01) {value} fails its GTIN check digit")
     if rule.date and not _is_gs1_date(value):
         raise MalformedDigitalLink(f"({ai}) {value} is not a YYMMDD date")
-    if ai == "7007" and not (len(value) in (6, 12) and all(
-            _is_gs1_date(value[i:i + 6], allow_zero_day=False) for i in range(0, len(value), 6))):
+    if ai == "7007" and not (
+        len(value) in (6, 12)
+        and all(_is_gs1_date(value[i : i + 6], allow_zero_day=False) for i in range(0, len(value), 6))
+    ):
         raise MalformedDigitalLink(f"(7007) {value} is not a YYMMDD harvest date or range")
     return value
 
@@ -216,7 +230,7 @@ def unescape(value: str, *, query: bool) -> str:
     index = 0
     while index < len(value):
         char = value[index]
-        hex_pair = value[index + 1:index + 3]
+        hex_pair = value[index + 1 : index + 3]
         if char == "%" and len(hex_pair) == 2 and all(c in "0123456789abcdefABCDEF" for c in hex_pair):
             byte = int(hex_pair, 16)
             if byte == 0:
@@ -247,16 +261,27 @@ def escape(value: str, *, query: bool) -> str:
     return "".join(out)
 
 
-def build(base_url: str, *, gtin: str, lot: str | None = None, serial: str | None = None,
-          cpv: str | None = None, attributes: list[tuple[str, str]] | tuple = (),
-          parameters: dict[str, str] | None = None) -> str:
+def build(
+    base_url: str,
+    *,
+    gtin: str,
+    lot: str | None = None,
+    serial: str | None = None,
+    cpv: str | None = None,
+    attributes: list[tuple[str, str]] | tuple = (),
+    parameters: dict[str, str] | None = None,
+) -> str:
     """Build a canonical Digital Link; every value is checked as the parser would check it."""
     for ai, _value in attributes:
         if ai not in AI_RULES or ai in PATH_ONLY:
             raise MalformedDigitalLink(f"({ai}) cannot be a data attribute of a GTIN")
-    link = DigitalLink(gtin=_checked("01", gtin), lot=lot and _checked("10", lot),
-                       serial=serial and _checked("21", serial), cpv=cpv and _checked("22", cpv),
-                       attributes=tuple((ai, _checked(ai, value)) for ai, value in attributes))
+    link = DigitalLink(
+        gtin=_checked("01", gtin),
+        lot=lot and _checked("10", lot),
+        serial=serial and _checked("21", serial),
+        cpv=cpv and _checked("22", cpv),
+        attributes=tuple((ai, _checked(ai, value)) for ai, value in attributes),
+    )
     return canonical_uri(link, base_url, parameters)
 
 

@@ -17,8 +17,16 @@ from marketplace.traceability import trace as service
 from marketplace.traceability.models import EventType, TraceEvent
 
 EPCIS_CONTEXT = "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"
-UNECE_UNITS = {"kg": "KGM", "g": "GRM", "t": "TNE", "l": "LTR", "ml": "MLT", "each": "H87",
-               "box": "XBX", "jin": "KGM"}
+UNECE_UNITS = {
+    "kg": "KGM",
+    "g": "GRM",
+    "t": "TNE",
+    "l": "LTR",
+    "ml": "MLT",
+    "each": "H87",
+    "box": "XBX",
+    "jin": "KGM",
+}
 FSMA_EVENTS = {
     EventType.COMMISSIONING: "Harvesting",
     EventType.INSPECTING: "Inspecting",
@@ -28,15 +36,28 @@ FSMA_EVENTS = {
     EventType.RETAIL_SELLING: "Retail Selling",
     EventType.RECALLED: "Recall",
 }
-CSV_COLUMNS = ["traceability_lot_code", "event_date_time", "critical_tracking_event", "sequence",
-               "product_description", "gtin", "quantity", "unit_of_measure", "location_description",
-               "village", "disposition", "reference", "event_hash"]
+CSV_COLUMNS = [
+    "traceability_lot_code",
+    "event_date_time",
+    "critical_tracking_event",
+    "sequence",
+    "product_description",
+    "gtin",
+    "quantity",
+    "unit_of_measure",
+    "location_description",
+    "village",
+    "disposition",
+    "reference",
+    "event_hash",
+]
 
 
 def lot_gtin(session: Session, lot: Lot) -> str | None:
     """The GTIN a lot's class-level identifier uses: its product's first SKU's."""
-    return session.scalar(catalog_service.list_skus(session, product_id=lot.product_id)
-                          .with_only_columns(Sku.gtin).limit(1))
+    return session.scalar(
+        catalog_service.list_skus(session, product_id=lot.product_id).with_only_columns(Sku.gtin).limit(1)
+    )
 
 
 def _epc_class(lot: Lot, gtin: str | None, base_url: str) -> str:
@@ -74,8 +95,9 @@ def epcis_document(session: Session, *, lot_id: int, base_url: str) -> dict:
             "action": "ADD" if event_type is EventType.COMMISSIONING else "OBSERVE",
             "bizStep": biz_step,
             "disposition": event.disposition,
-            "quantityList": [{"epcClass": epc_class,
-                              **({"quantity": amount, "uom": uom} if amount is not None else {})}],
+            "quantityList": [
+                {"epcClass": epc_class, **({"quantity": amount, "uom": uom} if amount is not None else {})}
+            ],
             "readPoint": {"id": location},
             "bizLocation": {"id": location},
             "shanhai:sequence": event.sequence,
@@ -84,13 +106,17 @@ def epcis_document(session: Session, *, lot_id: int, base_url: str) -> dict:
             "shanhai:details": json.loads(event.details),
         }
         if event_type is EventType.COMMISSIONING:
-            item["ilmd"] = {"cbvmda:harvestStartDate": lot.harvested_on.isoformat(),
-                            "cbvmda:lotNumber": lot.lot_code,
-                            "cbvmda:countryOfOrigin": "CN"}
+            item["ilmd"] = {
+                "cbvmda:harvestStartDate": lot.harvested_on.isoformat(),
+                "cbvmda:lotNumber": lot.lot_code,
+                "cbvmda:countryOfOrigin": "CN",
+            }
         events.append(item)
     return {
-        "@context": [EPCIS_CONTEXT, {"shanhai": f"{base_url.rstrip('/')}/ns/trace#",
-                                     "cbvmda": "urn:epcglobal:cbv:mda:"}],
+        "@context": [
+            EPCIS_CONTEXT,
+            {"shanhai": f"{base_url.rstrip('/')}/ns/trace#", "cbvmda": "urn:epcglobal:cbv:mda:"},
+        ],
         "type": "EPCISDocument",
         "schemaVersion": "2.0",
         "creationDate": utcnow().isoformat().replace("+00:00", "Z"),
@@ -108,11 +134,21 @@ def fsma_csv(session: Session, *, lot_id: int) -> str:
     traceability_lot_code = f"{gtin}-{lot.lot_code}" if gtin else lot.lot_code
     for event in service.lot_events(session, lot_id=lot.id):
         event_type = EventType(event.event_type)
-        writer.writerow([
-            traceability_lot_code,
-            event.occurred_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            FSMA_EVENTS[event_type], event.sequence, lot.product.name_en, gtin or "",
-            event.quantity or "", event.unit or "", event.place, lot.village.name_en,
-            event.disposition or "", json.loads(event.details).get("reference", ""), event.hash,
-        ])
+        writer.writerow(
+            [
+                traceability_lot_code,
+                event.occurred_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                FSMA_EVENTS[event_type],
+                event.sequence,
+                lot.product.name_en,
+                gtin or "",
+                event.quantity or "",
+                event.unit or "",
+                event.place,
+                lot.village.name_en,
+                event.disposition or "",
+                json.loads(event.details).get("reference", ""),
+                event.hash,
+            ]
+        )
     return out.getvalue()

@@ -65,9 +65,11 @@ class ScanFastPath:
                     # The scan is counted already: asking Flask again would count it twice.
                     logger.exception("the fast scan path failed after counting a scan")
                     with self.flask_app.request_context(environ):
-                        failure = problem_response(500, title="Internal Server Error",
-                                                   detail="the scan could not be answered; "
-                                                          "please scan again")
+                        failure = problem_response(
+                            500,
+                            title="Internal Server Error",
+                            detail="the scan could not be answered; please scan again",
+                        )
                     return failure(environ, start_response)
                 # Nothing was counted: Flask repeats the request and answers any error itself.
                 logger.exception("the fast scan path failed; Flask answers instead")
@@ -78,8 +80,7 @@ class ScanFastPath:
                 return [body]
         return self.wsgi_app(environ, start_response)
 
-    def _answer(self, environ: dict,
-                counted: list[bool]) -> tuple[list[tuple[str, str]], bytes] | None:
+    def _answer(self, environ: dict, counted: list[bool]) -> tuple[list[tuple[str, str]], bytes] | None:
         started = time.perf_counter()
         app = self.flask_app
         current = app.extensions["shanhai"]
@@ -94,11 +95,15 @@ class ScanFastPath:
         # The query's other parameters, as the parser read them; a name written with escapes
         # (which Flask would decode) is left to Flask.
         parameters = link.parameters
-        if ("linkType" in parameters or any("%" in name or "+" in name for name in parameters)
-                or resolver.wanted_representation(None, environ.get("HTTP_ACCEPT", "")) != "json"):
+        if (
+            "linkType" in parameters
+            or any("%" in name or "+" in name for name in parameters)
+            or resolver.wanted_representation(None, environ.get("HTTP_ACCEPT", "")) != "json"
+        ):
             return None
-        result = authenticity.judge(link, keys=settings.signing_keys,
-                                    find=self._reader(current.session_factory).find)
+        result = authenticity.judge(
+            link, keys=settings.signing_keys, find=self._reader(current.session_factory).find
+        )
         if result.code is None:
             return None
         lang = resolver.language(parameters.get("lang"), environ.get("HTTP_ACCEPT_LANGUAGE", ""))
@@ -109,36 +114,56 @@ class ScanFastPath:
                 entry = stories.get_with_json(session, lot_id=result.code.lot_id, lang=lang)
         story, story_json = entry
         address = environ.get("REMOTE_ADDR")
-        window = self._take_rate_limit(current.limiter, client_key(
-            environ.get("HTTP_AUTHORIZATION", ""), address,
-            session_factory=current.session_factory), settings.scan_rate_limit)
+        window = self._take_rate_limit(
+            current.limiter,
+            client_key(
+                environ.get("HTTP_AUTHORIZATION", ""), address, session_factory=current.session_factory
+            ),
+            settings.scan_rate_limit,
+        )
         if window is False:
             return None
         counted.append(True)
         # With a recorder the scan is queued, not written: no session is needed.
         authenticity.count_scan(
-            None, result, thresholds=self._thresholds(settings), zone=settings.zone,
+            None,
+            result,
+            thresholds=self._thresholds(settings),
+            zone=settings.zone,
             recorder=recorder,
             fingerprint=resolver.fingerprint(settings, address, environ.get("HTTP_USER_AGENT", "")),
-            place=authenticity.coarse_place(parameters.get("lat"), parameters.get("lon")))
+            place=authenticity.coarse_place(parameters.get("lat"), parameters.get("lon")),
+        )
         metrics.SCANS.labels(result.verdict.status).inc()
         links = resolver.code_links(result, story, settings.public_base_url)
-        body = self._body(resolver.scan_payload(result, story, links, lang, settings.zone),
-                          story_json)
+        body = self._body(resolver.scan_payload(result, story, links, lang, settings.zone), story_json)
         request_id = observability.request_id(environ.get("HTTP_X_REQUEST_ID", ""))
-        headers = [("Link", resolver.link_header(result, settings.public_base_url)), ("Content-Language", lang),
-                   ("Content-Type", "application/json"), ("Content-Length", str(len(body))),
-                   *resolver.CORS_HEADERS.items(), ("Vary", "Accept, Accept-Language")]
+        headers = [
+            ("Link", resolver.link_header(result, settings.public_base_url)),
+            ("Content-Language", lang),
+            ("Content-Type", "application/json"),
+            ("Content-Length", str(len(body))),
+            *resolver.CORS_HEADERS.items(),
+            ("Vary", "Accept, Accept-Language"),
+        ]
         if window is not None:
             headers += window
         # As Talisman tells a secure request (its HSTS header goes only on those).
-        secure = (environ.get("wsgi.url_scheme") in ("https", "wss")
-                  or environ.get("HTTP_X_FORWARDED_PROTO", "http") == "https")
+        secure = (
+            environ.get("wsgi.url_scheme") in ("https", "wss")
+            or environ.get("HTTP_X_FORWARDED_PROTO", "http") == "https"
+        )
         headers += self._talisman_headers(current.talisman, secure)
         headers.append(("X-Request-ID", request_id))
-        observability.record_request(method="GET", endpoint=RULE, path=Request(environ).path,
-                                     status=200, started=started, request_id=request_id,
-                                     user_id=None)
+        observability.record_request(
+            method="GET",
+            endpoint=RULE,
+            path=Request(environ).path,
+            status=200,
+            started=started,
+            request_id=request_id,
+            user_id=None,
+        )
         return headers, body
 
     def _thresholds(self, settings) -> authenticity.Thresholds:
@@ -175,9 +200,12 @@ class ScanFastPath:
             return False
         reset, remaining = strategy.get_window_stats(item, *identifiers)
         reset_at = int(reset + 1)
-        return [("X-RateLimit-Limit", str(item.amount)), ("X-RateLimit-Remaining", str(remaining)),
-                ("X-RateLimit-Reset", str(reset_at)),
-                ("Retry-After", str(int(reset_at - time.time())))]
+        return [
+            ("X-RateLimit-Limit", str(item.amount)),
+            ("X-RateLimit-Remaining", str(remaining)),
+            ("X-RateLimit-Reset", str(reset_at)),
+            ("Retry-After", str(int(reset_at - time.time()))),
+        ]
 
     def _talisman_headers(self, talisman, secure: bool) -> list[tuple[str, str]]:
         """The headers Talisman puts on a resolver response; they depend only on the scheme."""

@@ -53,8 +53,7 @@ class JournalConflict(RuntimeError):
     """A segment's offset in the database is not where this batch starts: someone else wrote it."""
 
 
-def encode(code_id: int, unit: bool, scanned_at: datetime, place: str | None,
-           fingerprint: str) -> bytes:
+def encode(code_id: int, unit: bool, scanned_at: datetime, place: str | None, fingerprint: str) -> bytes:
     """One scan as one line; none of its fields can hold a tab or a newline."""
     micros = (scanned_at - _EPOCH) // _MICROSECOND
     return f"{code_id}\t{1 if unit else 0}\t{micros}\t{place or ''}\t{fingerprint}\n".encode()
@@ -62,8 +61,7 @@ def encode(code_id: int, unit: bool, scanned_at: datetime, place: str | None,
 
 def decode(line: bytes) -> tuple[int, bool, datetime, str | None, str]:
     code_id, unit, micros, place, fingerprint = line.decode().split("\t")
-    return (int(code_id), unit == "1", _EPOCH + int(micros) * _MICROSECOND, place or None,
-            fingerprint)
+    return (int(code_id), unit == "1", _EPOCH + int(micros) * _MICROSECOND, place or None, fingerprint)
 
 
 @dataclass(eq=False)
@@ -135,8 +133,11 @@ class ScanJournal:
         """Per segment with scans not yet written: (written, appended) offsets. Called under the
         same lock as `append`, together with taking the queued scans those bytes hold."""
         self._adopt()
-        return {segment.name: (segment.written, segment.size)
-                for segment in self._segments if segment.size > segment.written}
+        return {
+            segment.name: (segment.written, segment.size)
+            for segment in self._segments
+            if segment.size > segment.written
+        }
 
     def written(self, offsets: dict[str, tuple[int, int]]) -> None:
         """A transaction with these offsets committed: segments closed and wholly written go."""
@@ -226,8 +227,7 @@ class ScanJournal:
         # Made and locked under a name drainers ignore, then renamed: no drainer ever sees it
         # unlocked (the lock belongs to the file, and stays across the rename).
         hidden = self.folder / f".{name}.new"
-        fd = os.open(hidden, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC,
-                     0o600)
+        fd = os.open(hidden, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             os.rename(hidden, self.folder / name)
@@ -257,12 +257,10 @@ def _remove_if_abandoned(entry: os.DirEntry) -> None:
 
 def written_offset(session: Session, name: str) -> int:
     """How many of a segment's bytes are in the database (0 for one never written)."""
-    return session.scalar(sa.select(_SEGMENTS.c.written_bytes)
-                          .where(_SEGMENTS.c.name == name)) or 0
+    return session.scalar(sa.select(_SEGMENTS.c.written_bytes).where(_SEGMENTS.c.name == name)) or 0
 
 
-def record_offsets(session: Session, offsets: dict[str, tuple[int, int]],
-                   forget: list[str] = ()) -> None:
+def record_offsets(session: Session, offsets: dict[str, tuple[int, int]], forget: list[str] = ()) -> None:
     """Move each segment's offset from its batch's start to its end, in the caller's
     transaction; `JournalConflict` (the caller rolls back) when it is not at the start."""
     now = utcnow()
@@ -270,14 +268,15 @@ def record_offsets(session: Session, offsets: dict[str, tuple[int, int]],
         if start == 0:
             # Its first batch: a row already there (someone wrote it) fails the insert.
             try:
-                session.execute(_SEGMENTS.insert().values(name=name, written_bytes=end,
-                                                          updated_at=now))
+                session.execute(_SEGMENTS.insert().values(name=name, written_bytes=end, updated_at=now))
             except sa.exc.IntegrityError as error:
                 raise JournalConflict(f"segment {name} was written by another process") from error
             continue
-        moved = session.execute(_SEGMENTS.update()
-                                .where(_SEGMENTS.c.name == name, _SEGMENTS.c.written_bytes == start)
-                                .values(written_bytes=end, updated_at=now)).rowcount
+        moved = session.execute(
+            _SEGMENTS.update()
+            .where(_SEGMENTS.c.name == name, _SEGMENTS.c.written_bytes == start)
+            .values(written_bytes=end, updated_at=now)
+        ).rowcount
         if moved != 1:
             raise JournalConflict(f"segment {name} is not at offset {start}")
     if forget:

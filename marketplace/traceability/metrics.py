@@ -2,5 +2,4 @@
 
 from prometheus_client import Counter
 
-SCANS = Counter("shanhai_scans_total", "Collaboration codes scanned (HTML or JSON), by verdict",
-                ["verdict"])
+SCANS = Counter("shanhai_scans_total", "Collaboration codes scanned (HTML or JSON), by verdict", ["verdict"])

@@ -85,8 +85,9 @@ class ScanDay(Base):
     """
 
     __tablename__ = "scan_days"
-    __table_args__ = (sa.CheckConstraint("scans >= codes_first_scanned AND codes_first_scanned >= 0",
-                                         name="counts"),)
+    __table_args__ = (
+        sa.CheckConstraint("scans >= codes_first_scanned AND codes_first_scanned >= 0", name="counts"),
+    )
 
     village_id: Mapped[int] = mapped_column(sa.ForeignKey("villages.id"), primary_key=True)
     day: Mapped[date] = mapped_column(primary_key=True, index=True)

@@ -81,17 +81,21 @@ def render_svg(uri: str, *, size: int = 512, logo_png: bytes | None = None) -> s
         pad = side / 12
         x0, y0 = (modules - width) / 2, (modules - height) / 2
         encoded = base64.b64encode(logo_png).decode()
-        logo = (f'<rect x="{x0 - pad:.3f}" y="{y0 - pad:.3f}" width="{width + 2 * pad:.3f}" '
-                f'height="{height + 2 * pad:.3f}" fill="#fff"/>'
-                f'<image x="{x0:.3f}" y="{y0:.3f}" width="{width:.3f}" height="{height:.3f}" '
-                f'href="data:image/png;base64,{encoded}" '
-                f'xlink:href="data:image/png;base64,{encoded}"/>')
-    return (f'<?xml version="1.0" encoding="UTF-8"?>\n'
-            f'<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" '
-            f'width="{size}" height="{size}" viewBox="0 0 {modules} {modules}" '
-            f'shape-rendering="crispEdges"><title>{_xml(uri)}</title>'
-            f'<rect width="{modules}" height="{modules}" fill="#fff"/>'
-            f'<path fill="#000" d="{"".join(runs)}"/>{logo}</svg>')
+        logo = (
+            f'<rect x="{x0 - pad:.3f}" y="{y0 - pad:.3f}" width="{width + 2 * pad:.3f}" '
+            f'height="{height + 2 * pad:.3f}" fill="#fff"/>'
+            f'<image x="{x0:.3f}" y="{y0:.3f}" width="{width:.3f}" height="{height:.3f}" '
+            f'href="data:image/png;base64,{encoded}" '
+            f'xlink:href="data:image/png;base64,{encoded}"/>'
+        )
+    return (
+        f'<?xml version="1.0" encoding="UTF-8"?>\n'
+        f'<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" '
+        f'width="{size}" height="{size}" viewBox="0 0 {modules} {modules}" '
+        f'shape-rendering="crispEdges"><title>{_xml(uri)}</title>'
+        f'<rect width="{modules}" height="{modules}" fill="#fff"/>'
+        f'<path fill="#000" d="{"".join(runs)}"/>{logo}</svg>'
+    )
 
 
 def _xml(text: str) -> str:
@@ -110,8 +114,9 @@ class Label:
 COLUMNS, ROWS = 3, 7
 
 
-def label_sheet_pdf(labels: Iterable[Label], *, logo_png: bytes | None = None,
-                    title: str = "Shanhai labels") -> Iterator[bytes]:
+def label_sheet_pdf(
+    labels: Iterable[Label], *, logo_png: bytes | None = None, title: str = "Shanhai labels"
+) -> Iterator[bytes]:
     """Render labels onto A4 pages and stream the PDF in chunks.
 
     Each QR is drawn as a 1-bit image (a few hundred bytes), so 100,000 labels stay small; the
@@ -127,7 +132,7 @@ def label_sheet_pdf(labels: Iterable[Label], *, logo_png: bytes | None = None,
     font = "STSong-Light"
     if font not in pdfmetrics.getRegisteredFontNames():
         pdfmetrics.registerFont(UnicodeCIDFont(font))
-    spool = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)
+    spool = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115 - read out and closed below
     pdf = canvas.Canvas(spool, pagesize=A4, pageCompression=1)
     pdf.setTitle(title)
     page_width, page_height = A4
@@ -136,8 +141,7 @@ def label_sheet_pdf(labels: Iterable[Label], *, logo_png: bytes | None = None,
     margin_y = (page_height - ROWS * cell_height) / 2
     qr_side = 33 * mm
     logo_reader = ImageReader(io.BytesIO(logo_png)) if logo_png else None
-    index = 0
-    for label in labels:
+    for index, label in enumerate(labels):
         if index and index % (COLUMNS * ROWS) == 0:
             pdf.showPage()
         slot = index % (COLUMNS * ROWS)
@@ -150,10 +154,23 @@ def label_sheet_pdf(labels: Iterable[Label], *, logo_png: bytes | None = None,
             side = qr_side * LOGO_SHARE
             pad = side / 12
             pdf.setFillColorRGB(1, 1, 1)
-            pdf.rect(qr_x + (qr_side - side) / 2 - pad, qr_y + (qr_side - side) / 2 - pad,
-                     side + 2 * pad, side + 2 * pad, stroke=0, fill=1)
-            pdf.drawImage(logo_reader, qr_x + (qr_side - side) / 2, qr_y + (qr_side - side) / 2,
-                          side, side, mask="auto", preserveAspectRatio=True)
+            pdf.rect(
+                qr_x + (qr_side - side) / 2 - pad,
+                qr_y + (qr_side - side) / 2 - pad,
+                side + 2 * pad,
+                side + 2 * pad,
+                stroke=0,
+                fill=1,
+            )
+            pdf.drawImage(
+                logo_reader,
+                qr_x + (qr_side - side) / 2,
+                qr_y + (qr_side - side) / 2,
+                side,
+                side,
+                mask="auto",
+                preserveAspectRatio=True,
+            )
             pdf.setFillColorRGB(0, 0, 0)
         text_x = qr_x + qr_side + 1.5 * mm
         pdf.setFont(font, 7)
@@ -162,7 +179,6 @@ def label_sheet_pdf(labels: Iterable[Label], *, logo_png: bytes | None = None,
         pdf.drawString(text_x, y + cell_height - 15 * mm, f"LOT {label.lot}")
         if label.serial:
             pdf.drawString(text_x, y + cell_height - 20 * mm, f"SN {label.serial}")
-        index += 1
     pdf.save()
     spool.seek(0)
     while chunk := spool.read(64 * 1024):

@@ -25,8 +25,13 @@ from marketplace.traceability.journal import ScanJournal
 from marketplace.traceability.service import SIGNATURE_PARAMETER
 from marketplace.traceability.story import StoryCache
 
-blp = Blueprint("resolver", __name__, url_prefix="", template_folder="templates",
-                description="GS1 Digital Link resolver: what a phone gets when it scans a code")
+blp = Blueprint(
+    "resolver",
+    __name__,
+    url_prefix="",
+    template_folder="templates",
+    description="GS1 Digital Link resolver: what a phone gets when it scans a code",
+)
 
 LINKSET_TYPE = "application/linkset+json"
 GS1_VOCABULARY = "https://gs1.org/voc/"
@@ -57,8 +62,9 @@ def story_cache(app: Flask) -> StoryCache:
     extensions = app.extensions
     if "shanhai.story_cache" not in extensions:
         settings = extensions["shanhai"].settings
-        extensions["shanhai.story_cache"] = StoryCache(settings.scan_story_cache_seconds,
-                                                       dumps=app.json.dumps)
+        extensions["shanhai.story_cache"] = StoryCache(
+            settings.scan_story_cache_seconds, dumps=app.json.dumps
+        )
     return extensions["shanhai.story_cache"]
 
 
@@ -73,14 +79,17 @@ def scan_recorder(app: Flask) -> ScanRecorder | None:
 
         def write(records, then=None) -> None:
             with app.app_context(), db.unit_of_work(factory) as session:
-                authenticity.apply_scans(session, records, thresholds=thresholds(current.settings),
-                                         zone=current.settings.zone)
+                authenticity.apply_scans(
+                    session, records, thresholds=thresholds(current.settings), zone=current.settings.zone
+                )
                 if then is not None:  # the journal's offsets, in the same transaction
                     then(session)
 
         extensions["shanhai.scan_recorder"] = ScanRecorder(
-            write=write, interval=current.settings.scan_write_behind_seconds,
-            journal=scan_journal(current.settings))
+            write=write,
+            interval=current.settings.scan_write_behind_seconds,
+            journal=scan_journal(current.settings),
+        )
     return extensions["shanhai.scan_recorder"]
 
 
@@ -96,9 +105,11 @@ def scan_journal(settings: Settings) -> ScanJournal | None:
 
 
 def thresholds(settings: Settings) -> Thresholds:
-    return Thresholds(scan_count=settings.scan_count_threshold,
-                      distinct_places=settings.scan_place_threshold,
-                      place_window=timedelta(hours=settings.scan_place_window_hours))
+    return Thresholds(
+        scan_count=settings.scan_count_threshold,
+        distinct_places=settings.scan_place_threshold,
+        place_window=timedelta(hours=settings.scan_place_window_hours),
+    )
 
 
 def raw_path_and_query(environ: dict) -> str:
@@ -128,7 +139,8 @@ def _language_for(accept_language: str) -> str:
 @functools.lru_cache(maxsize=1024)
 def _representation_for(accept: str) -> str:
     best = parse_accept_header(accept, MIMEAccept).best_match(
-        ["text/html", "application/json", LINKSET_TYPE], default="text/html")
+        ["text/html", "application/json", LINKSET_TYPE], default="text/html"
+    )
     return {"application/json": "json", LINKSET_TYPE: "linkset"}.get(best, "html")
 
 
@@ -139,15 +151,18 @@ def wanted_representation(link_type: str | None, accept: str) -> str:
         if name in ("linkset", "all"):
             return "linkset"
         if name not in LINK_TYPES:
-            raise UnknownLinkType(f"this resolver has no link of type {link_type!r}; it knows "
-                                  "linkset, " + ", ".join(f"gs1:{t}" for t in LINK_TYPES))
+            raise UnknownLinkType(
+                f"this resolver has no link of type {link_type!r}; it knows "
+                "linkset, " + ", ".join(f"gs1:{t}" for t in LINK_TYPES)
+            )
         return name
     return _representation_for(accept)
 
 
 def fingerprint(settings: Settings, address: str | None, user_agent: str) -> str:
-    return authenticity.client_fingerprint(secret=settings.secret_key, address=address or "",
-                                           user_agent=user_agent)
+    return authenticity.client_fingerprint(
+        secret=settings.secret_key, address=address or "", user_agent=user_agent
+    )
 
 
 def code_links(result: ScanResult, story: dict, base_url: str) -> dict[str, list[dict]]:
@@ -157,10 +172,20 @@ def code_links(result: ScanResult, story: dict, base_url: str) -> dict[str, list
         anchor += f"/21/{quote(result.link.serial, safe='')}"
     links = {
         "defaultLink": [{"href": anchor, "title": story["product"]["name"], "type": "text/html"}],
-        "pip": [{"href": f"{base_url}/api/v1/products/{product_id}", "title": "Product information",
-                 "type": "application/json"}],
-        "traceability": [{"href": f"{base_url}/api/v1/lots/{lot_id}/trace.jsonld",
-                          "title": "EPCIS 2.0 trace", "type": "application/ld+json"}],
+        "pip": [
+            {
+                "href": f"{base_url}/api/v1/products/{product_id}",
+                "title": "Product information",
+                "type": "application/json",
+            }
+        ],
+        "traceability": [
+            {
+                "href": f"{base_url}/api/v1/lots/{lot_id}/trace.jsonld",
+                "title": "EPCIS 2.0 trace",
+                "type": "application/ld+json",
+            }
+        ],
     }
     certificate = (story.get("quality") or {}).get("certificate") or {}
     if certificate.get("url"):
@@ -172,8 +197,7 @@ def link_header(result: ScanResult, base_url: str) -> str:
     """Where the code's linkset is: its canonical URI (lot and serial percent-encoded), with
     the printed attributes and signature, which the resolver needs to answer for it."""
     link = result.link
-    signature = {name: value for name, value in link.parameters.items()
-                 if name == SIGNATURE_PARAMETER}
+    signature = {name: value for name, value in link.parameters.items() if name == SIGNATURE_PARAMETER}
     target = digital_link.canonical_uri(link, base_url, {**signature, "linkType": "linkset"})
     return f'<{target}>; rel="linkset"; type="{LINKSET_TYPE}"'
 
@@ -193,17 +217,26 @@ def _message(verdict, lang: str, zone: ZoneInfo) -> str:
 
 
 def _verdict_json(verdict, lang: str, zone: ZoneInfo) -> dict:
-    return {"status": verdict.status, "genuine": verdict.genuine, "reason": verdict.reason,
-            "message": _message(verdict, lang, zone),
-            "first_scanned_at": verdict.first_scanned_at.isoformat() if verdict.first_scanned_at else None,
-            "scan_count": verdict.scan_count}
+    return {
+        "status": verdict.status,
+        "genuine": verdict.genuine,
+        "reason": verdict.reason,
+        "message": _message(verdict, lang, zone),
+        "first_scanned_at": verdict.first_scanned_at.isoformat() if verdict.first_scanned_at else None,
+        "scan_count": verdict.scan_count,
+    }
 
 
 def scan_payload(result: ScanResult, story: dict, links: dict, lang: str, zone: ZoneInfo) -> dict:
     """The JSON story of a scanned code: what `Accept: application/json` gets."""
     return {
-        "code": {"gtin": result.link.gtin, "lot": result.link.lot, "serial": result.link.serial,
-                 "level": result.code.level.value, "uri": links["defaultLink"][0]["href"]},
+        "code": {
+            "gtin": result.link.gtin,
+            "lot": result.link.lot,
+            "serial": result.link.serial,
+            "level": result.code.level.value,
+            "uri": links["defaultLink"][0]["href"],
+        },
         "verdict": _verdict_json(result.verdict, lang, zone),
         "story": story,
         "links": links,
@@ -218,36 +251,49 @@ class DigitalLinkResource(ApiView):
         app = current_app._get_current_object()
         settings = runtime().settings
         base_url = settings.public_base_url
-        representation = wanted_representation(request.args.get("linkType"),
-                                                request.headers.get("Accept", ""))
+        representation = wanted_representation(
+            request.args.get("linkType"), request.headers.get("Accept", "")
+        )
         lang = language(request.args.get("lang"), request.headers.get("Accept-Language", ""))
         session = db.session()
         counts_as_scan = request.method == "GET" and representation in ("html", "json")
-        result = authenticity.check(session, path_and_query=raw_path_and_query(request.environ),
-                                    keys=settings.signing_keys)
+        result = authenticity.check(
+            session, path_and_query=raw_path_and_query(request.environ), keys=settings.signing_keys
+        )
         if counts_as_scan:
-            authenticity.count_scan(session, result, thresholds=thresholds(settings),
-                                    zone=settings.zone, recorder=scan_recorder(app),
-                                    fingerprint=fingerprint(settings, request.remote_addr,
-                                                            request.headers.get("User-Agent", "")),
-                                    place=authenticity.coarse_place(request.args.get("lat"),
-                                                                    request.args.get("lon")))
+            authenticity.count_scan(
+                session,
+                result,
+                thresholds=thresholds(settings),
+                zone=settings.zone,
+                recorder=scan_recorder(app),
+                fingerprint=fingerprint(settings, request.remote_addr, request.headers.get("User-Agent", "")),
+                place=authenticity.coarse_place(request.args.get("lat"), request.args.get("lon")),
+            )
             metrics.SCANS.labels(result.verdict.status).inc()
         if result.code is None:
             if representation == "html":
-                body = render_template("codes/not_genuine.html", lang=lang,
-                                       message=_message(result.verdict, lang, settings.zone),
-                                       link=result.link)
+                body = render_template(
+                    "codes/not_genuine.html",
+                    lang=lang,
+                    message=_message(result.verdict, lang, settings.zone),
+                    link=result.link,
+                )
                 return Response(body, status=404, mimetype="text/html")
-            raise CodeNotFound(f"{result.link.identifier} is not a code we issued",
-                               verdict=_verdict_json(result.verdict, lang, settings.zone))
+            raise CodeNotFound(
+                f"{result.link.identifier} is not a code we issued",
+                verdict=_verdict_json(result.verdict, lang, settings.zone),
+            )
         story = story_cache(app).get(session, lot_id=result.code.lot_id, lang=lang)
         links = code_links(result, story, base_url)
         headers = {"Link": link_header(result, base_url)}
         if representation == "linkset":
             anchor = links["defaultLink"][0]["href"]
-            body = {"linkset": [{"anchor": anchor, **{GS1_VOCABULARY + name: targets
-                                                      for name, targets in links.items()}}]}
+            body = {
+                "linkset": [
+                    {"anchor": anchor, **{GS1_VOCABULARY + name: targets for name, targets in links.items()}}
+                ]
+            }
             return Response(json.dumps(body), mimetype=LINKSET_TYPE, headers=headers)
         if representation in LINK_TYPES and representation != "defaultLink":
             if representation not in links:
@@ -257,15 +303,25 @@ class DigitalLinkResource(ApiView):
         headers["Content-Language"] = lang
         if representation == "json":
             return Response(json.dumps(payload), mimetype="application/json", headers=headers)
-        body = render_template("codes/scan.html", lang=lang, data=payload,
-                               map=village_map(story["village"], settings.map_tile_url))
+        body = render_template(
+            "codes/scan.html",
+            lang=lang,
+            data=payload,
+            map=village_map(story["village"], settings.map_tile_url),
+        )
         return Response(body, mimetype="text/html", headers=headers)
 
 
 @blp.route("/.well-known/gs1resolver")
 class ResolverDescription(ApiView):
-    @blp.doc(responses={"200": {"description": "the GS1 resolver description file",
-                                "content": {"application/json": {"schema": {"type": "object"}}}}})
+    @blp.doc(
+        responses={
+            "200": {
+                "description": "the GS1 resolver description file",
+                "content": {"application/json": {"schema": {"type": "object"}}},
+            }
+        }
+    )
     def get(self):
         """Describe this resolver (GS1 resolver description file)"""
         base_url = runtime().settings.public_base_url
@@ -273,8 +329,9 @@ class ResolverDescription(ApiView):
             "name": "Shanhai 山海 collaboration-code resolver",
             "resolverRoot": base_url,
             "supportedPrimaryKeys": ["01"],
-            "supportedLinkTypes": [{"namespace": GS1_VOCABULARY, "prefix": "gs1:", "profile": name}
-                                   for name in LINK_TYPES],
+            "supportedLinkTypes": [
+                {"namespace": GS1_VOCABULARY, "prefix": "gs1:", "profile": name} for name in LINK_TYPES
+            ],
             "linkTypeDefaultCanBeLinkset": True,
             "supportedContextValuesEnumerated": {"lang": ["zh", "en"]},
             "validatesAIs": True,
@@ -294,11 +351,18 @@ def village_map(village: dict, tile_url: str) -> dict:
     tile = None
     if tile_url:
         zoom = 12
-        scale = 2 ** zoom
+        scale = 2**zoom
         x = (lon + 180) / 360 * scale
         y = (1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * scale
-        tile = {"url": tile_url.format(z=zoom, x=int(x), y=int(y)),
-                "left": (x - int(x)) * 100, "top": (y - int(y)) * 100}
-    return {"meridians": [(t, to_x(t)) for t in ticks if 0 <= to_x(t) <= 300],
-            "parallels": [(t, to_y(t)) for t in lat_ticks if 0 <= to_y(t) <= 300],
-            "x": to_x(lon), "y": to_y(lat), "tile": tile}
+        tile = {
+            "url": tile_url.format(z=zoom, x=int(x), y=int(y)),
+            "left": (x - int(x)) * 100,
+            "top": (y - int(y)) * 100,
+        }
+    return {
+        "meridians": [(t, to_x(t)) for t in ticks if 0 <= to_x(t) <= 300],
+        "parallels": [(t, to_y(t)) for t in lat_ticks if 0 <= to_y(t) <= 300],
+        "x": to_x(lon),
+        "y": to_y(lat),
+        "tile": tile,
+    }

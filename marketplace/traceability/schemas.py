@@ -20,10 +20,15 @@ from marketplace.traceability.service import MAX_UNIT_CODES
 
 class CodeMintSchema(Schema):
     sku_id = id_field(required=True, metadata={"description": "the SKU whose GTIN the codes carry"})
-    level = ma.fields.Enum(CodeLevel, by_value=True, required=True,
-                           metadata={"description": "lot: one code for the lot; unit: one per pack"})
-    quantity = ma.fields.Integer(strict=True, load_default=1,
-                                 validate=validate.Range(min=1, max=MAX_UNIT_CODES))
+    level = ma.fields.Enum(
+        CodeLevel,
+        by_value=True,
+        required=True,
+        metadata={"description": "lot: one code for the lot; unit: one per pack"},
+    )
+    quantity = ma.fields.Integer(
+        strict=True, load_default=1, validate=validate.Range(min=1, max=MAX_UNIT_CODES)
+    )
 
 
 class CodeBatchSchema(ObjectSchema):
@@ -58,11 +63,15 @@ class SuspectedCodeQuerySchema(QuerySchema):
 
 
 class LabelSheetQuerySchema(QuerySchema):
-    first = ma.fields.Integer(load_default=1, validate=validate.Range(min=1, max=MAX_UNIT_CODES),
-                              metadata={"description": "the batch's code to start from (1 is its first)"})
-    count = ma.fields.Integer(validate=validate.Range(min=1, max=MAX_UNIT_CODES),
-                              metadata={"description": "labels on this sheet; at most "
-                                                       "LABEL_SHEET_MAX_LABELS (105 by default)"})
+    first = ma.fields.Integer(
+        load_default=1,
+        validate=validate.Range(min=1, max=MAX_UNIT_CODES),
+        metadata={"description": "the batch's code to start from (1 is its first)"},
+    )
+    count = ma.fields.Integer(
+        validate=validate.Range(min=1, max=MAX_UNIT_CODES),
+        metadata={"description": "labels on this sheet; at most LABEL_SHEET_MAX_LABELS (105 by default)"},
+    )
 
 
 class QrQuerySchema(QuerySchema):
@@ -74,17 +83,24 @@ REPORTABLE = [EventType.PACKING, EventType.SHIPPING, EventType.RECEIVING, EventT
 
 
 class TraceEventCreateSchema(Schema):
-    event_type = ma.fields.Enum(EventType, by_value=True, required=True,
-                                validate=validate.OneOf(REPORTABLE),
-                                metadata={"description": "packing, shipping, receiving or retail_selling; "
-                                                         "the lifecycle records the others"})
+    event_type = ma.fields.Enum(
+        EventType,
+        by_value=True,
+        required=True,
+        validate=validate.OneOf(REPORTABLE),
+        metadata={
+            "description": "packing, shipping, receiving or retail_selling; the lifecycle records the others"
+        },
+    )
     occurred_at = Moment(metadata={"description": "defaults to now"})
     place = ma.fields.String(validate=validate.Length(min=1, max=200))
     quantity = quantity_field()
     unit = ma.fields.String(validate=validate.Length(min=1, max=16))
-    details = ma.fields.Dict(keys=ma.fields.String(validate=validate.Length(max=64)),
-                             values=ma.fields.String(validate=validate.Length(max=500)),
-                             validate=validate.Length(max=20))
+    details = ma.fields.Dict(
+        keys=ma.fields.String(validate=validate.Length(max=64)),
+        values=ma.fields.String(validate=validate.Length(max=500)),
+        validate=validate.Length(max=20),
+    )
 
 
 class TraceEventSchema(ObjectSchema):

@@ -50,7 +50,7 @@ def _new_serials(count: int) -> list[str]:
     limit = 256 - 256 % size
     serials = []
     for start in range(0, len(raw), SERIAL_LENGTH):
-        chunk = raw[start:start + SERIAL_LENGTH]
+        chunk = raw[start : start + SERIAL_LENGTH]
         if any(byte >= limit for byte in chunk):
             serials.append(new_serial())
         else:
@@ -69,24 +69,31 @@ def attribute_pairs(attributes: str) -> tuple[tuple[str, str], ...]:
 def signed_content(*, gtin: str, lot_code: str, serial: str | None, attributes: str) -> str:
     """What a signature covers: the element string of the identifier and its printed attributes,
     so that changing any character of the printed code, the harvest date included, breaks it."""
-    return digital_link.DigitalLink(gtin=gtin, lot=lot_code, serial=serial,
-                                    attributes=attribute_pairs(attributes)).element_string()
+    return digital_link.DigitalLink(
+        gtin=gtin, lot=lot_code, serial=serial, attributes=attribute_pairs(attributes)
+    ).element_string()
 
 
 def code_uri(code: Code, *, base_url: str, attributes: str | None = None) -> str:
     """The URI printed on the label: the Digital Link, its attributes and the signature."""
     attributes = code.batch.attributes if attributes is None else attributes
-    return digital_link.build(base_url, gtin=code.gtin, lot=code.lot_code, serial=code.serial,
-                              attributes=list(attribute_pairs(attributes)),
-                              parameters={SIGNATURE_PARAMETER: code.signature})
+    return digital_link.build(
+        base_url,
+        gtin=code.gtin,
+        lot=code.lot_code,
+        serial=code.serial,
+        attributes=list(attribute_pairs(attributes)),
+        parameters={SIGNATURE_PARAMETER: code.signature},
+    )
 
 
 def _ensure_can_manage(actor: User, lot: Lot) -> None:
     auth_service.ensure_owner(actor, lot.cooperative_id, f"lot {lot.id}")
 
 
-def mint_codes(session: Session, *, actor: User, lot_id: int, sku_id: int, level: CodeLevel,
-               quantity: int, keys: KEYS) -> CodeBatch:
+def mint_codes(
+    session: Session, *, actor: User, lot_id: int, sku_id: int, level: CodeLevel, quantity: int, keys: KEYS
+) -> CodeBatch:
     """Mint one lot code or N unit codes with random, never repeated serials."""
     lot = catalog_service.get_lot(session, lot_id)
     _ensure_can_manage(actor, lot)
@@ -94,31 +101,49 @@ def mint_codes(session: Session, *, actor: User, lot_id: int, sku_id: int, level
         raise LotNotCodable(f"lot {lot_id} was recalled; no new codes are minted for it")
     # A code makes the scan page vouch for the brand: only a licensed grower's lot from one of
     # its villages gets one, also when an operator mints for it.
-    licences.ensure_may_carry(session, grower_id=lot.cooperative_id, product=lot.product,
-                              village_id=lot.village_id)
+    licences.ensure_may_carry(
+        session, grower_id=lot.cooperative_id, product=lot.product, village_id=lot.village_id
+    )
     sku = catalog_service.get_sku(session, sku_id)
     if sku.product_id != lot.product_id:
-        raise SkuNotOfLot(f"SKU {sku_id} is not a pack of lot {lot_id}'s product",
-                          errors={"json": {"sku_id": ["is not a SKU of the lot's product"]}})
+        raise SkuNotOfLot(
+            f"SKU {sku_id} is not a pack of lot {lot_id}'s product",
+            errors={"json": {"sku_id": ["is not a SKU of the lot's product"]}},
+        )
     if level is CodeLevel.LOT:
         quantity = 1
     elif not 1 <= quantity <= MAX_UNIT_CODES:
-        raise TooManyCodes(f"mint 1 to {MAX_UNIT_CODES} unit codes at a time",
-                           errors={"json": {"quantity": [f"must be 1 to {MAX_UNIT_CODES}"]}})
+        raise TooManyCodes(
+            f"mint 1 to {MAX_UNIT_CODES} unit codes at a time",
+            errors={"json": {"quantity": [f"must be 1 to {MAX_UNIT_CODES}"]}},
+        )
     attributes = f"7007={lot.harvested_on:%y%m%d}"
-    batch = CodeBatch(lot_id=lot.id, sku_id=sku.id, level=level, quantity=quantity,
-                      attributes=attributes, minted_by_id=actor.id)
+    batch = CodeBatch(
+        lot_id=lot.id,
+        sku_id=sku.id,
+        level=level,
+        quantity=quantity,
+        attributes=attributes,
+        minted_by_id=actor.id,
+    )
     session.add(batch)
     session.flush()
     if level is CodeLevel.LOT:
         identifier = identifier_of(gtin=sku.gtin, lot_code=lot.lot_code, serial=None)
         existing = session.scalar(sa.select(Code).where(Code.identifier == identifier))
         if existing is None:
-            content = signed_content(gtin=sku.gtin, lot_code=lot.lot_code, serial=None,
-                                     attributes=attributes)
-            session.add(Code(identifier=identifier, batch_id=batch.id, lot_id=lot.id, gtin=sku.gtin,
-                             lot_code=lot.lot_code, serial=None,
-                             signature=signing.sign(content, keys)))
+            content = signed_content(gtin=sku.gtin, lot_code=lot.lot_code, serial=None, attributes=attributes)
+            session.add(
+                Code(
+                    identifier=identifier,
+                    batch_id=batch.id,
+                    lot_id=lot.id,
+                    gtin=sku.gtin,
+                    lot_code=lot.lot_code,
+                    serial=None,
+                    signature=signing.sign(content, keys),
+                )
+            )
             session.flush()
         return batch
     # The element string is built by hand here: 100,000 of them must take milliseconds.
@@ -129,14 +154,22 @@ def mint_codes(session: Session, *, actor: User, lot_id: int, sku_id: int, level
     for _attempt in range(10):
         # The unique indexes decide which serials are free: asking first would read back a
         # million stored serials once a GTIN has that many. A clash (one in 10^13) is re-drawn.
-        serials = list(dict.fromkeys(_new_serials(quantity - minted)))[:quantity - minted]
-        rows = [{"identifier": f"(01){sku.gtin}(10){lot.lot_code}(21){serial}",
-                 "batch_id": batch.id, "lot_id": lot.id, "gtin": sku.gtin,
-                 "lot_code": lot.lot_code, "serial": serial,
-                 "signature": signing.sign(head + serial + tail, keys), "scan_count": 0}
-                for serial in serials]
+        serials = list(dict.fromkeys(_new_serials(quantity - minted)))[: quantity - minted]
+        rows = [
+            {
+                "identifier": f"(01){sku.gtin}(10){lot.lot_code}(21){serial}",
+                "batch_id": batch.id,
+                "lot_id": lot.id,
+                "gtin": sku.gtin,
+                "lot_code": lot.lot_code,
+                "serial": serial,
+                "signature": signing.sign(head + serial + tail, keys),
+                "scan_count": 0,
+            }
+            for serial in serials
+        ]
         for start in range(0, len(rows), 5000):
-            session.execute(insert, rows[start:start + 5000])
+            session.execute(insert, rows[start : start + 5000])
         minted = session.scalar(sa.select(sa.func.count()).where(Code.batch_id == batch.id))
         if minted == quantity:
             session.flush()
@@ -152,24 +185,28 @@ def get_batch(session: Session, *, actor: User, batch_id: int) -> CodeBatch:
     return batch
 
 
-def list_batches(session: Session, *, actor: User, lot_id: int | None = None,
-                 sort: str | None = None) -> sa.Select:
+def list_batches(
+    session: Session, *, actor: User, lot_id: int | None = None, sort: str | None = None
+) -> sa.Select:
     statement = sa.select(CodeBatch)
     if lot_id is not None:
         statement = statement.where(CodeBatch.lot_id == lot_id)
     if actor.role is not Role.OPERATOR:
         statement = statement.join(Lot, Lot.id == CodeBatch.lot_id).where(
-            Lot.cooperative_id == actor.organisation_id)
+            Lot.cooperative_id == actor.organisation_id
+        )
     return sorted_by(statement, sort, {"created_at": CodeBatch.created_at}, CodeBatch.id)
 
 
-def batch_codes(session: Session, *, batch: CodeBatch, first: int = 1,
-                count: int | None = None) -> Iterator[Code]:
+def batch_codes(
+    session: Session, *, batch: CodeBatch, first: int = 1, count: int | None = None
+) -> Iterator[Code]:
     """The codes of a batch (a lot batch shows its lot's one code), streamed in id order;
     `count` of them from the `first` (1-based) when given."""
     if batch.level is CodeLevel.LOT:
-        statement = sa.select(Code).where(Code.lot_id == batch.lot_id, Code.serial.is_(None),
-                                          Code.gtin == batch.sku.gtin)
+        statement = sa.select(Code).where(
+            Code.lot_id == batch.lot_id, Code.serial.is_(None), Code.gtin == batch.sku.gtin
+        )
     else:
         statement = sa.select(Code).where(Code.batch_id == batch.id).order_by(Code.id)
     if first > 1 or count is not None:
@@ -177,21 +214,23 @@ def batch_codes(session: Session, *, batch: CodeBatch, first: int = 1,
     yield from session.scalars(statement.execution_options(yield_per=2000))
 
 
-def label_sheet_count(batch: CodeBatch, *, first: int, count: int | None,
-                      max_labels: int) -> int:
+def label_sheet_count(batch: CodeBatch, *, first: int, count: int | None, max_labels: int) -> int:
     """How many labels a sheet from the `first` code holds; refused beyond `max_labels`, since
     a sheet is drawn while its request waits (the label issue will draw large ones behind)."""
     size = 1 if batch.level is CodeLevel.LOT else batch.quantity
     if first > size:
-        raise LabelSheetTooLarge(f"batch {batch.id} has {size} codes; there is no code {first}",
-                                 errors={"query": {"first": [f"must be 1 to {size}"]}})
+        raise LabelSheetTooLarge(
+            f"batch {batch.id} has {size} codes; there is no code {first}",
+            errors={"query": {"first": [f"must be 1 to {size}"]}},
+        )
     count = min(count, size - first + 1) if count is not None else size - first + 1
     if count > max_labels:
         parts = f"?first={first}&count={max_labels}, then ?first={first + max_labels}&count={max_labels}"
         raise LabelSheetTooLarge(
             f"a label sheet holds at most {max_labels} labels and {count} were asked for: ask "
             f"for them in parts ({parts}, and so on) or export codes.csv for a label printer",
-            errors={"query": {"count": [f"must be at most {max_labels}"]}})
+            errors={"query": {"count": [f"must be at most {max_labels}"]}},
+        )
     return count
 
 
@@ -214,8 +253,17 @@ def batch_csv(session: Session, *, batch_id: int, base_url: str) -> Iterator[str
     attributes = _batch_attributes(session, batch)
     product, sku = batch.lot.product.name_zh, batch.sku.name_zh
     for index, code in enumerate(batch_codes(session, batch=batch)):
-        writer.writerow([code.id, code.gtin, code.lot_code, code.serial or "",
-                         code_uri(code, base_url=base_url, attributes=attributes), product, sku])
+        writer.writerow(
+            [
+                code.id,
+                code.gtin,
+                code.lot_code,
+                code.serial or "",
+                code_uri(code, base_url=base_url, attributes=attributes),
+                product,
+                sku,
+            ]
+        )
         if index % 500 == 499:
             yield flush()
     yield flush()
@@ -233,7 +281,8 @@ def get_code(session: Session, *, actor: User, code_id: int) -> Code:
     """A code of the actor's organisation; another's is answered exactly as a missing one."""
     code = session.get(Code, code_id)
     if code is None or not auth_service.may_see(
-            actor, catalog_service.get_lot(session, code.lot_id).cooperative_id):
+        actor, catalog_service.get_lot(session, code.lot_id).cooperative_id
+    ):
         raise CodeNotFound(f"code {code_id} does not exist")
     return code
 
@@ -261,8 +310,7 @@ def code_render_inputs(session: Session, *, code: Code, base_url: str) -> tuple[
     return code_uri(code, base_url=base_url), _brand_logo(session, lot)
 
 
-def batch_labels(session: Session, *, batch_id: int, base_url: str, first: int = 1,
-                 count: int | None = None):
+def batch_labels(session: Session, *, batch_id: int, base_url: str, first: int = 1, count: int | None = None):
     """Labels of a batch (`count` from the `first`), produced lazily, and the brand logo."""
     batch = session.get(CodeBatch, batch_id)
     if batch is None:
@@ -273,7 +321,11 @@ def batch_labels(session: Session, *, batch_id: int, base_url: str, first: int =
 
     def labels():
         for code in batch_codes(session, batch=batch, first=first, count=count):
-            yield Label(uri=code_uri(code, base_url=base_url, attributes=attributes),
-                        product=product, lot=code.lot_code, serial=code.serial)
+            yield Label(
+                uri=code_uri(code, base_url=base_url, attributes=attributes),
+                product=product,
+                lot=code.lot_code,
+                serial=code.serial,
+            )
 
     return labels(), _brand_logo(session, lot)

@@ -14,7 +14,7 @@ def _mac(secret: bytes, identifier: str) -> str:
 
 
 def sign(identifier: str, keys: tuple[tuple[str, bytes], ...]) -> str:
-    """"kid.mac" with the newest key (the first one)."""
+    """ "kid.mac" with the newest key (the first one)."""
     kid, secret = keys[0]
     return f"{kid}.{_mac(secret, identifier)}"
 

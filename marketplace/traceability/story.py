@@ -69,29 +69,53 @@ def build_story(session: Session, *, lot_id: int, lang: str) -> dict:
     brand = product.brand
     zh = lang == "zh"
     story = {
-        "product": {"id": product.id, "name": product.name_zh if zh else product.name_en,
-                    "description": product.description_zh if zh else product.description_en},
-        "brand": {"id": brand.id, "name": brand.name_zh if zh else brand.name_en,
-                  "slogan": brand.slogan_zh if zh else brand.slogan_en,
-                  "story": brand.story_zh if zh else brand.story_en,
-                  "logo_url": f"/api/v1/brands/{brand.id}/logo" if brand.logo_sha256 else None},
-        "village": {"id": village.id, "name": village.name_zh if zh else village.name_en,
-                    "township": village.township_zh if zh else village.township_en,
-                    "county": village.county_zh if zh else village.county_en,
-                    "latitude": float(village.latitude), "longitude": float(village.longitude)},
-        "cooperative": {"id": cooperative.id,
-                        "name": cooperative.name_zh if zh else cooperative.name_en},
-        "lot": {"id": lot.id, "lot_code": lot.lot_code, "harvested_on": lot.harvested_on.isoformat(),
-                "quantity": str(lot.quantity), "unit": lot.unit, "status": lot.status.value,
-                "status_label": _pick(STATUS_LABELS[lot.status], lang)},
+        "product": {
+            "id": product.id,
+            "name": product.name_zh if zh else product.name_en,
+            "description": product.description_zh if zh else product.description_en,
+        },
+        "brand": {
+            "id": brand.id,
+            "name": brand.name_zh if zh else brand.name_en,
+            "slogan": brand.slogan_zh if zh else brand.slogan_en,
+            "story": brand.story_zh if zh else brand.story_en,
+            "logo_url": f"/api/v1/brands/{brand.id}/logo" if brand.logo_sha256 else None,
+        },
+        "village": {
+            "id": village.id,
+            "name": village.name_zh if zh else village.name_en,
+            "township": village.township_zh if zh else village.township_en,
+            "county": village.county_zh if zh else village.county_en,
+            "latitude": float(village.latitude),
+            "longitude": float(village.longitude),
+        },
+        "cooperative": {"id": cooperative.id, "name": cooperative.name_zh if zh else cooperative.name_en},
+        "lot": {
+            "id": lot.id,
+            "lot_code": lot.lot_code,
+            "harvested_on": lot.harvested_on.isoformat(),
+            "quantity": str(lot.quantity),
+            "unit": lot.unit,
+            "status": lot.status.value,
+            "status_label": _pick(STATUS_LABELS[lot.status], lang),
+        },
         "quality": quality_summary(session, lot_id=lot.id),
-        "recall": ({"reason": lot.recall_reason or "", "recalled_at": _local(lot.status_changed_at)}
-                   if lot.status is LotStatus.RECALLED else None),
-        "trace": [{"sequence": event.sequence, "type": EventType(event.event_type).value,
-                   "label": _pick(EVENT_LABELS[EventType(event.event_type)], lang),
-                   "occurred_at": _local(event.occurred_at), "place": event.place,
-                   "disposition": event.disposition}
-                  for event in trace_service.lot_events(session, lot_id=lot.id)],
+        "recall": (
+            {"reason": lot.recall_reason or "", "recalled_at": _local(lot.status_changed_at)}
+            if lot.status is LotStatus.RECALLED
+            else None
+        ),
+        "trace": [
+            {
+                "sequence": event.sequence,
+                "type": EventType(event.event_type).value,
+                "label": _pick(EVENT_LABELS[EventType(event.event_type)], lang),
+                "occurred_at": _local(event.occurred_at),
+                "place": event.place,
+                "disposition": event.disposition,
+            }
+            for event in trace_service.lot_events(session, lot_id=lot.id)
+        ],
     }
     return story
 

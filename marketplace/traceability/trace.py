@@ -66,30 +66,49 @@ def event_hash(event: TraceEvent) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def record_event(session: Session, *, lot: Lot, event_type: EventType,
-                 occurred_at: datetime | None = None, disposition: str | None = None,
-                 actor_organisation_id: int | None = None, place: str | None = None,
-                 quantity: str | None = None, unit: str | None = None,
-                 details: dict | None = None) -> TraceEvent:
+def record_event(
+    session: Session,
+    *,
+    lot: Lot,
+    event_type: EventType,
+    occurred_at: datetime | None = None,
+    disposition: str | None = None,
+    actor_organisation_id: int | None = None,
+    place: str | None = None,
+    quantity: str | None = None,
+    unit: str | None = None,
+    details: dict | None = None,
+) -> TraceEvent:
     """Append an event to the lot's chain; the caller holds the lot's row lock."""
     now = utcnow()
     occurred_at = occurred_at or now
     if occurred_at > now + CLOCK_SLACK:
-        raise EventInFuture("an event cannot happen in the future",
-                            errors={"json": {"occurred_at": ["is in the future"]}})
+        raise EventInFuture(
+            "an event cannot happen in the future", errors={"json": {"occurred_at": ["is in the future"]}}
+        )
     last = session.execute(
-        sa.select(TraceEvent.sequence, TraceEvent.hash).where(TraceEvent.lot_id == lot.id)
-        .order_by(TraceEvent.sequence.desc()).limit(1)).first()
+        sa.select(TraceEvent.sequence, TraceEvent.hash)
+        .where(TraceEvent.lot_id == lot.id)
+        .order_by(TraceEvent.sequence.desc())
+        .limit(1)
+    ).first()
     sequence, previous_hash = (last[0] + 1, last[1]) if last else (1, GENESIS_HASH)
     event = TraceEvent(
-        lot_id=lot.id, sequence=sequence, event_type=event_type,
-        disposition=disposition or BIZ_STEPS[event_type][1], occurred_at=occurred_at,
-        recorded_at=now, actor_organisation_id=actor_organisation_id,
+        lot_id=lot.id,
+        sequence=sequence,
+        event_type=event_type,
+        disposition=disposition or BIZ_STEPS[event_type][1],
+        occurred_at=occurred_at,
+        recorded_at=now,
+        actor_organisation_id=actor_organisation_id,
         place=place if place is not None else _default_place(lot),
-        quantity=None if quantity is None else f"{Decimal(str(quantity)):.3f}", unit=unit,
-        details=json.dumps(details or {}, sort_keys=True, ensure_ascii=False, separators=(",", ":"),
-                           default=str),
-        previous_hash=previous_hash)
+        quantity=None if quantity is None else f"{Decimal(str(quantity)):.3f}",
+        unit=unit,
+        details=json.dumps(
+            details or {}, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str
+        ),
+        previous_hash=previous_hash,
+    )
     event.hash = event_hash(event)
     session.add(event)
     session.flush()
@@ -103,16 +122,25 @@ def _default_place(lot: Lot) -> str:
 
 def record_lot_commissioned(session: Session, *, lot: Lot, actor_organisation_id: int | None) -> TraceEvent:
     """The harvest: the lot comes into being, with its harvest date as master data."""
-    return record_event(session, lot=lot, event_type=EventType.COMMISSIONING,
-                        actor_organisation_id=actor_organisation_id, quantity=str(lot.quantity),
-                        unit=lot.unit,
-                        details={"harvested_on": lot.harvested_on.isoformat(),
-                                 "lot_code": lot.lot_code, "product_id": lot.product_id,
-                                 "inputs_used": lot.inputs_used or ""})
+    return record_event(
+        session,
+        lot=lot,
+        event_type=EventType.COMMISSIONING,
+        actor_organisation_id=actor_organisation_id,
+        quantity=str(lot.quantity),
+        unit=lot.unit,
+        details={
+            "harvested_on": lot.harvested_on.isoformat(),
+            "lot_code": lot.lot_code,
+            "product_id": lot.product_id,
+            "inputs_used": lot.inputs_used or "",
+        },
+    )
 
 
-def record_lot_status_change(session: Session, *, lot: Lot, status: LotStatus,
-                             reason: str | None = None) -> TraceEvent | None:
+def record_lot_status_change(
+    session: Session, *, lot: Lot, status: LotStatus, reason: str | None = None
+) -> TraceEvent | None:
     mapped = STATUS_EVENTS.get(status)
     if mapped is None:
         return None
@@ -120,20 +148,43 @@ def record_lot_status_change(session: Session, *, lot: Lot, status: LotStatus,
     details = {"status": status.value}
     if reason:
         details["reason"] = reason
-    return record_event(session, lot=lot, event_type=event_type, disposition=disposition,
-                        quantity=str(lot.stock_on_hand), unit=lot.unit, details=details)
+    return record_event(
+        session,
+        lot=lot,
+        event_type=event_type,
+        disposition=disposition,
+        quantity=str(lot.stock_on_hand),
+        unit=lot.unit,
+        details=details,
+    )
 
 
-def add_event(session: Session, *, lot: Lot, actor_organisation_id: int, event_type: EventType,
-              occurred_at: datetime | None = None, place: str | None = None,
-              quantity: str | None = None, unit: str | None = None,
-              details: dict | None = None) -> TraceEvent:
+def add_event(
+    session: Session,
+    *,
+    lot: Lot,
+    actor_organisation_id: int,
+    event_type: EventType,
+    occurred_at: datetime | None = None,
+    place: str | None = None,
+    quantity: str | None = None,
+    unit: str | None = None,
+    details: dict | None = None,
+) -> TraceEvent:
     """An event reported through the API (packing, shipping, receiving…)."""
     if lot.status is LotStatus.RECALLED and event_type is not EventType.RECALLED:
         raise LotNotTraceable(f"lot {lot.id} was recalled; only its recall is recorded now")
-    return record_event(session, lot=lot, event_type=event_type, occurred_at=occurred_at,
-                        actor_organisation_id=actor_organisation_id, place=place,
-                        quantity=quantity, unit=unit or lot.unit, details=details)
+    return record_event(
+        session,
+        lot=lot,
+        event_type=event_type,
+        occurred_at=occurred_at,
+        actor_organisation_id=actor_organisation_id,
+        place=place,
+        quantity=quantity,
+        unit=unit or lot.unit,
+        details=details,
+    )
 
 
 def list_events(session: Session, *, lot_id: int) -> sa.Select:
@@ -185,7 +236,6 @@ def verify_chain(session: Session, *, lot_id: int | None = None) -> ChainReport:
             reason = "its contents no longer match its hash: the event was edited"
         checked += 1
         if reason:
-            return ChainReport(checked, len(lots), BrokenLink(event.id, event.lot_id,
-                                                              event.sequence, reason))
+            return ChainReport(checked, len(lots), BrokenLink(event.id, event.lot_id, event.sequence, reason))
         previous = event
     return ChainReport(checked, len(lots), None)

@@ -33,9 +33,13 @@ from orders.contracts.schemas import (
 )
 from orders.schemas import OUT_OF_STOCK, OrderSchema
 
-blp = Blueprint("contracts", __name__, url_prefix="/api/v1",
-                description="Order-farming purchase contracts (订单农业): terms, signatures, "
-                            "deliveries, progress and settlements")
+blp = Blueprint(
+    "contracts",
+    __name__,
+    url_prefix="/api/v1",
+    description="Order-farming purchase contracts (订单农业): terms, signatures, "
+    "deliveries, progress and settlements",
+)
 
 PARTIES = (Role.ENTERPRISE, Role.COOPERATIVE, Role.OPERATOR)
 CONTRACT = "/contracts/<int:contract_id>"
@@ -76,8 +80,9 @@ class ContractTerms(ApiView):
     @blp.response(200, ContractSchema)
     def put(self, data, contract_id):
         """Revise the terms awaiting signatures; signed terms answer 409 (amend them instead)"""
-        return service.revise_draft(db.session(), actor=current_user(), contract_id=contract_id,
-                                    terms=data["terms"])
+        return service.revise_draft(
+            db.session(), actor=current_user(), contract_id=contract_id, terms=data["terms"]
+        )
 
 
 @blp.route(f"{CONTRACT}/amendments")
@@ -87,8 +92,7 @@ class ContractAmendments(ApiView):
     @blp.response(201, ContractSchema)
     def post(self, data, contract_id):
         """Propose new terms for an active contract; they apply once both parties sign"""
-        return service.propose_amendment(db.session(), actor=current_user(),
-                                         contract_id=contract_id, **data)
+        return service.propose_amendment(db.session(), actor=current_user(), contract_id=contract_id, **data)
 
 
 @blp.route(f"{CONTRACT}/signatures")
@@ -98,8 +102,13 @@ class ContractSignatures(ApiView):
     @blp.response(200, ContractSchema)
     def post(self, data, contract_id):
         """Sign the pending version you read (its fingerprint); the second signature activates it"""
-        return service.sign(db.session(), actor=current_user(), contract_id=contract_id,
-                            version=data["version"], fingerprint_seen=data["fingerprint"])
+        return service.sign(
+            db.session(),
+            actor=current_user(),
+            contract_id=contract_id,
+            version=data["version"],
+            fingerprint_seen=data["fingerprint"],
+        )
 
 
 @blp.route(f"{CONTRACT}/end")
@@ -109,8 +118,13 @@ class ContractEnd(ApiView):
     @blp.response(200, ContractSchema)
     def post(self, data, contract_id):
         """Mark a contract fulfilled (the enterprise), or terminate it with a reason (either party)"""
-        return service.end_contract(db.session(), actor=current_user(), contract_id=contract_id,
-                                    status=data["outcome"], reason=data["reason"])
+        return service.end_contract(
+            db.session(),
+            actor=current_user(),
+            contract_id=contract_id,
+            status=data["outcome"],
+            reason=data["reason"],
+        )
 
 
 @blp.route(f"{CONTRACT}/advances")
@@ -127,8 +141,7 @@ class ContractAdvances(ApiView):
     @blp.response(201, AdvanceSchema)
     def post(self, data, contract_id):
         """Record an input advance (seedlings, feed, fertiliser…), deducted at settlement"""
-        return service.record_advance(db.session(), actor=current_user(),
-                                      contract_id=contract_id, **data)
+        return service.record_advance(db.session(), actor=current_user(), contract_id=contract_id, **data)
 
 
 @blp.route(f"{CONTRACT}/deliveries")
@@ -139,8 +152,7 @@ class ContractDeliveries(ApiView):
     @blp.paginate(SelectPage)
     def get(self, query, contract_id):
         """List a contract's deliveries"""
-        return service.list_deliveries(db.session(), actor=current_user(),
-                                       contract_id=contract_id, **query)
+        return service.list_deliveries(db.session(), actor=current_user(), contract_id=contract_id, **query)
 
     @requires(Role.COOPERATIVE)
     @blp.arguments(DeliveryCreateSchema)
@@ -157,8 +169,9 @@ class DeliveryAcceptance(ApiView):
     @blp.response(200, DeliverySchema)
     def post(self, data, contract_id, delivery_id):
         """Accept a delivery with the received quantity and grade; priced by the rule on its day"""
-        return service.accept_delivery(db.session(), actor=current_user(),
-                                       contract_id=contract_id, delivery_id=delivery_id, **data)
+        return service.accept_delivery(
+            db.session(), actor=current_user(), contract_id=contract_id, delivery_id=delivery_id, **data
+        )
 
 
 @blp.route(f"{CONTRACT}/deliveries/<int:delivery_id>/rejection")
@@ -168,8 +181,9 @@ class DeliveryRejection(ApiView):
     @blp.response(200, DeliverySchema)
     def post(self, data, contract_id, delivery_id):
         """Reject a delivery with a reason"""
-        return service.reject_delivery(db.session(), actor=current_user(),
-                                       contract_id=contract_id, delivery_id=delivery_id, **data)
+        return service.reject_delivery(
+            db.session(), actor=current_user(), contract_id=contract_id, delivery_id=delivery_id, **data
+        )
 
 
 @blp.route(f"{CONTRACT}/progress")
@@ -179,8 +193,7 @@ class ContractProgress(ApiView):
     @blp.response(200, ProgressSchema)
     def get(self, query, contract_id):
         """Contracted, delivered, accepted, rejected and outstanding, per window; late and short"""
-        return service.progress(db.session(), actor=current_user(), contract_id=contract_id,
-                                **query)
+        return service.progress(db.session(), actor=current_user(), contract_id=contract_id, **query)
 
 
 @blp.route(f"{CONTRACT}/settlements")
@@ -190,8 +203,9 @@ class ContractSettlements(ApiView):
     def get(self, contract_id):
         """List a contract's settlement statements"""
         session = db.session()
-        found = session.scalars(settlement.list_settlements(session, actor=current_user(),
-                                                            contract_id=contract_id)).all()
+        found = session.scalars(
+            settlement.list_settlements(session, actor=current_user(), contract_id=contract_id)
+        ).all()
         return [settlement.statement(item) for item in found]
 
     @requires(Role.ENTERPRISE)
@@ -199,8 +213,9 @@ class ContractSettlements(ApiView):
     @blp.response(201, StatementSchema)
     def post(self, data, contract_id):
         """Settle a period: accepted deliveries less advances and the deposit, in integer fen"""
-        return settlement.statement(settlement.create_settlement(
-            db.session(), actor=current_user(), contract_id=contract_id, **data))
+        return settlement.statement(
+            settlement.create_settlement(db.session(), actor=current_user(), contract_id=contract_id, **data)
+        )
 
 
 @blp.route(SETTLEMENT)
@@ -209,8 +224,9 @@ class SettlementById(ApiView):
     @blp.response(200, StatementSchema)
     def get(self, settlement_id):
         """Get a settlement statement"""
-        return settlement.statement(settlement.get_settlement(db.session(), settlement_id,
-                                                              actor=current_user()))
+        return settlement.statement(
+            settlement.get_settlement(db.session(), settlement_id, actor=current_user())
+        )
 
 
 @blp.route(f"{SETTLEMENT}/pdf")
@@ -220,8 +236,12 @@ class SettlementPdf(ApiView):
     def get(self, settlement_id):
         """Download a settlement statement as a PDF"""
         found = settlement.get_settlement(db.session(), settlement_id, actor=current_user())
-        return download(settlement.render_pdf(found), mimetype="application/pdf",
-                        filename=f"settlement-{settlement_id}.pdf", inline=True)
+        return download(
+            settlement.render_pdf(found),
+            mimetype="application/pdf",
+            filename=f"settlement-{settlement_id}.pdf",
+            inline=True,
+        )
 
 
 @blp.route(f"{SETTLEMENT}/csv")
@@ -231,8 +251,9 @@ class SettlementCsv(ApiView):
     def get(self, settlement_id):
         """Download a settlement statement as CSV"""
         found = settlement.get_settlement(db.session(), settlement_id, actor=current_user())
-        return download(settlement.render_csv(found), mimetype="text/csv",
-                        filename=f"settlement-{settlement_id}.csv")
+        return download(
+            settlement.render_csv(found), mimetype="text/csv", filename=f"settlement-{settlement_id}.csv"
+        )
 
 
 @blp.route(f"{SETTLEMENT}/payment")
@@ -242,8 +263,9 @@ class SettlementPayment(ApiView):
     @blp.response(200, StatementSchema)
     def post(self, data, settlement_id):
         """Record the bank transfer that paid a statement; its deliveries post to the ledger"""
-        return settlement.statement(settlement.mark_paid(db.session(), actor=current_user(),
-                                                         settlement_id=settlement_id, **data))
+        return settlement.statement(
+            settlement.mark_paid(db.session(), actor=current_user(), settlement_id=settlement_id, **data)
+        )
 
 
 @blp.route("/market-prices")
@@ -273,9 +295,14 @@ class ContractCallOffs(ApiView):
     def post(self, data, contract_id):
         """Order against the contract: stock is reserved, priced by the contract, drawn down from it"""
         minutes = runtime().settings.reservation_minutes
-        return call_offs.place_call_off(db.session(), actor=current_user(), contract_id=contract_id,
-                                        lines=data["lines"], payment=data["payment"],
-                                        card_hold=timedelta(minutes=minutes))
+        return call_offs.place_call_off(
+            db.session(),
+            actor=current_user(),
+            contract_id=contract_id,
+            lines=data["lines"],
+            payment=data["payment"],
+            card_hold=timedelta(minutes=minutes),
+        )
 
 
 @blp.route("/orders/<string(length=22):reference>/bank-transfer")

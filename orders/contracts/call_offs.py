@@ -34,8 +34,15 @@ from quality import service as quality_service
 INVOICE_HOLD = timedelta(days=14)
 
 
-def place_call_off(session: Session, *, actor: User, contract_id: int, lines: list[dict],
-                   payment: CallOffPayment, card_hold: timedelta) -> Order:
+def place_call_off(
+    session: Session,
+    *,
+    actor: User,
+    contract_id: int,
+    lines: list[dict],
+    payment: CallOffPayment,
+    card_hold: timedelta,
+) -> Order:
     contract = service.get_contract(session, contract_id, actor=actor, for_update=True)
     if actor.role is not Role.ENTERPRISE or actor.organisation_id != contract.enterprise_id:
         raise NotAContractParty(f"only the enterprise of contract {contract_id} calls off")
@@ -43,24 +50,34 @@ def place_call_off(session: Session, *, actor: User, contract_id: int, lines: li
     for line in lines:
         sku = session.get(Sku, line["sku_id"])
         if sku is not None and sku.product_id != contract.product_id:
-            raise CallOffInvalid(f"SKU {sku.id} is not of the contract's product",
-                                 errors={"json": {"lines": [f"SKU {sku.id} is another product"]}})
+            raise CallOffInvalid(
+                f"SKU {sku.id} is not of the contract's product",
+                errors={"json": {"lines": [f"SKU {sku.id} is another product"]}},
+            )
     order = orders_service.place_order(
-        session, lines=lines, buyer=actor, email=None, currency=terms["currency"],
-        hold=INVOICE_HOLD if payment is CallOffPayment.INVOICE else card_hold)
+        session,
+        lines=lines,
+        buyer=actor,
+        email=None,
+        currency=terms["currency"],
+        hold=INVOICE_HOLD if payment is CallOffPayment.INVOICE else card_hold,
+    )
     today = utcnow().date()
     drawn = Decimal(0)
     for line in order.lines:
         pack = units.convert(line.sku.pack_size, line.sku.pack_unit, terms["unit"])
         if pack is None:
-            raise CallOffInvalid(f"SKU {line.sku_id} is packed in {line.sku.pack_unit}, "
-                                 f"not measurable in {terms['unit']}",
-                                 errors={"json": {"lines": ["unit cannot be converted"]}})
+            raise CallOffInvalid(
+                f"SKU {line.sku_id} is packed in {line.sku.pack_unit}, not measurable in {terms['unit']}",
+                errors={"json": {"lines": ["unit cannot be converted"]}},
+            )
         grades = [quality_service.current_grade(session, a.lot_id) for a in line.allocations]
         codes = [g.grade_code for g in grades if g is not None and g.grade_code in terms["grades"]]
         if len(codes) != len(grades):
-            raise CallOffInvalid(f"SKU {line.sku_id}'s stock has no grade of this contract",
-                                 errors={"json": {"lines": ["stock not graded for the contract"]}})
+            raise CallOffInvalid(
+                f"SKU {line.sku_id}'s stock has no grade of this contract",
+                errors={"json": {"lines": ["stock not graded for the contract"]}},
+            )
         # Stock of mixed grades is priced at the lowest of them.
         grade = max(codes, key=terms["grades"].index)
         price, _ = service.unit_price(session, terms=terms, grade=grade, on=today)
@@ -69,16 +86,23 @@ def place_call_off(session: Session, *, actor: User, contract_id: int, lines: li
         drawn += pack * line.quantity
     order.total_fen = sum(line.total_fen for line in order.lines)
     drawn = drawn.quantize(Decimal("0.001"))
-    taken = drawn <= contract.maximum_quantity and session.execute(
-        sa.update(Contract).where(Contract.id == contract.id,
-                                  Contract.accepted_quantity + drawn <= Contract.maximum_quantity)
-        .values(accepted_quantity=Contract.accepted_quantity + drawn)
-        .execution_options(synchronize_session=False)).rowcount
+    taken = (
+        drawn <= contract.maximum_quantity
+        and session.execute(
+            sa.update(Contract)
+            .where(
+                Contract.id == contract.id, Contract.accepted_quantity + drawn <= Contract.maximum_quantity
+            )
+            .values(accepted_quantity=Contract.accepted_quantity + drawn)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+    )
     if not taken:
-        raise OverContractQuantity(f"{drawn} {terms['unit']} would exceed what is left of the "
-                                   f"contract ({contract.maximum_quantity} at most)")
-    session.add(CallOff(order_id=order.id, contract_id=contract.id, quantity=drawn,
-                        payment=payment))
+        raise OverContractQuantity(
+            f"{drawn} {terms['unit']} would exceed what is left of the "
+            f"contract ({contract.maximum_quantity} at most)"
+        )
+    session.add(CallOff(order_id=order.id, contract_id=contract.id, quantity=drawn, payment=payment))
     session.flush()
     session.refresh(contract)
     return order
@@ -94,9 +118,16 @@ def record_bank_transfer(session: Session, *, reference: str, bank_reference: st
         raise OrderNotPayable(f"order {reference} is {order.status.value} and takes no payment")
     if session.scalar(sa.select(Payment.id).where(Payment.external_id == bank_reference)):
         raise BankReferenceUsed(f"the transfer {bank_reference} already paid another order")
-    session.add(Payment(order=order, provider="bank_transfer", external_id=bank_reference,
-                        amount_fen=order.total_fen, captured_fen=order.total_fen,
-                        status=PaymentStatus.SUCCEEDED))
+    session.add(
+        Payment(
+            order=order,
+            provider="bank_transfer",
+            external_id=bank_reference,
+            amount_fen=order.total_fen,
+            captured_fen=order.total_fen,
+            status=PaymentStatus.SUCCEEDED,
+        )
+    )
     order.captured_fen = order.total_fen
     orders_service._mark_paid(session, order)
     return order

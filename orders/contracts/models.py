@@ -30,16 +30,16 @@ class Contract(Timestamped, Base):
     __tablename__ = "contracts"
     __table_args__ = (
         # The last word against over-delivery: two acceptances racing cannot both pass it.
-        sa.CheckConstraint("accepted_quantity >= 0 AND accepted_quantity <= maximum_quantity",
-                           name="accepted_within_maximum"),
+        sa.CheckConstraint(
+            "accepted_quantity >= 0 AND accepted_quantity <= maximum_quantity", name="accepted_within_maximum"
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     enterprise_id: Mapped[int] = mapped_column(sa.ForeignKey("organisations.id"), index=True)
     grower_id: Mapped[int] = mapped_column(sa.ForeignKey("organisations.id"), index=True)
     product_id: Mapped[int] = mapped_column(sa.ForeignKey("products.id"), index=True)
-    status: Mapped[ContractStatus] = mapped_column(enum_column(ContractStatus, "contract_status"),
-                                                   index=True)
+    status: Mapped[ContractStatus] = mapped_column(enum_column(ContractStatus, "contract_status"), index=True)
     current_version: Mapped[int | None]
     maximum_quantity: Mapped[Decimal] = mapped_column(QUANTITY, default=Decimal(0))
     # Drawn down so far: accepted deliveries plus call-offs that were not cancelled.
@@ -49,9 +49,9 @@ class Contract(Timestamped, Base):
 
     enterprise: Mapped[Organisation] = relationship(foreign_keys=[enterprise_id])
     grower: Mapped[Organisation] = relationship(foreign_keys=[grower_id])
-    versions: Mapped[list[ContractVersion]] = relationship(back_populates="contract",
-                                                           order_by="ContractVersion.number",
-                                                           cascade="all, delete-orphan")
+    versions: Mapped[list[ContractVersion]] = relationship(
+        back_populates="contract", order_by="ContractVersion.number", cascade="all, delete-orphan"
+    )
 
     @property
     def terms_in_force(self) -> ContractVersion | None:
@@ -94,8 +94,10 @@ class MarketPrice(Base):
     """The day's market reference price of a product at a grade, entered by an operator."""
 
     __tablename__ = "market_prices"
-    __table_args__ = (sa.UniqueConstraint("product_id", "grade_code", "unit", "priced_on"),
-                      sa.CheckConstraint("price_fen > 0", name="price_positive"))
+    __table_args__ = (
+        sa.UniqueConstraint("product_id", "grade_code", "unit", "priced_on"),
+        sa.CheckConstraint("price_fen > 0", name="price_positive"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     product_id: Mapped[int] = mapped_column(sa.ForeignKey("products.id"), index=True)
@@ -140,9 +142,10 @@ class DeliveryStatus(enum.StrEnum):
 
 class Delivery(Base):
     __tablename__ = "contract_deliveries"
-    __table_args__ = (sa.CheckConstraint("quantity > 0", name="quantity_positive"),
-                      sa.CheckConstraint("received_quantity IS NULL OR received_quantity > 0",
-                                         name="received_positive"))
+    __table_args__ = (
+        sa.CheckConstraint("quantity > 0", name="quantity_positive"),
+        sa.CheckConstraint("received_quantity IS NULL OR received_quantity > 0", name="received_positive"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     contract_id: Mapped[int] = mapped_column(sa.ForeignKey("contracts.id"), index=True)
@@ -151,8 +154,7 @@ class Delivery(Base):
     delivered_on: Mapped[date]
     quantity: Mapped[Decimal] = mapped_column(QUANTITY)
     lot_grade: Mapped[str] = mapped_column(sa.String(32))
-    status: Mapped[DeliveryStatus] = mapped_column(enum_column(DeliveryStatus, "delivery_status"),
-                                                   index=True)
+    status: Mapped[DeliveryStatus] = mapped_column(enum_column(DeliveryStatus, "delivery_status"), index=True)
     received_quantity: Mapped[Decimal | None] = mapped_column(QUANTITY)
     receipt_grade: Mapped[str | None] = mapped_column(sa.String(32))
     reinspection_grade_id: Mapped[int | None] = mapped_column(sa.ForeignKey("grades.id"))
@@ -178,8 +180,10 @@ class SettlementStatus(enum.StrEnum):
 
 class Settlement(Base):
     __tablename__ = "settlements"
-    __table_args__ = (sa.CheckConstraint("total_due_fen >= 0", name="total_not_negative"),
-                      sa.CheckConstraint("period_start <= period_end", name="period_ordered"))
+    __table_args__ = (
+        sa.CheckConstraint("total_due_fen >= 0", name="total_not_negative"),
+        sa.CheckConstraint("period_start <= period_end", name="period_ordered"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     contract_id: Mapped[int] = mapped_column(sa.ForeignKey("contracts.id"), index=True)
@@ -190,8 +194,7 @@ class Settlement(Base):
     deposit_fen: Mapped[int] = mapped_column(sa.BigInteger)
     total_due_fen: Mapped[int] = mapped_column(sa.BigInteger)
     currency: Mapped[str] = mapped_column(sa.String(3))
-    status: Mapped[SettlementStatus] = mapped_column(enum_column(SettlementStatus,
-                                                                 "settlement_status"))
+    status: Mapped[SettlementStatus] = mapped_column(enum_column(SettlementStatus, "settlement_status"))
     issued_at: Mapped[datetime] = mapped_column(default=utcnow)
     paid_at: Mapped[datetime | None]
     bank_reference: Mapped[str | None] = mapped_column(sa.String(100))

@@ -43,17 +43,29 @@ class WindowSchema(Schema):
 
 
 class PriceRuleSchema(Schema):
-    kind = ma.fields.String(required=True, validate=validate.OneOf(["fixed", "market"]),
-                            metadata={"description": "fixed: a price per grade; market: the "
-                                      "operator's market price × (1 + margin), never below floors"})
-    prices_fen = ma.fields.Dict(keys=grade_field(), values=fen_field(),
-                                validate=validate.Length(max=20),
-                                metadata={"description": "fixed rule: grade → fen per unit"})
-    margin_percent = DecimalString(places=2, minimum=Decimal(-100), maximum=Decimal(100),
-                                   minimum_inclusive=False)
-    floors_fen = ma.fields.Dict(keys=grade_field(), values=fen_field(),
-                                validate=validate.Length(max=20),
-                                metadata={"description": "grade → floor price (保底价) per unit"})
+    kind = ma.fields.String(
+        required=True,
+        validate=validate.OneOf(["fixed", "market"]),
+        metadata={
+            "description": "fixed: a price per grade; market: the "
+            "operator's market price × (1 + margin), never below floors"
+        },
+    )
+    prices_fen = ma.fields.Dict(
+        keys=grade_field(),
+        values=fen_field(),
+        validate=validate.Length(max=20),
+        metadata={"description": "fixed rule: grade → fen per unit"},
+    )
+    margin_percent = DecimalString(
+        places=2, minimum=Decimal(-100), maximum=Decimal(100), minimum_inclusive=False
+    )
+    floors_fen = ma.fields.Dict(
+        keys=grade_field(),
+        values=fen_field(),
+        validate=validate.Length(max=20),
+        metadata={"description": "grade → floor price (保底价) per unit"},
+    )
 
 
 class TermsSchema(Schema):
@@ -61,11 +73,16 @@ class TermsSchema(Schema):
     quantity = quantity_field(required=True)
     unit = ma.fields.String(required=True, validate=validate.OneOf(UNITS))
     tolerance_percent = percent_field(required=True)
-    grades = ma.fields.List(grade_field(), required=True, validate=validate.Length(min=1, max=20),
-                            metadata={"description": "the grades this contract buys, best first"})
+    grades = ma.fields.List(
+        grade_field(),
+        required=True,
+        validate=validate.Length(min=1, max=20),
+        metadata={"description": "the grades this contract buys, best first"},
+    )
     minimum_grade = grade_field(required=True)
-    windows = ma.fields.List(ma.fields.Nested(WindowSchema), required=True,
-                             validate=validate.Length(min=1, max=52))
+    windows = ma.fields.List(
+        ma.fields.Nested(WindowSchema), required=True, validate=validate.Length(min=1, max=52)
+    )
     deposit_fen = fen_field(load_default=0)
     currency = ma.fields.String(load_default="CNY", validate=validate.OneOf(["CNY"]))
     price_rule = ma.fields.Nested(PriceRuleSchema, required=True)
@@ -88,14 +105,20 @@ class AmendmentCreateSchema(Schema):
 
 class SignatureSchema(Schema):
     version = ma.fields.Integer(strict=True, required=True, validate=validate.Range(min=1, max=10_000))
-    fingerprint = ma.fields.String(required=True, validate=validate.Regexp(r"^[0-9a-f]{64}$"),
-                                   metadata={"description": "SHA-256 of the terms you read"})
+    fingerprint = ma.fields.String(
+        required=True,
+        validate=validate.Regexp(r"^[0-9a-f]{64}$"),
+        metadata={"description": "SHA-256 of the terms you read"},
+    )
 
 
 class EndSchema(Schema):
-    outcome = ma.fields.Enum(ContractStatus, by_value=True, required=True,
-                             validate=validate.OneOf([ContractStatus.FULFILLED,
-                                                      ContractStatus.TERMINATED]))
+    outcome = ma.fields.Enum(
+        ContractStatus,
+        by_value=True,
+        required=True,
+        validate=validate.OneOf([ContractStatus.FULFILLED, ContractStatus.TERMINATED]),
+    )
     reason = name_field(500, required=True)
 
 
@@ -104,8 +127,9 @@ class ContractVersionSchema(Schema):
     terms = ma.fields.Dict()
     reason = ma.fields.String()
     created_at = ma.fields.AwareDateTime()
-    pending_fingerprint = ma.fields.Method("_pending_fingerprint",
-                                           metadata={"description": "what signers send back"})
+    pending_fingerprint = ma.fields.Method(
+        "_pending_fingerprint", metadata={"description": "what signers send back"}
+    )
     fingerprint = ma.fields.String(allow_none=True)
     enterprise_signed_by_id = ma.fields.Integer(allow_none=True)
     enterprise_signed_at = ma.fields.AwareDateTime(allow_none=True)
@@ -143,8 +167,7 @@ class MarketPriceSchema(ObjectSchema):
     grade_code = grade_field(required=True)
     unit = ma.fields.String(required=True, validate=validate.OneOf(UNITS))
     priced_on = Day(required=True)
-    price_fen = ma.fields.Integer(strict=True, required=True,
-                                  validate=validate.Range(min=1, max=10**13))
+    price_fen = ma.fields.Integer(strict=True, required=True, validate=validate.Range(min=1, max=10**13))
     source = ma.fields.String(load_default="", validate=validate.Length(max=200))
     entered_by_id = ma.fields.Integer(dump_only=True)
 
@@ -156,8 +179,7 @@ class MarketPriceQuerySchema(QuerySchema):
 class AdvanceSchema(ObjectSchema):
     kind = ma.fields.Enum(AdvanceKind, by_value=True, required=True)
     description = ma.fields.String(load_default="", validate=validate.Length(max=500))
-    amount_fen = ma.fields.Integer(strict=True, required=True,
-                                   validate=validate.Range(min=1, max=10**13))
+    amount_fen = ma.fields.Integer(strict=True, required=True, validate=validate.Range(min=1, max=10**13))
     given_on = Day(required=True)
     settlement_id = ma.fields.Integer(dump_only=True, allow_none=True)
 
@@ -286,16 +308,21 @@ class BankTransferSchema(Schema):
 
 class CallOffLineSchema(Schema):
     sku_id = id_field(required=True)
-    quantity = ma.fields.Integer(strict=True, required=True,
-                                 validate=validate.Range(min=1, max=10_000))
+    quantity = ma.fields.Integer(strict=True, required=True, validate=validate.Range(min=1, max=10_000))
 
 
 class CallOffCreateSchema(Schema):
-    lines = ma.fields.List(ma.fields.Nested(CallOffLineSchema), required=True,
-                           validate=validate.Length(min=1, max=50))
-    payment = ma.fields.Enum(CallOffPayment, by_value=True, required=True,
-                             metadata={"description": "invoice: bank transfer recorded by an "
-                                                      "operator; card: the order's card payment"})
+    lines = ma.fields.List(
+        ma.fields.Nested(CallOffLineSchema), required=True, validate=validate.Length(min=1, max=50)
+    )
+    payment = ma.fields.Enum(
+        CallOffPayment,
+        by_value=True,
+        required=True,
+        metadata={
+            "description": "invoice: bank transfer recorded by an operator; card: the order's card payment"
+        },
+    )
 
 
 class BankTransferReferenceSchema(Schema):

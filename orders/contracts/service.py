@@ -92,8 +92,10 @@ def canonical_terms(session: Session, *, product_id: int, terms: dict) -> dict:
     if kind == FIXED and set(prices) != set(priced):
         raise _invalid("price_rule", f"a fixed rule prices exactly the grades {', '.join(priced)}")
     if kind == MARKET and (set(floors) != set(priced) or rule.get("margin_percent") is None):
-        raise _invalid("price_rule", "a market-linked rule needs a margin and a floor for each "
-                                     f"of the grades {', '.join(priced)}")
+        raise _invalid(
+            "price_rule",
+            f"a market-linked rule needs a margin and a floor for each of the grades {', '.join(priced)}",
+        )
     if set(floors) - set(priced):
         raise _invalid("price_rule", "floors only for the contract's accepted grades")
     windows = sorted(terms["windows"], key=lambda w: w["starts_on"])
@@ -106,57 +108,75 @@ def canonical_terms(session: Session, *, product_id: int, terms: dict) -> dict:
     if sum(w["quantity"] for w in windows) != terms["quantity"]:
         raise _invalid("windows", "the windows' quantities must add up to the contracted quantity")
     return {
-        "product_id": product_id, "season": terms["season"],
-        "quantity": _plain_decimal(terms["quantity"]), "unit": terms["unit"],
+        "product_id": product_id,
+        "season": terms["season"],
+        "quantity": _plain_decimal(terms["quantity"]),
+        "unit": terms["unit"],
         "tolerance_percent": _plain_decimal(terms["tolerance_percent"]),
-        "grades": grades, "minimum_grade": terms["minimum_grade"],
-        "windows": [{"starts_on": w["starts_on"].isoformat(), "ends_on": w["ends_on"].isoformat(),
-                     "quantity": _plain_decimal(w["quantity"])} for w in windows],
-        "deposit_fen": terms.get("deposit_fen", 0), "currency": terms.get("currency", "CNY"),
-        "price_rule": {"kind": kind, "prices_fen": dict(prices) if kind == FIXED else {},
-                       "margin_percent": (_plain_decimal(rule["margin_percent"])
-                                          if kind == MARKET else None),
-                       "floors_fen": dict(floors)},
+        "grades": grades,
+        "minimum_grade": terms["minimum_grade"],
+        "windows": [
+            {
+                "starts_on": w["starts_on"].isoformat(),
+                "ends_on": w["ends_on"].isoformat(),
+                "quantity": _plain_decimal(w["quantity"]),
+            }
+            for w in windows
+        ],
+        "deposit_fen": terms.get("deposit_fen", 0),
+        "currency": terms.get("currency", "CNY"),
+        "price_rule": {
+            "kind": kind,
+            "prices_fen": dict(prices) if kind == FIXED else {},
+            "margin_percent": (_plain_decimal(rule["margin_percent"]) if kind == MARKET else None),
+            "floors_fen": dict(floors),
+        },
     }
 
 
 def maximum_quantity(terms: dict) -> Decimal:
     quantity = Decimal(terms["quantity"])
-    return (quantity * (HUNDRED + Decimal(terms["tolerance_percent"])) / HUNDRED).quantize(
-        Decimal("0.001"))
+    return (quantity * (HUNDRED + Decimal(terms["tolerance_percent"])) / HUNDRED).quantize(Decimal("0.001"))
 
 
-def get_contract(session: Session, contract_id: int, *, actor: User,
-                 for_update: bool = False) -> Contract:
+def get_contract(session: Session, contract_id: int, *, actor: User, for_update: bool = False) -> Contract:
     contract = session.get(Contract, contract_id, with_for_update=for_update)
     # Another organisations' contract is answered exactly as a missing one: ids cannot be probed.
-    if contract is None or not auth_service.may_see(actor, contract.enterprise_id,
-                                                    contract.grower_id):
+    if contract is None or not auth_service.may_see(actor, contract.enterprise_id, contract.grower_id):
         raise ContractNotFound(f"contract {contract_id} does not exist")
     return contract
 
 
-def list_contracts(session: Session, *, actor: User, status: ContractStatus | None = None,
-                   sort: str | None = None) -> sa.Select:
+def list_contracts(
+    session: Session, *, actor: User, status: ContractStatus | None = None, sort: str | None = None
+) -> sa.Select:
     statement = sa.select(Contract)
     if actor.role is not Role.OPERATOR:
-        statement = statement.where(sa.or_(Contract.enterprise_id == actor.organisation_id,
-                                           Contract.grower_id == actor.organisation_id))
+        statement = statement.where(
+            sa.or_(
+                Contract.enterprise_id == actor.organisation_id, Contract.grower_id == actor.organisation_id
+            )
+        )
     if status is not None:
         statement = statement.where(Contract.status == status)
     return sorted_by(statement, sort, {"created_at": Contract.created_at}, Contract.id.desc())
 
 
-def draft_contract(session: Session, *, actor: User, grower_id: int, product_id: int,
-                   terms: dict) -> Contract:
+def draft_contract(
+    session: Session, *, actor: User, grower_id: int, product_id: int, terms: dict
+) -> Contract:
     """An enterprise drafts a contract with a cooperative or a strong-village company."""
     grower = session.get(Organisation, grower_id)
     if grower is None or grower.kind not in GROWER_KINDS:
         raise _invalid("grower_id", "must be a cooperative or a strong-village company")
     canonical = canonical_terms(session, product_id=product_id, terms=terms)
-    contract = Contract(enterprise_id=actor.organisation_id, grower_id=grower_id,
-                        product_id=product_id, status=ContractStatus.DRAFT,
-                        versions=[ContractVersion(number=1, terms=canonical, reason="draft")])
+    contract = Contract(
+        enterprise_id=actor.organisation_id,
+        grower_id=grower_id,
+        product_id=product_id,
+        status=ContractStatus.DRAFT,
+        versions=[ContractVersion(number=1, terms=canonical, reason="draft")],
+    )
     session.add(contract)
     session.flush()
     return contract
@@ -168,35 +188,40 @@ def revise_draft(session: Session, *, actor: User, contract_id: int, terms: dict
     _ensure_enterprise(actor, contract)
     pending = contract.pending
     if pending is None:
-        raise ContractSigned(f"contract {contract_id}'s terms are signed (fingerprint "
-                             f"{contract.latest.fingerprint}); propose an amendment instead",
-                             fingerprint=contract.latest.fingerprint)
+        raise ContractSigned(
+            f"contract {contract_id}'s terms are signed (fingerprint "
+            f"{contract.latest.fingerprint}); propose an amendment instead",
+            fingerprint=contract.latest.fingerprint,
+        )
     pending.terms = canonical_terms(session, product_id=contract.product_id, terms=terms)
     _clear_signatures(pending)
     session.flush()
     return contract
 
 
-def propose_amendment(session: Session, *, actor: User, contract_id: int, terms: dict,
-                      reason: str) -> Contract:
+def propose_amendment(
+    session: Session, *, actor: User, contract_id: int, terms: dict, reason: str
+) -> Contract:
     contract = get_contract(session, contract_id, actor=actor, for_update=True)
     _ensure_enterprise(actor, contract)
     if contract.status is not ContractStatus.ACTIVE:
-        raise ContractNotActive(f"contract {contract_id} is {contract.status.value}; only an "
-                                "active contract is amended (a draft is revised)")
+        raise ContractNotActive(
+            f"contract {contract_id} is {contract.status.value}; only an "
+            "active contract is amended (a draft is revised)"
+        )
     if contract.pending is not None:
         raise ContractSigned(f"amendment {contract.pending.number} awaits signatures already")
     canonical = canonical_terms(session, product_id=contract.product_id, terms=terms)
     if maximum_quantity(canonical) < contract.accepted_quantity:
         raise _invalid("quantity", "below what has already been accepted")
-    contract.versions.append(ContractVersion(number=contract.latest.number + 1, terms=canonical,
-                                             reason=reason))
+    contract.versions.append(
+        ContractVersion(number=contract.latest.number + 1, terms=canonical, reason=reason)
+    )
     session.flush()
     return contract
 
 
-def sign(session: Session, *, actor: User, contract_id: int, version: int,
-         fingerprint_seen: str) -> Contract:
+def sign(session: Session, *, actor: User, contract_id: int, version: int, fingerprint_seen: str) -> Contract:
     """A party signs the pending terms it has read; the second signature puts them in force."""
     contract = get_contract(session, contract_id, actor=actor, for_update=True)
     pending = contract.pending
@@ -205,8 +230,9 @@ def sign(session: Session, *, actor: User, contract_id: int, version: int,
     if contract.status in (ContractStatus.FULFILLED, ContractStatus.TERMINATED):
         raise ContractNotActive(f"contract {contract_id} is {contract.status.value}")
     if fingerprint_seen != fingerprint(pending.terms):
-        raise ContractSigned("the terms changed since you read them; read them again",
-                             fingerprint=fingerprint(pending.terms))
+        raise ContractSigned(
+            "the terms changed since you read them; read them again", fingerprint=fingerprint(pending.terms)
+        )
     now = utcnow()
     if actor.organisation_id == contract.enterprise_id and actor.role is Role.ENTERPRISE:
         if pending.enterprise_signed_at is not None:
@@ -220,8 +246,10 @@ def sign(session: Session, *, actor: User, contract_id: int, version: int,
         raise NotAContractParty("only the enterprise and the grower sign")
     if pending.enterprise_signed_at and pending.grower_signed_at:
         if maximum_quantity(pending.terms) < contract.accepted_quantity:
-            raise OverContractQuantity(f"{contract.accepted_quantity} is drawn down already, more "
-                                       "than these terms allow; amend them again")
+            raise OverContractQuantity(
+                f"{contract.accepted_quantity} is drawn down already, more "
+                "than these terms allow; amend them again"
+            )
         pending.signed_at = now
         pending.fingerprint = fingerprint(pending.terms)
         contract.current_version = pending.number
@@ -231,8 +259,9 @@ def sign(session: Session, *, actor: User, contract_id: int, version: int,
     return contract
 
 
-def end_contract(session: Session, *, actor: User, contract_id: int,
-                 status: ContractStatus, reason: str) -> Contract:
+def end_contract(
+    session: Session, *, actor: User, contract_id: int, status: ContractStatus, reason: str
+) -> Contract:
     """Fulfilled (by the enterprise or an operator) or terminated with a reason (by either party)."""
     contract = get_contract(session, contract_id, actor=actor, for_update=True)
     if status is ContractStatus.FULFILLED:
@@ -241,8 +270,11 @@ def end_contract(session: Session, *, actor: User, contract_id: int,
             raise ContractNotActive(f"contract {contract_id} is {contract.status.value}")
     elif contract.status not in (ContractStatus.DRAFT, ContractStatus.ACTIVE):
         raise ContractNotActive(f"contract {contract_id} is {contract.status.value} already")
-    open_deliveries = session.scalar(sa.select(sa.func.count()).select_from(Delivery).where(
-        Delivery.contract_id == contract.id, Delivery.status == DeliveryStatus.DELIVERED))
+    open_deliveries = session.scalar(
+        sa.select(sa.func.count())
+        .select_from(Delivery)
+        .where(Delivery.contract_id == contract.id, Delivery.status == DeliveryStatus.DELIVERED)
+    )
     if open_deliveries:
         raise ContractNotActive(f"{open_deliveries} deliveries await acceptance or rejection")
     contract.status, contract.ended_at, contract.end_reason = status, utcnow(), reason
@@ -273,18 +305,40 @@ def _active_terms(contract: Contract) -> dict:
     return contract.terms_in_force.terms
 
 
-def record_market_price(session: Session, *, actor: User, product_id: int, grade_code: str,
-                        unit: str, priced_on: date, price_fen: int, source: str = "") -> MarketPrice:
+def record_market_price(
+    session: Session,
+    *,
+    actor: User,
+    product_id: int,
+    grade_code: str,
+    unit: str,
+    priced_on: date,
+    price_fen: int,
+    source: str = "",
+) -> MarketPrice:
     catalog_service.get_product(session, product_id)
-    price = session.scalar(sa.select(MarketPrice).where(
-        MarketPrice.product_id == product_id, MarketPrice.grade_code == grade_code,
-        MarketPrice.unit == unit, MarketPrice.priced_on == priced_on))
+    price = session.scalar(
+        sa.select(MarketPrice).where(
+            MarketPrice.product_id == product_id,
+            MarketPrice.grade_code == grade_code,
+            MarketPrice.unit == unit,
+            MarketPrice.priced_on == priced_on,
+        )
+    )
     if price is not None:
-        raise MarketPriceRecorded(f"the {grade_code} price of {priced_on} is recorded already "
-                             f"({price.price_fen} fen); prices that were used are not rewritten")
-    price = MarketPrice(product_id=product_id, grade_code=grade_code, unit=unit,
-                        priced_on=priced_on, price_fen=price_fen, source=source,
-                        entered_by_id=actor.id)
+        raise MarketPriceRecorded(
+            f"the {grade_code} price of {priced_on} is recorded already "
+            f"({price.price_fen} fen); prices that were used are not rewritten"
+        )
+    price = MarketPrice(
+        product_id=product_id,
+        grade_code=grade_code,
+        unit=unit,
+        priced_on=priced_on,
+        price_fen=price_fen,
+        source=source,
+        entered_by_id=actor.id,
+    )
     session.add(price)
     session.flush()
     return price
@@ -304,28 +358,43 @@ def unit_price(session: Session, *, terms: dict, grade: str, on: date) -> tuple[
     if rule["kind"] == FIXED:
         price, basis = rule["prices_fen"][grade], f"fixed {grade} price {rule['prices_fen'][grade]}"
     else:
-        market = session.scalar(sa.select(MarketPrice).where(
-            MarketPrice.product_id == terms["product_id"], MarketPrice.grade_code == grade,
-            MarketPrice.unit == terms["unit"], MarketPrice.priced_on <= on)
-            .order_by(MarketPrice.priced_on.desc()).limit(1))
+        market = session.scalar(
+            sa.select(MarketPrice)
+            .where(
+                MarketPrice.product_id == terms["product_id"],
+                MarketPrice.grade_code == grade,
+                MarketPrice.unit == terms["unit"],
+                MarketPrice.priced_on <= on,
+            )
+            .order_by(MarketPrice.priced_on.desc())
+            .limit(1)
+        )
         if market is None:
             raise MarketPriceMissing(f"no {grade} market price per {terms['unit']} on or before {on}")
         margin = Decimal(rule["margin_percent"])
         price = round_half_up(market.price_fen * (HUNDRED + margin) / HUNDRED)
-        basis = (f"market {grade} {market.price_fen} of {market.priced_on} × (1 + {margin} %) "
-                 f"= {price}")
+        basis = f"market {grade} {market.price_fen} of {market.priced_on} × (1 + {margin} %) = {price}"
     if floor is not None and price < floor:
         return floor, f"{basis}; below the floor, the floor {floor} applies"
     return price, basis
 
 
-def record_advance(session: Session, *, actor: User, contract_id: int, kind, amount_fen: int,
-                   given_on: date, description: str = "") -> Advance:
+def record_advance(
+    session: Session,
+    *,
+    actor: User,
+    contract_id: int,
+    kind,
+    amount_fen: int,
+    given_on: date,
+    description: str = "",
+) -> Advance:
     contract = get_contract(session, contract_id, actor=actor)
     _ensure_enterprise(actor, contract)
     _active_terms(contract)
-    advance = Advance(contract_id=contract.id, kind=kind, amount_fen=amount_fen,
-                      given_on=given_on, description=description)
+    advance = Advance(
+        contract_id=contract.id, kind=kind, amount_fen=amount_fen, given_on=given_on, description=description
+    )
     session.add(advance)
     session.flush()
     return advance
@@ -340,42 +409,66 @@ def _rank(terms: dict, grade: str) -> int:
     return terms["grades"].index(grade)
 
 
-def deliver(session: Session, *, actor: User, contract_id: int, lot_id: int, window: int,
-            quantity: Decimal, delivered_on: date) -> Delivery:
+def deliver(
+    session: Session,
+    *,
+    actor: User,
+    contract_id: int,
+    lot_id: int,
+    window: int,
+    quantity: Decimal,
+    delivered_on: date,
+) -> Delivery:
     """The grower delivers a graded lot, whole or in part, against a window of an active contract."""
     contract = get_contract(session, contract_id, actor=actor)
     _ensure_grower(actor, contract)
     terms = _active_terms(contract)
     if not 1 <= window <= len(terms["windows"]):
-        raise DeliveryInvalid(f"the contract has windows 1 to {len(terms['windows'])}",
-                              errors={"json": {"window": ["no such window"]}})
+        raise DeliveryInvalid(
+            f"the contract has windows 1 to {len(terms['windows'])}",
+            errors={"json": {"window": ["no such window"]}},
+        )
     lot = catalog_service.get_lot(session, lot_id, for_update=True)
     if lot.cooperative_id != contract.grower_id or lot.product_id != contract.product_id:
-        raise DeliveryInvalid(f"lot {lot_id} is not the grower's {terms['season']} product",
-                              errors={"json": {"lot_id": ["not a lot of this contract's product"]}})
+        raise DeliveryInvalid(
+            f"lot {lot_id} is not the grower's {terms['season']} product",
+            errors={"json": {"lot_id": ["not a lot of this contract's product"]}},
+        )
     # Delivered produce carries the brand and credits its village: only what the grower may sell.
-    licences.ensure_may_carry(session, grower_id=lot.cooperative_id, product=lot.product,
-                              village_id=lot.village_id)
+    licences.ensure_may_carry(
+        session, grower_id=lot.cooperative_id, product=lot.product, village_id=lot.village_id
+    )
     grade = quality_service.current_grade(session, lot.id)
     if grade is None or grade.grade_code not in terms["grades"]:
-        raise DeliveryInvalid(f"lot {lot_id} has no grade of this contract",
-                              errors={"json": {"lot_id": ["grade the lot first"]}})
+        raise DeliveryInvalid(
+            f"lot {lot_id} has no grade of this contract",
+            errors={"json": {"lot_id": ["grade the lot first"]}},
+        )
     in_lot_unit = units.convert(quantity, terms["unit"], lot.unit)
     # What leaves the farm leaves the lot's stock, so it cannot also be sold in the shop.
-    if in_lot_unit is None or not catalog_service.take_stock(session, lot_id=lot.id,
-                                                             quantity=in_lot_unit):
-        raise DeliveryInvalid(f"lot {lot_id} has less than {quantity} {terms['unit']} in stock",
-                              errors={"json": {"quantity": ["more than the lot has in stock"]}})
-    delivery = Delivery(contract_id=contract.id, lot_id=lot.id, window=window,
-                        delivered_on=delivered_on, quantity=quantity, lot_grade=grade.grade_code,
-                        status=DeliveryStatus.DELIVERED, delivered_by_id=actor.id)
+    if in_lot_unit is None or not catalog_service.take_stock(session, lot_id=lot.id, quantity=in_lot_unit):
+        raise DeliveryInvalid(
+            f"lot {lot_id} has less than {quantity} {terms['unit']} in stock",
+            errors={"json": {"quantity": ["more than the lot has in stock"]}},
+        )
+    delivery = Delivery(
+        contract_id=contract.id,
+        lot_id=lot.id,
+        window=window,
+        delivered_on=delivered_on,
+        quantity=quantity,
+        lot_grade=grade.grade_code,
+        status=DeliveryStatus.DELIVERED,
+        delivered_by_id=actor.id,
+    )
     session.add(delivery)
     session.flush()
     return delivery
 
 
-def get_delivery(session: Session, *, actor: User, contract_id: int, delivery_id: int,
-                 for_update: bool = False) -> tuple[Contract, Delivery]:
+def get_delivery(
+    session: Session, *, actor: User, contract_id: int, delivery_id: int, for_update: bool = False
+) -> tuple[Contract, Delivery]:
     contract = get_contract(session, contract_id, actor=actor)
     delivery = session.get(Delivery, delivery_id, with_for_update=for_update)
     if delivery is None or delivery.contract_id != contract.id:
@@ -383,8 +476,9 @@ def get_delivery(session: Session, *, actor: User, contract_id: int, delivery_id
     return contract, delivery
 
 
-def list_deliveries(session: Session, *, actor: User, contract_id: int,
-                    status: DeliveryStatus | None = None) -> sa.Select:
+def list_deliveries(
+    session: Session, *, actor: User, contract_id: int, status: DeliveryStatus | None = None
+) -> sa.Select:
     get_contract(session, contract_id, actor=actor)
     statement = sa.select(Delivery).where(Delivery.contract_id == contract_id)
     if status is not None:
@@ -392,46 +486,67 @@ def list_deliveries(session: Session, *, actor: User, contract_id: int,
     return statement.order_by(Delivery.id)
 
 
-def accept_delivery(session: Session, *, actor: User, contract_id: int, delivery_id: int,
-                    received_quantity: Decimal, receipt_grade: str,
-                    reinspection_grade_id: int | None = None) -> Delivery:
+def accept_delivery(
+    session: Session,
+    *,
+    actor: User,
+    contract_id: int,
+    delivery_id: int,
+    received_quantity: Decimal,
+    receipt_grade: str,
+    reinspection_grade_id: int | None = None,
+) -> Delivery:
     """Accept at the governing grade: the lower of lot and receipt, unless a re-inspection rules."""
-    contract, delivery = get_delivery(session, actor=actor, contract_id=contract_id,
-                                      delivery_id=delivery_id, for_update=True)
+    contract, delivery = get_delivery(
+        session, actor=actor, contract_id=contract_id, delivery_id=delivery_id, for_update=True
+    )
     _ensure_enterprise(actor, contract)
     terms = _active_terms(contract)
     if delivery.status is not DeliveryStatus.DELIVERED:
         raise DeliveryAlreadyDecided(f"delivery {delivery_id} is {delivery.status.value} already")
     if receipt_grade not in terms["grades"]:
-        raise DeliveryInvalid(f"{receipt_grade} is not a grade of this contract",
-                              errors={"json": {"receipt_grade": ["not a grade of the contract"]}})
+        raise DeliveryInvalid(
+            f"{receipt_grade} is not a grade of this contract",
+            errors={"json": {"receipt_grade": ["not a grade of the contract"]}},
+        )
     if reinspection_grade_id is not None:
         reinspection = session.get(Grade, reinspection_grade_id)
-        if (reinspection is None or reinspection.lot_id != delivery.lot_id
-                or reinspection.graded_at < delivery.created_at
-                or reinspection.grade_code not in terms["grades"]):
-            raise DeliveryInvalid("a re-inspection is a grade of this lot made after delivery",
-                                  errors={"json": {"reinspection_grade_id": ["not a re-inspection"]}})
+        if (
+            reinspection is None
+            or reinspection.lot_id != delivery.lot_id
+            or reinspection.graded_at < delivery.created_at
+            or reinspection.grade_code not in terms["grades"]
+        ):
+            raise DeliveryInvalid(
+                "a re-inspection is a grade of this lot made after delivery",
+                errors={"json": {"reinspection_grade_id": ["not a re-inspection"]}},
+            )
         governing = reinspection.grade_code
     else:
         governing = max(delivery.lot_grade, receipt_grade, key=lambda g: _rank(terms, g))
     if _rank(terms, governing) > _rank(terms, terms["minimum_grade"]):
-        raise GradeBelowContractMinimum(f"{governing} is below the contract's minimum "
-                                        f"{terms['minimum_grade']}: reject the delivery instead")
+        raise GradeBelowContractMinimum(
+            f"{governing} is below the contract's minimum "
+            f"{terms['minimum_grade']}: reject the delivery instead"
+        )
     price, basis = unit_price(session, terms=terms, grade=governing, on=delivery.delivered_on)
     # A conditional update, so that two acceptances at the same moment cannot both fit.
     taken = session.execute(
-        sa.update(Contract).where(Contract.id == contract.id,
-                                  Contract.accepted_quantity + received_quantity
-                                  <= Contract.maximum_quantity)
+        sa.update(Contract)
+        .where(
+            Contract.id == contract.id,
+            Contract.accepted_quantity + received_quantity <= Contract.maximum_quantity,
+        )
         .values(accepted_quantity=Contract.accepted_quantity + received_quantity)
-        .execution_options(synchronize_session=False)).rowcount
+        .execution_options(synchronize_session=False)
+    ).rowcount
     if not taken:
         session.refresh(contract)
         raise OverContractQuantity(
             f"accepting {received_quantity} {terms['unit']} would exceed the contracted "
             f"{terms['quantity']} plus {terms['tolerance_percent']} % tolerance "
-            f"({contract.maximum_quantity}); {contract.accepted_quantity} accepted so far")
+            f"({contract.maximum_quantity}); {contract.accepted_quantity} accepted so far"
+        )
     session.refresh(contract)
     delivery.status = DeliveryStatus.ACCEPTED
     delivery.received_quantity = received_quantity
@@ -451,25 +566,38 @@ def accept_delivery(session: Session, *, actor: User, contract_id: int, delivery
 def _record_receipt(session: Session, *, delivery: Delivery, contract: Contract) -> None:
     """The enterprise's acceptance is a "receiving" event on the lot's hash-chained trace."""
     trace_service.add_event(
-        session, lot=delivery.lot, actor_organisation_id=contract.enterprise_id,
-        event_type=EventType.RECEIVING, occurred_at=delivery.decided_at,
+        session,
+        lot=delivery.lot,
+        actor_organisation_id=contract.enterprise_id,
+        event_type=EventType.RECEIVING,
+        occurred_at=delivery.decided_at,
         quantity=str(delivery.received_quantity),
         unit=(contract.terms_in_force or contract.latest).terms["unit"],
-        details={"contract_id": contract.id, "delivery_id": delivery.id,
-                 "settled_grade": delivery.settled_grade, "unit_price_fen": delivery.unit_price_fen})
+        details={
+            "contract_id": contract.id,
+            "delivery_id": delivery.id,
+            "settled_grade": delivery.settled_grade,
+            "unit_price_fen": delivery.unit_price_fen,
+        },
+    )
 
 
-def reject_delivery(session: Session, *, actor: User, contract_id: int, delivery_id: int,
-                    reason: str) -> Delivery:
-    contract, delivery = get_delivery(session, actor=actor, contract_id=contract_id,
-                                      delivery_id=delivery_id, for_update=True)
+def reject_delivery(
+    session: Session, *, actor: User, contract_id: int, delivery_id: int, reason: str
+) -> Delivery:
+    contract, delivery = get_delivery(
+        session, actor=actor, contract_id=contract_id, delivery_id=delivery_id, for_update=True
+    )
     _ensure_enterprise(actor, contract)
     if delivery.status is not DeliveryStatus.DELIVERED:
         raise DeliveryAlreadyDecided(f"delivery {delivery_id} is {delivery.status.value} already")
     delivery.status = DeliveryStatus.REJECTED
     terms = (contract.terms_in_force or contract.latest).terms
-    catalog_service.return_stock(session, lot_id=delivery.lot_id, quantity=units.convert(
-        delivery.quantity, terms["unit"], delivery.lot.unit))
+    catalog_service.return_stock(
+        session,
+        lot_id=delivery.lot_id,
+        quantity=units.convert(delivery.quantity, terms["unit"], delivery.lot.unit),
+    )
     delivery.rejection_reason = reason
     delivery.decided_by_id, delivery.decided_at = actor.id, utcnow()
     session.flush()
@@ -489,22 +617,34 @@ def progress(session: Session, *, actor: User, contract_id: int, on: date | None
         mine = [d for d in deliveries if d.window == number]
         contracted = Decimal(window["quantity"])
         ends_on = date.fromisoformat(window["ends_on"])
-        accepted = sum((d.received_quantity for d in mine if d.status is DeliveryStatus.ACCEPTED),
-                       Decimal(0))
-        windows.append({
-            "window": number, "starts_on": window["starts_on"], "ends_on": window["ends_on"],
-            "contracted": contracted,
-            "delivered": sum((d.quantity for d in mine), Decimal(0)),
-            "accepted": accepted,
-            "rejected": sum((d.quantity for d in mine if d.status is DeliveryStatus.REJECTED),
-                            Decimal(0)),
-            "outstanding": max(contracted - accepted, Decimal(0)),
-            "late": any(d.delivered_on > ends_on for d in mine),
-            "short": on > ends_on and accepted < contracted * (HUNDRED - tolerance) / HUNDRED,
-        })
-    total = {key: sum((w[key] for w in windows), Decimal(0))
-             for key in ("contracted", "delivered", "accepted", "rejected", "outstanding")}
-    return {"contract_id": contract.id, "unit": terms["unit"], "as_of": on,
-            "maximum": maximum_quantity(terms), **total,
-            "late": any(w["late"] for w in windows), "short": any(w["short"] for w in windows),
-            "windows": windows}
+        accepted = sum((d.received_quantity for d in mine if d.status is DeliveryStatus.ACCEPTED), Decimal(0))
+        windows.append(
+            {
+                "window": number,
+                "starts_on": window["starts_on"],
+                "ends_on": window["ends_on"],
+                "contracted": contracted,
+                "delivered": sum((d.quantity for d in mine), Decimal(0)),
+                "accepted": accepted,
+                "rejected": sum(
+                    (d.quantity for d in mine if d.status is DeliveryStatus.REJECTED), Decimal(0)
+                ),
+                "outstanding": max(contracted - accepted, Decimal(0)),
+                "late": any(d.delivered_on > ends_on for d in mine),
+                "short": on > ends_on and accepted < contracted * (HUNDRED - tolerance) / HUNDRED,
+            }
+        )
+    total = {
+        key: sum((w[key] for w in windows), Decimal(0))
+        for key in ("contracted", "delivered", "accepted", "rejected", "outstanding")
+    }
+    return {
+        "contract_id": contract.id,
+        "unit": terms["unit"],
+        "as_of": on,
+        "maximum": maximum_quantity(terms),
+        **total,
+        "late": any(w["late"] for w in windows),
+        "short": any(w["short"] for w in windows),
+        "windows": windows,
+    }

@@ -27,10 +27,12 @@ class SharingRule(Base):
 
     __tablename__ = "sharing_rules"
     __table_args__ = (
-        sa.CheckConstraint("(CASE WHEN cluster_id IS NULL THEN 0 ELSE 1 END)"
-                           " + (CASE WHEN product_id IS NULL THEN 0 ELSE 1 END)"
-                           " + (CASE WHEN contract_id IS NULL THEN 0 ELSE 1 END) = 1",
-                           name="one_scope"),
+        sa.CheckConstraint(
+            "(CASE WHEN cluster_id IS NULL THEN 0 ELSE 1 END)"
+            " + (CASE WHEN product_id IS NULL THEN 0 ELSE 1 END)"
+            " + (CASE WHEN contract_id IS NULL THEN 0 ELSE 1 END) = 1",
+            name="one_scope",
+        ),
         sa.CheckConstraint("guaranteed_fen >= 0", name="guarantee_not_negative"),
     )
 
@@ -44,16 +46,17 @@ class SharingRule(Base):
     guaranteed_fen: Mapped[int] = mapped_column(sa.BigInteger, default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
-    shares: Mapped[list[SharingShare]] = relationship(back_populates="rule",
-                                                      order_by="SharingShare.position",
-                                                      cascade="all, delete-orphan")
+    shares: Mapped[list[SharingShare]] = relationship(
+        back_populates="rule", order_by="SharingShare.position", cascade="all, delete-orphan"
+    )
 
 
 class SharingShare(Base):
     __tablename__ = "sharing_shares"
-    __table_args__ = (sa.CheckConstraint("basis_points > 0 AND basis_points <= 10000",
-                                         name="basis_points_range"),
-                      sa.UniqueConstraint("rule_id", "party"))
+    __table_args__ = (
+        sa.CheckConstraint("basis_points > 0 AND basis_points <= 10000", name="basis_points_range"),
+        sa.UniqueConstraint("rule_id", "party"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     rule_id: Mapped[int] = mapped_column(sa.ForeignKey("sharing_rules.id"), index=True)
@@ -69,8 +72,9 @@ class LedgerEntry(Base):
 
     __tablename__ = "ledger_entries"
     __table_args__ = (
-        sa.CheckConstraint("debit_fen >= 0 AND credit_fen >= 0 AND (debit_fen = 0) <> (credit_fen = 0)",
-                           name="one_sided"),
+        sa.CheckConstraint(
+            "debit_fen >= 0 AND credit_fen >= 0 AND (debit_fen = 0) <> (credit_fen = 0)", name="one_sided"
+        ),
         sa.Index("ix_ledger_entries_source", "source_type", "source_id"),
     )
 
@@ -81,8 +85,7 @@ class LedgerEntry(Base):
     source_id: Mapped[str] = mapped_column(sa.String(64))
     account: Mapped[str] = mapped_column(sa.String(40))
     village_id: Mapped[int | None] = mapped_column(sa.ForeignKey("villages.id"), index=True)
-    organisation_id: Mapped[int | None] = mapped_column(sa.ForeignKey("organisations.id"),
-                                                        index=True)
+    organisation_id: Mapped[int | None] = mapped_column(sa.ForeignKey("organisations.id"), index=True)
     # 经营性收入 and the like: lets reports pick a collective's operating income.
     income_category: Mapped[str | None] = mapped_column(sa.String(40))
     debit_fen: Mapped[int] = mapped_column(sa.BigInteger, default=0)

@@ -30,32 +30,40 @@ def list_brand_minimums(session: Session, *, brand_id: int | None = None) -> sa.
     return statement.order_by(BrandMinimumGrade.brand_id, BrandMinimumGrade.standard_code)
 
 
-def set_brand_minimum(session: Session, *, brand_id: int, standard_code: str,
-                      grade_code: str) -> BrandMinimumGrade:
+def set_brand_minimum(
+    session: Session, *, brand_id: int, standard_code: str, grade_code: str
+) -> BrandMinimumGrade:
     """Set (or change) the lowest grade of a standard that may carry a brand."""
     catalog_service.get_brand(session, brand_id)
-    latest = session.scalar(sa.select(QualityStandard)
-                            .where(QualityStandard.code == standard_code,
-                                   QualityStandard.published_at.is_not(None))
-                            .order_by(QualityStandard.effective_from.desc(),
-                                      QualityStandard.id.desc()).limit(1))
+    latest = session.scalar(
+        sa.select(QualityStandard)
+        .where(QualityStandard.code == standard_code, QualityStandard.published_at.is_not(None))
+        .order_by(QualityStandard.effective_from.desc(), QualityStandard.id.desc())
+        .limit(1)
+    )
     if latest is None:
-        raise UnknownGrade(f"no published standard has the code {standard_code}",
-                           errors={"json": {"standard_code": ["no published standard"]}})
+        raise UnknownGrade(
+            f"no published standard has the code {standard_code}",
+            errors={"json": {"standard_code": ["no published standard"]}},
+        )
     if grade_code not in latest.grade_codes:
-        raise UnknownGrade(f"{standard_code} {latest.version} has no grade {grade_code}; its grades "
-                           f"are {', '.join(latest.grade_codes)}",
-                           errors={"json": {"grade_code": [f"one of {', '.join(latest.grade_codes)}"]}})
-    minimum = session.scalar(sa.select(BrandMinimumGrade).where(
-        BrandMinimumGrade.brand_id == brand_id, BrandMinimumGrade.standard_code == standard_code))
+        raise UnknownGrade(
+            f"{standard_code} {latest.version} has no grade {grade_code}; its grades "
+            f"are {', '.join(latest.grade_codes)}",
+            errors={"json": {"grade_code": [f"one of {', '.join(latest.grade_codes)}"]}},
+        )
+    minimum = session.scalar(
+        sa.select(BrandMinimumGrade).where(
+            BrandMinimumGrade.brand_id == brand_id, BrandMinimumGrade.standard_code == standard_code
+        )
+    )
     if minimum is None:
         minimum = BrandMinimumGrade(brand_id=brand_id, standard_code=standard_code)
         session.add(minimum)
     minimum.grade_code = grade_code
     minimum.set_at = utcnow()
     session.flush()
-    withdraw_unsaleable(session, lots=sa.select(Lot).join(Lot.product).where(
-        Product.brand_id == brand_id))
+    withdraw_unsaleable(session, lots=sa.select(Lot).join(Lot.product).where(Product.brand_id == brand_id))
     return minimum
 
 
@@ -73,15 +81,20 @@ def below_brand_minimum(session: Session, lot: Lot) -> tuple[str, type] | None:
     grade = current_grade(session, lot.id)
     if grade is None or grade.rejected:
         return None
-    minimum = session.scalar(sa.select(BrandMinimumGrade).where(
-        BrandMinimumGrade.brand_id == lot.product.brand_id,
-        BrandMinimumGrade.standard_code == grade.standard.code))
+    minimum = session.scalar(
+        sa.select(BrandMinimumGrade).where(
+            BrandMinimumGrade.brand_id == lot.product.brand_id,
+            BrandMinimumGrade.standard_code == grade.standard.code,
+        )
+    )
     if minimum is not None:
         codes = grade.standard.grade_codes
         if minimum.grade_code not in codes or codes.index(minimum.grade_code) + 1 < grade.grade_rank:
-            return (f"lot {lot.id} is graded {grade.grade_code} under {grade.standard.code} "
-                    f"{grade.standard.version}; the brand {lot.product.brand.name_zh} needs "
-                    f"{minimum.grade_code} or better"), GradeBelowBrandMinimum
+            return (
+                f"lot {lot.id} is graded {grade.grade_code} under {grade.standard.code} "
+                f"{grade.standard.version}; the brand {lot.product.brand.name_zh} needs "
+                f"{minimum.grade_code} or better"
+            ), GradeBelowBrandMinimum
     return None
 
 
@@ -95,12 +108,14 @@ def withdraw_unsaleable(session: Session, *, lots: sa.Select) -> list[Lot]:
     minimum or a village changed: those on sale (or sold out, whose stock could come back) that
     may no longer carry the brand go back to graded, with the reason in their trace."""
     withdrawn = []
-    for lot in session.scalars(lots.where(Lot.status.in_((LotStatus.ON_SALE, LotStatus.SOLD_OUT)))
-                               .order_by(Lot.id).with_for_update(of=Lot)):
+    for lot in session.scalars(
+        lots.where(Lot.status.in_((LotStatus.ON_SALE, LotStatus.SOLD_OUT)))
+        .order_by(Lot.id)
+        .with_for_update(of=Lot)
+    ):
         refusal = brand_refusal(session, lot)
         if refusal is not None:
-            catalog_service.transition_lot(lot, LotStatus.GRADED,
-                                           reason=f"withdrawn from sale: {refusal[0]}")
+            catalog_service.transition_lot(lot, LotStatus.GRADED, reason=f"withdrawn from sale: {refusal[0]}")
             withdrawn.append(lot)
     session.flush()
     return withdrawn
@@ -114,11 +129,15 @@ def graded_clean(session: Session, lot: Lot) -> tuple[str, type] | None:
     if lot.status is LotStatus.REJECTED or (grade is not None and grade.rejected):
         return f"lot {lot.id} was rejected at grading", LotRejected
     if lot.status not in SELLABLE_STATUSES or grade is None:
-        return (f"lot {lot.id} is {lot.status.value} and has no current grade: only a lot an "
-                "inspector has graded may be sold or certified"), LotNotGraded
+        return (
+            f"lot {lot.id} is {lot.status.value} and has no current grade: only a lot an "
+            "inspector has graded may be sold or certified"
+        ), LotNotGraded
     if grade.residue_result != "negative":
-        return (f"lot {lot.id} has no negative residue test (it is {grade.residue_result})",
-                ResidueNotNegative)
+        return (
+            f"lot {lot.id} has no negative residue test (it is {grade.residue_result})",
+            ResidueNotNegative,
+        )
     return None
 
 
@@ -133,12 +152,20 @@ def lot_quality(session: Session, lot_id: int) -> dict:
     """Everything quality knows about a lot, for the lot page and the scan page."""
     lot = catalog_service.get_lot(session, lot_id)
     allowed, reason, _ = saleability(session, lot=lot)
-    certificates = session.scalars(sa.select(Certificate).where(Certificate.lot_id == lot_id)
-                                   .order_by(Certificate.id)).all()
-    return {"lot_id": lot.id, "status": lot.status, "recalled": lot.status is LotStatus.RECALLED,
-            "recall_reason": lot.recall_reason, "grade": current_grade(session, lot_id),
-            "inspection": latest_inspection(session, lot_id), "certificates": certificates,
-            "saleable": allowed, "not_saleable_because": reason}
+    certificates = session.scalars(
+        sa.select(Certificate).where(Certificate.lot_id == lot_id).order_by(Certificate.id)
+    ).all()
+    return {
+        "lot_id": lot.id,
+        "status": lot.status,
+        "recalled": lot.status is LotStatus.RECALLED,
+        "recall_reason": lot.recall_reason,
+        "grade": current_grade(session, lot_id),
+        "inspection": latest_inspection(session, lot_id),
+        "certificates": certificates,
+        "saleable": allowed,
+        "not_saleable_because": reason,
+    }
 
 
 def scan_summary(session: Session, *, lot_id: int) -> dict | None:
@@ -147,15 +174,18 @@ def scan_summary(session: Session, *, lot_id: int) -> dict | None:
     inspection = latest_inspection(session, lot_id)
     if grade is None and inspection is None:
         return None
-    certificate = session.scalar(sa.select(Certificate).where(Certificate.lot_id == lot_id)
-                                 .order_by(Certificate.id.desc()).limit(1))
+    certificate = session.scalar(
+        sa.select(Certificate).where(Certificate.lot_id == lot_id).order_by(Certificate.id.desc()).limit(1)
+    )
     return {
         "grade": (grade.grade_code or "不合格 rejected") if grade else None,
         "standard_name": f"{grade.standard.code} {grade.standard.title_zh}" if grade else None,
         "standard_version": grade.standard.version if grade else None,
-        "inspection": {"summary": grade.summary if grade else (inspection.note or ""),
-                       "inspected_at": inspection.inspected_at.isoformat(timespec="minutes")
-                       if inspection else None},
-        "certificate": {"number": certificate.number,
-                        "url": f"/api/v1/certificates/{certificate.id}/pdf"} if certificate else None,
+        "inspection": {
+            "summary": grade.summary if grade else (inspection.note or ""),
+            "inspected_at": inspection.inspected_at.isoformat(timespec="minutes") if inspection else None,
+        },
+        "certificate": {"number": certificate.number, "url": f"/api/v1/certificates/{certificate.id}/pdf"}
+        if certificate
+        else None,
     }

@@ -46,15 +46,25 @@ def list_inspections(session: Session, *, lot_id: int) -> sa.Select:
 
 
 def latest_inspection(session: Session, lot_id: int) -> Inspection | None:
-    return session.scalar(sa.select(Inspection).where(Inspection.lot_id == lot_id)
-                          .order_by(Inspection.id.desc()).limit(1))
+    return session.scalar(
+        sa.select(Inspection).where(Inspection.lot_id == lot_id).order_by(Inspection.id.desc()).limit(1)
+    )
 
 
-def record_inspection(session: Session, *, actor: User, lot_id: int, sample_size: int,
-                      sampling: dict | None = None, measurements: dict | None = None,
-                      unit_classes: dict | None = None, lab_results: dict | None = None,
-                      sensory: dict | None = None, photos: list[dict] | None = None,
-                      note: str = "") -> Inspection:
+def record_inspection(
+    session: Session,
+    *,
+    actor: User,
+    lot_id: int,
+    sample_size: int,
+    sampling: dict | None = None,
+    measurements: dict | None = None,
+    unit_classes: dict | None = None,
+    lab_results: dict | None = None,
+    sensory: dict | None = None,
+    photos: list[dict] | None = None,
+    note: str = "",
+) -> Inspection:
     """Record a sample of a lot; the lot becomes inspected. Earlier inspections stay as they were."""
     lot = catalog_service.get_lot(session, lot_id, for_update=True)
     ensure_independent(actor, lot)
@@ -65,14 +75,21 @@ def record_inspection(session: Session, *, actor: User, lot_id: int, sample_size
             raise InvalidSample(
                 f"the ISO 2859-1 plan (code letter {plan.plan_letter}) needs a sample of "
                 f"{plan.sample_size}; {sample_size} were taken",
-                errors={"json": {"sample_size": [f"at least {plan.sample_size}"]}})
+                errors={"json": {"sample_size": [f"at least {plan.sample_size}"]}},
+            )
     catalog_service.transition_lot(lot, LotStatus.INSPECTED)
-    inspection = Inspection(lot=lot, inspector_id=actor.id, sample_size=sample_size,
-                            sampling_plan=plan.as_dict() if plan else None,
-                            measurements=_plain(measurements or {}),
-                            unit_classes=_plain(unit_classes) if unit_classes else None,
-                            lab_results=_plain(lab_results or {}), sensory=_plain(sensory or {}),
-                            note=note, inspected_at=utcnow())
+    inspection = Inspection(
+        lot=lot,
+        inspector_id=actor.id,
+        sample_size=sample_size,
+        sampling_plan=plan.as_dict() if plan else None,
+        measurements=_plain(measurements or {}),
+        unit_classes=_plain(unit_classes) if unit_classes else None,
+        lab_results=_plain(lab_results or {}),
+        sensory=_plain(sensory or {}),
+        note=note,
+        inspected_at=utcnow(),
+    )
     session.add(inspection)
     for index, photo in enumerate(photos or []):
         inspection.photos.append(_photo(index, photo["content_base64"]))
@@ -105,8 +122,13 @@ def _photo(index: int, encoded: str) -> InspectionPhoto:
         raise refuse("not a readable image") from None
     if image_format not in PHOTO_FORMATS:
         raise refuse(f"{image_format} is not accepted; send JPEG, PNG or WebP")
-    return InspectionPhoto(media_type=PHOTO_FORMATS[image_format], width=width, height=height,
-                           sha256=hashlib.sha256(data).hexdigest(), data=data)
+    return InspectionPhoto(
+        media_type=PHOTO_FORMATS[image_format],
+        width=width,
+        height=height,
+        sha256=hashlib.sha256(data).hexdigest(),
+        data=data,
+    )
 
 
 def _plain(value):
@@ -122,8 +144,10 @@ def _plain(value):
 
 def ensure_independent(actor: User, lot: Lot) -> None:
     if actor.organisation_id == lot.cooperative_id:
-        raise OwnLot(f"lot {lot.id} is your organisation's own produce: an independent inspector "
-                     "must sample and grade it")
+        raise OwnLot(
+            f"lot {lot.id} is your organisation's own produce: an independent inspector "
+            "must sample and grade it"
+        )
 
 
 def list_grades(session: Session, *, lot_id: int) -> sa.Select:
@@ -132,34 +156,42 @@ def list_grades(session: Session, *, lot_id: int) -> sa.Select:
 
 
 def current_grade(session: Session, lot_id: int) -> Grade | None:
-    return session.scalar(sa.select(Grade).where(Grade.lot_id == lot_id)
-                          .order_by(Grade.id.desc()).limit(1))
+    return session.scalar(sa.select(Grade).where(Grade.lot_id == lot_id).order_by(Grade.id.desc()).limit(1))
 
 
-def grade_lot(session: Session, *, actor: User, lot_id: int,
-              standard_id: int | None = None) -> Grade:
+def grade_lot(session: Session, *, actor: User, lot_id: int, standard_id: int | None = None) -> Grade:
     """Grade a lot's newest inspection under the standard in force on its day."""
     lot = catalog_service.get_lot(session, lot_id, for_update=True)
     ensure_independent(actor, lot)
     inspection = latest_inspection(session, lot_id)
     if lot.status is not LotStatus.INSPECTED or inspection is None:
-        raise LotNotInspected(f"lot {lot_id} is {lot.status.value}: record an inspection first, "
-                              "then grade it")
+        raise LotNotInspected(
+            f"lot {lot_id} is {lot.status.value}: record an inspection first, then grade it"
+        )
     category_id = lot.product.category_id
     on = inspection.inspected_at.date()
     if standard_id is None:
         standard = get_current_standard(session, category_id=category_id, on=on)
     else:
         standard = get_standard(session, standard_id)
-        if not standard.is_published or standard.category_id != category_id \
-                or standard.effective_from > on:
-            raise NoCurrentStandard(f"standard {standard_id} is not a published standard of this "
-                                    f"lot's category in force on {on.isoformat()}")
+        if not standard.is_published or standard.category_id != category_id or standard.effective_from > on:
+            raise NoCurrentStandard(
+                f"standard {standard_id} is not a published standard of this "
+                f"lot's category in force on {on.isoformat()}"
+            )
     verdict = grading.grade(standard.definition, inspection.sample())
-    grade = Grade(lot=lot, inspection=inspection, standard=standard, grade_code=verdict.grade,
-                  grade_rank=verdict.rank, residue_result=verdict.residue,
-                  explanation=verdict.explanation(), summary=verdict.summary(),
-                  graded_by_id=actor.id, graded_at=utcnow())
+    grade = Grade(
+        lot=lot,
+        inspection=inspection,
+        standard=standard,
+        grade_code=verdict.grade,
+        grade_rank=verdict.rank,
+        residue_result=verdict.residue,
+        explanation=verdict.explanation(),
+        summary=verdict.summary(),
+        graded_by_id=actor.id,
+        graded_at=utcnow(),
+    )
     session.add(grade)
     catalog_service.transition_lot(lot, LotStatus.REJECTED if verdict.rejected else LotStatus.GRADED)
     session.flush()

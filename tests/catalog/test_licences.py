@@ -52,9 +52,14 @@ def grower(session):
 
 
 def order_one(session, sku):
-    return orders_service.place_order(session, lines=[{"sku_id": sku.id, "quantity": 1}], buyer=None,
-                                      email="buyer@example.test", hold=timedelta(minutes=15),
-                                      currency="CNY")
+    return orders_service.place_order(
+        session,
+        lines=[{"sku_id": sku.id, "quantity": 1}],
+        buyer=None,
+        email="buyer@example.test",
+        hold=timedelta(minutes=15),
+        currency="CNY",
+    )
 
 
 def graded(session, product, grade: str, standard, **fields):
@@ -65,9 +70,14 @@ def graded(session, product, grade: str, standard, **fields):
 
 def lapsed_licence(session, cooperative, product):
     """The grower's only licence for the product's brand ended yesterday."""
-    return make_licence(session, licensee=cooperative, brand=product.brand, category=product.category,
-                        valid_from=utcnow() - timedelta(days=400),
-                        valid_until=utcnow() - timedelta(days=1))
+    return make_licence(
+        session,
+        licensee=cooperative,
+        brand=product.brand,
+        category=product.category,
+        valid_from=utcnow() - timedelta(days=400),
+        valid_until=utcnow() - timedelta(days=1),
+    )
 
 
 def test_a_cooperative_cannot_list_a_product_under_a_brand_it_holds_no_licence_for(session):
@@ -77,12 +87,22 @@ def test_a_cooperative_cannot_list_a_product_under_a_brand_it_holds_no_licence_f
     someone_elses = make_product(session, cooperative=make_organisation(session))
 
     with pytest.raises(BrandNotLicensed):
-        service.create_product(session, actor=member, brand_id=someone_elses.brand_id,
-                               category_id=someone_elses.category_id, village_id=village.id,
-                               name_zh="西湖龙井", name_en="West Lake Longjing")
+        service.create_product(
+            session,
+            actor=member,
+            brand_id=someone_elses.brand_id,
+            category_id=someone_elses.category_id,
+            village_id=village.id,
+            name_zh="西湖龙井",
+            name_en="West Lake Longjing",
+        )
 
-    assert session.scalar(sa.select(sa.func.count()).select_from(Product)
-                          .where(Product.cooperative_id == cooperative.id)) == 0
+    assert (
+        session.scalar(
+            sa.select(sa.func.count()).select_from(Product).where(Product.cooperative_id == cooperative.id)
+        )
+        == 0
+    )
 
 
 def test_a_licence_for_one_product_line_does_not_cover_another(session):
@@ -91,25 +111,41 @@ def test_a_licence_for_one_product_line_does_not_cover_another(session):
     other_line = make_product(session, cooperative=make_organisation(session), brand=tea.brand)
 
     with pytest.raises(BrandNotLicensed):
-        service.create_product(session, actor=member, brand_id=tea.brand_id,
-                               category_id=other_line.category_id, village_id=tea.village_id,
-                               name_zh="龙井芹菜", name_en="Longjing celery")
+        service.create_product(
+            session,
+            actor=member,
+            brand_id=tea.brand_id,
+            category_id=other_line.category_id,
+            village_id=tea.village_id,
+            name_zh="龙井芹菜",
+            name_en="Longjing celery",
+        )
 
 
 def test_an_operator_listing_for_a_cooperative_is_held_to_the_cooperatives_licences(session):
-    operator = make_user(session, role=Role.OPERATOR, organisation=make_organisation(
-        session, parties_service.OrganisationKind.OPERATOR))
+    operator = make_user(
+        session,
+        role=Role.OPERATOR,
+        organisation=make_organisation(session, parties_service.OrganisationKind.OPERATOR),
+    )
     cooperative, _member = grower(session)
     village = make_village(session)
     make_membership(session, organisation_id=cooperative.id, village_id=village.id)
     brand = make_brand(session)
 
     with pytest.raises(BrandNotLicensed):
-        service.create_product(session, actor=operator, cooperative_id=cooperative.id,
-                               brand_id=brand.id, category_id=make_product(
-                                   session, cooperative=make_organisation(session),
-                                   brand=brand).category_id,
-                               village_id=village.id, name_zh="龙井", name_en="Longjing")
+        service.create_product(
+            session,
+            actor=operator,
+            cooperative_id=cooperative.id,
+            brand_id=brand.id,
+            category_id=make_product(
+                session, cooperative=make_organisation(session), brand=brand
+            ).category_id,
+            village_id=village.id,
+            name_zh="龙井",
+            name_en="Longjing",
+        )
 
 
 def test_a_cooperative_cannot_list_a_product_from_a_village_it_does_not_work_in(session):
@@ -117,9 +153,15 @@ def test_a_cooperative_cannot_list_a_product_from_a_village_it_does_not_work_in(
     own = make_product(session, cooperative=cooperative)
 
     with pytest.raises(VillageNotServed):
-        service.create_product(session, actor=member, brand_id=own.brand_id,
-                               category_id=own.category_id, village_id=make_village(session).id,
-                               name_zh="芹菜", name_en="Celery")
+        service.create_product(
+            session,
+            actor=member,
+            brand_id=own.brand_id,
+            category_id=own.category_id,
+            village_id=make_village(session).id,
+            name_zh="芹菜",
+            name_en="Celery",
+        )
 
 
 def test_a_cooperative_cannot_register_a_lot_in_a_village_it_does_not_work_in(session):
@@ -128,23 +170,31 @@ def test_a_cooperative_cannot_register_a_lot_in_a_village_it_does_not_work_in(se
     elsewhere = make_village(session)
 
     with pytest.raises(VillageNotServed):
-        service.register_lot(session, actor=member, product_id=product.id, lot_code="X1",
-                             harvested_on=date(2026, 4, 2), quantity=Decimal("10"), unit="kg",
-                             village_id=elsewhere.id)
+        service.register_lot(
+            session,
+            actor=member,
+            product_id=product.id,
+            lot_code="X1",
+            harvested_on=date(2026, 4, 2),
+            quantity=Decimal("10"),
+            unit="kg",
+            village_id=elsewhere.id,
+        )
 
-    assert session.scalar(sa.select(sa.func.count()).select_from(Lot)
-                          .where(Lot.product_id == product.id)) == 0
+    assert (
+        session.scalar(sa.select(sa.func.count()).select_from(Lot).where(Lot.product_id == product.id)) == 0
+    )
 
 
 def test_a_cooperative_cannot_move_its_lot_to_a_village_it_does_not_work_in(session):
     cooperative, member = grower(session)
-    lot = make_lot(session, product=make_product(session, cooperative=cooperative),
-                   status=LotStatus.ON_SALE)
+    lot = make_lot(session, product=make_product(session, cooperative=cooperative), status=LotStatus.ON_SALE)
     home = lot.village_id
 
     with pytest.raises(VillageNotServed):
-        service.update_lot(session, actor=member, lot_id=lot.id,
-                           changes={"village_id": make_village(session).id})
+        service.update_lot(
+            session, actor=member, lot_id=lot.id, changes={"village_id": make_village(session).id}
+        )
 
     assert lot.village_id == home
 
@@ -158,11 +208,17 @@ def test_a_cooperative_cannot_mint_codes_for_a_product_it_holds_no_licence_for(s
     sku = make_sku(session, product=product)
 
     with pytest.raises(BrandNotLicensed):
-        codes_service.mint_codes(session, actor=member, lot_id=lot.id, sku_id=sku.id,
-                                 level=CodeLevel.UNIT, quantity=3, keys=SIGNING_KEYS)
+        codes_service.mint_codes(
+            session,
+            actor=member,
+            lot_id=lot.id,
+            sku_id=sku.id,
+            level=CodeLevel.UNIT,
+            quantity=3,
+            keys=SIGNING_KEYS,
+        )
 
-    assert session.scalar(sa.select(sa.func.count()).select_from(Code)
-                          .where(Code.lot_id == lot.id)) == 0
+    assert session.scalar(sa.select(sa.func.count()).select_from(Code).where(Code.lot_id == lot.id)) == 0
 
 
 def test_a_licence_past_its_end_stops_new_products_lots_codes_and_sales(session):
@@ -172,21 +228,45 @@ def test_a_licence_past_its_end_stops_new_products_lots_codes_and_sales(session)
     lapsed_licence(session, cooperative, product)
     sku = make_sku(session, product=product)
     on_sale = make_lot(session, product=product, status=LotStatus.ON_SALE, licensed=False)
-    waiting = graded(session, product, "一级", make_standard(
-        session, category=product.category, definition=graded_definition(*CELERY_GRADES)),
-        licensed=False)
+    waiting = graded(
+        session,
+        product,
+        "一级",
+        make_standard(session, category=product.category, definition=graded_definition(*CELERY_GRADES)),
+        licensed=False,
+    )
 
     with pytest.raises(BrandNotLicensed) as refused:
-        service.create_product(session, actor=member, brand_id=product.brand_id,
-                               category_id=product.category_id, village_id=product.village_id,
-                               name_zh="又一个", name_en="Another")
+        service.create_product(
+            session,
+            actor=member,
+            brand_id=product.brand_id,
+            category_id=product.category_id,
+            village_id=product.village_id,
+            name_zh="又一个",
+            name_en="Another",
+        )
     assert "ended" in refused.value.detail
     with pytest.raises(BrandNotLicensed):
-        service.register_lot(session, actor=member, product_id=product.id, lot_code="L2",
-                             harvested_on=date(2026, 4, 2), quantity=Decimal("10"), unit="kg")
+        service.register_lot(
+            session,
+            actor=member,
+            product_id=product.id,
+            lot_code="L2",
+            harvested_on=date(2026, 4, 2),
+            quantity=Decimal("10"),
+            unit="kg",
+        )
     with pytest.raises(BrandNotLicensed):
-        codes_service.mint_codes(session, actor=member, lot_id=on_sale.id, sku_id=sku.id,
-                                 level=CodeLevel.LOT, quantity=1, keys=SIGNING_KEYS)
+        codes_service.mint_codes(
+            session,
+            actor=member,
+            lot_id=on_sale.id,
+            sku_id=sku.id,
+            level=CodeLevel.LOT,
+            quantity=1,
+            keys=SIGNING_KEYS,
+        )
     with pytest.raises(BrandNotLicensed):
         service.change_lot_status(session, actor=member, lot_id=waiting.id, status=LotStatus.ON_SALE)
     with pytest.raises(OutOfStock):
@@ -201,12 +281,24 @@ def test_a_licence_that_has_not_started_yet_does_not_count(session):
     cooperative, member = grower(session)
     product = make_product(session, cooperative=cooperative, licensed=False)
     make_membership(session, organisation_id=cooperative.id, village_id=product.village_id)
-    make_licence(session, licensee=cooperative, brand=product.brand, category=product.category,
-                 valid_from=utcnow() + timedelta(days=30))
+    make_licence(
+        session,
+        licensee=cooperative,
+        brand=product.brand,
+        category=product.category,
+        valid_from=utcnow() + timedelta(days=30),
+    )
 
     with pytest.raises(BrandNotLicensed) as refused:
-        service.register_lot(session, actor=member, product_id=product.id, lot_code="EARLY",
-                             harvested_on=date(2026, 4, 2), quantity=Decimal("10"), unit="kg")
+        service.register_lot(
+            session,
+            actor=member,
+            product_id=product.id,
+            lot_code="EARLY",
+            harvested_on=date(2026, 4, 2),
+            quantity=Decimal("10"),
+            unit="kg",
+        )
 
     assert "starts" in refused.value.detail
 
@@ -218,19 +310,17 @@ def test_switching_a_products_brand_away_and_back_leaves_no_below_minimum_lot_on
     lenient = make_brand(session)
     make_licence(session, licensee=cooperative, brand=lenient)
     sku = make_sku(session, product=product)
-    standard = make_standard(session, category=product.category,
-                             definition=graded_definition(*CELERY_GRADES))
-    quality_service.set_brand_minimum(session, brand_id=strict.id, standard_code=standard.code,
-                                      grade_code="一级")
+    standard = make_standard(session, category=product.category, definition=graded_definition(*CELERY_GRADES))
+    quality_service.set_brand_minimum(
+        session, brand_id=strict.id, standard_code=standard.code, grade_code="一级"
+    )
     lot = graded(session, product, "二级", standard)
     with pytest.raises(GradeBelowBrandMinimum):
         service.change_lot_status(session, actor=member, lot_id=lot.id, status=LotStatus.ON_SALE)
 
-    service.update_product(session, actor=member, product_id=product.id,
-                           changes={"brand_id": lenient.id})
+    service.update_product(session, actor=member, product_id=product.id, changes={"brand_id": lenient.id})
     service.change_lot_status(session, actor=member, lot_id=lot.id, status=LotStatus.ON_SALE)
-    service.update_product(session, actor=member, product_id=product.id,
-                           changes={"brand_id": strict.id})
+    service.update_product(session, actor=member, product_id=product.id, changes={"brand_id": strict.id})
 
     assert lot.status is LotStatus.GRADED
     withdrawal = json.loads(trace_service.lot_events(session, lot_id=lot.id)[-1].details)
@@ -245,10 +335,10 @@ def test_an_order_is_never_filled_from_a_lot_below_its_brands_minimum_even_if_ma
     cooperative, _member = grower(session)
     product = make_product(session, cooperative=cooperative)
     sku = make_sku(session, product=product)
-    standard = make_standard(session, category=product.category,
-                             definition=graded_definition(*CELERY_GRADES))
-    quality_service.set_brand_minimum(session, brand_id=product.brand_id,
-                                      standard_code=standard.code, grade_code="一级")
+    standard = make_standard(session, category=product.category, definition=graded_definition(*CELERY_GRADES))
+    quality_service.set_brand_minimum(
+        session, brand_id=product.brand_id, standard_code=standard.code, grade_code="一级"
+    )
     lot = graded(session, product, "二级", standard)
     # As a database written before this check would hold it.
     lot.status = LotStatus.ON_SALE
@@ -261,14 +351,14 @@ def test_an_order_is_never_filled_from_a_lot_below_its_brands_minimum_even_if_ma
 def test_raising_a_brands_minimum_withdraws_the_lots_on_sale_that_no_longer_meet_it(session):
     cooperative, member = grower(session)
     product = make_product(session, cooperative=cooperative)
-    standard = make_standard(session, category=product.category,
-                             definition=graded_definition(*CELERY_GRADES))
+    standard = make_standard(session, category=product.category, definition=graded_definition(*CELERY_GRADES))
     good, fair = graded(session, product, "一级", standard), graded(session, product, "二级", standard)
     for lot in (good, fair):
         service.change_lot_status(session, actor=member, lot_id=lot.id, status=LotStatus.ON_SALE)
 
-    quality_service.set_brand_minimum(session, brand_id=product.brand_id,
-                                      standard_code=standard.code, grade_code="一级")
+    quality_service.set_brand_minimum(
+        session, brand_id=product.brand_id, standard_code=standard.code, grade_code="一级"
+    )
 
     assert (good.status, fair.status) == (LotStatus.ON_SALE, LotStatus.GRADED)
 
@@ -279,15 +369,19 @@ def test_switching_to_a_brand_without_a_licence_is_refused_and_changes_nothing(s
     before = product.brand_id
 
     with pytest.raises(BrandNotLicensed):
-        service.update_product(session, actor=member, product_id=product.id,
-                               changes={"brand_id": make_brand(session).id})
+        service.update_product(
+            session, actor=member, product_id=product.id, changes={"brand_id": make_brand(session).id}
+        )
 
     assert product.brand_id == before
 
 
 def test_revoking_a_licence_takes_the_growers_lots_under_it_off_sale(session):
-    operator = make_user(session, role=Role.OPERATOR, organisation=make_organisation(
-        session, parties_service.OrganisationKind.OPERATOR))
+    operator = make_user(
+        session,
+        role=Role.OPERATOR,
+        organisation=make_organisation(session, parties_service.OrganisationKind.OPERATOR),
+    )
     cooperative, _member = grower(session)
     product = make_product(session, cooperative=cooperative, licensed=False)
     licence = make_licence(session, licensee=cooperative, brand=product.brand)
@@ -308,36 +402,55 @@ def test_a_grower_that_stops_working_in_a_village_sells_nothing_more_from_it(ses
     sku = make_sku(session, product=product)
     lot = make_lot(session, product=product, status=LotStatus.ON_SALE)
 
-    parties_service.remove_village_membership(session, organisation_id=cooperative.id,
-                                              village_id=lot.village_id)
+    parties_service.remove_village_membership(
+        session, organisation_id=cooperative.id, village_id=lot.village_id
+    )
 
     assert lot.status is LotStatus.GRADED
     with pytest.raises(OutOfStock):
         order_one(session, sku)
     with pytest.raises(VillageNotServed):
-        service.register_lot(session, actor=member, product_id=product.id, lot_code="AGAIN",
-                             harvested_on=date(2026, 4, 2), quantity=Decimal("10"), unit="kg")
+        service.register_lot(
+            session,
+            actor=member,
+            product_id=product.id,
+            lot_code="AGAIN",
+            harvested_on=date(2026, 4, 2),
+            quantity=Decimal("10"),
+            unit="kg",
+        )
 
 
 def test_a_contract_delivery_from_a_lot_whose_licence_was_revoked_is_refused(session):
     from orders.contracts import service as contracts_service
 
-    operator = make_user(session, role=Role.OPERATOR, organisation=make_organisation(
-        session, parties_service.OrganisationKind.OPERATOR))
+    operator = make_user(
+        session,
+        role=Role.OPERATOR,
+        organisation=make_organisation(session, parties_service.OrganisationKind.OPERATOR),
+    )
     cooperative, member = grower(session)
-    buyer = make_user(session, role=Role.ENTERPRISE, organisation=make_organisation(
-        session, parties_service.OrganisationKind.ENTERPRISE))
+    buyer = make_user(
+        session,
+        role=Role.ENTERPRISE,
+        organisation=make_organisation(session, parties_service.OrganisationKind.ENTERPRISE),
+    )
     product = make_product(session, cooperative=cooperative)
-    standard = make_standard(session, category=product.category,
-                             definition=graded_definition(*CELERY_GRADES))
+    standard = make_standard(session, category=product.category, definition=graded_definition(*CELERY_GRADES))
     contract = make_contract(session, enterprise_user=buyer, grower_user=member, product=product)
-    lot = make_graded_lot(session, product=product, grade="一级", quantity=Decimal("10"),
-                          standard=standard)
+    lot = make_graded_lot(session, product=product, grade="一级", quantity=Decimal("10"), standard=standard)
     licence = session.scalars(licences.list_licences(session, actor=member)).one()
     licences.revoke_licence(session, actor=operator, licence_id=licence.id, reason="expelled")
 
     with pytest.raises(BrandNotLicensed):
-        contracts_service.deliver(session, actor=member, contract_id=contract.id, lot_id=lot.id,
-                                  window=1, quantity=Decimal("10"), delivered_on=date(2026, 10, 2))
+        contracts_service.deliver(
+            session,
+            actor=member,
+            contract_id=contract.id,
+            lot_id=lot.id,
+            window=1,
+            quantity=Decimal("10"),
+            delivered_on=date(2026, 10, 2),
+        )
 
     assert lot.stock_on_hand == Decimal("10")

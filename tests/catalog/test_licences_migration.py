@@ -22,8 +22,9 @@ def test_upgrading_licenses_every_grower_for_what_it_already_lists(connection):
         grower = factories.make_organisation(session)
         product = factories.make_product(session, cooperative=grower, licensed=False)
         elsewhere = factories.make_village(session)
-        factories.make_lot(session, product=product, village_id=elsewhere.id,
-                           status=LotStatus.ON_SALE, licensed=False)
+        factories.make_lot(
+            session, product=product, village_id=elsewhere.id, status=LotStatus.ON_SALE, licensed=False
+        )
         ids = grower.id, product.brand_id, product.category_id, product.village_id, elsewhere.id
         session.commit()
 
@@ -31,10 +32,14 @@ def test_upgrading_licenses_every_grower_for_what_it_already_lists(connection):
 
     grower_id, brand_id, category_id, village_id, elsewhere_id = ids
     with Session(bind=connection, join_transaction_mode="create_savepoint") as session:
-        licence = session.scalars(sa.select(BrandLicence).where(
-            BrandLicence.licensee_id == grower_id)).one()
-        villages = set(session.scalars(sa.select(CooperativeVillage.village_id).where(
-            CooperativeVillage.organisation_id == grower_id)))
+        licence = session.scalars(sa.select(BrandLicence).where(BrandLicence.licensee_id == grower_id)).one()
+        villages = set(
+            session.scalars(
+                sa.select(CooperativeVillage.village_id).where(
+                    CooperativeVillage.organisation_id == grower_id
+                )
+            )
+        )
     assert (licence.brand_id, licence.category_id) == (brand_id, category_id)
     assert licence.valid_until is None and licence.revoked_at is None
     assert licence.in_force_now

@@ -3,6 +3,7 @@ payments across the same villages never deadlock."""
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -32,15 +33,16 @@ def test_fifty_buyers_racing_for_ten_units_get_exactly_ten_paid_orders(settings,
         with unit_of_work(factory) as session:
             sku, lot = make_shop(session, packs=UNITS)
             sku_id, lot_id = sku.id, lot.id
-        app = create_app(settings.with_overrides(write_rate_limit="1000 per minute"),
-                         session_factory=factory)
-        stripe_client = stripe.StripeClient("sk_test_shanhai",
-                                            base_addresses={"api": localstripe})
+        app = create_app(settings.with_overrides(write_rate_limit="1000 per minute"), session_factory=factory)
+        stripe_client = stripe.StripeClient("sk_test_shanhai", base_addresses={"api": localstripe})
 
         def buyer(n: int):
             client = app.test_client()
-            placed = client.post("/api/v1/orders", headers={"Authorization": ""}, json={
-                "lines": [{"sku_id": sku_id, "quantity": 1}], "email": f"buyer{n}@example.test"})
+            placed = client.post(
+                "/api/v1/orders",
+                headers={"Authorization": ""},
+                json={"lines": [{"sku_id": sku_id, "quantity": 1}], "email": f"buyer{n}@example.test"},
+            )
             if placed.status_code != 201:
                 return placed.status_code
             reference = placed.get_json()["reference"]
@@ -56,10 +58,12 @@ def test_fifty_buyers_racing_for_ten_units_get_exactly_ten_paid_orders(settings,
         assert all(status < 500 for status in statuses), statuses
         assert sorted(statuses) == [200] * UNITS + [409] * (BUYERS - UNITS)
         with engine.connect() as connection:
-            paid = connection.scalar(sa.select(sa.func.count()).select_from(Order)
-                                     .where(Order.status == OrderStatus.PAID))
-            stock, reserved = connection.execute(sa.select(Lot.stock_on_hand, Lot.reserved)
-                                                 .where(Lot.id == lot_id)).one()
+            paid = connection.scalar(
+                sa.select(sa.func.count()).select_from(Order).where(Order.status == OrderStatus.PAID)
+            )
+            stock, reserved = connection.execute(
+                sa.select(Lot.stock_on_hand, Lot.reserved).where(Lot.id == lot_id)
+            ).one()
         assert paid == UNITS
         assert stock == Decimal(0) and reserved == Decimal(0)
 
@@ -73,12 +77,23 @@ def test_two_payments_across_two_villages_in_opposite_orders_do_not_deadlock(mon
             skus = [make_shop(session, village=village)[0].id for village in (east, west, west, east)]
             intents = []
             for pair in (skus[:2], skus[2:]):
-                order = service.place_order(session, lines=[{"sku_id": sku_id, "quantity": 1}
-                                                            for sku_id in pair],
-                                            buyer=None, email="buyer@example.test",
-                                            hold=timedelta(minutes=15), currency="CNY")
-                session.add(Payment(order=order, provider="stripe", external_id=f"pi_{order.reference}",
-                                    amount_fen=order.total_fen, status=PaymentStatus.REQUIRES_PAYMENT))
+                order = service.place_order(
+                    session,
+                    lines=[{"sku_id": sku_id, "quantity": 1} for sku_id in pair],
+                    buyer=None,
+                    email="buyer@example.test",
+                    hold=timedelta(minutes=15),
+                    currency="CNY",
+                )
+                session.add(
+                    Payment(
+                        order=order,
+                        provider="stripe",
+                        external_id=f"pi_{order.reference}",
+                        amount_fen=order.total_fen,
+                        status=PaymentStatus.REQUIRES_PAYMENT,
+                    )
+                )
                 intents.append({"id": f"pi_{order.reference}", "amount_received": order.total_fen})
         gateway = StripeGateway(StripeSettings(secret_key=None, webhook_secrets=()))
 
@@ -90,10 +105,8 @@ def test_two_payments_across_two_villages_in_opposite_orders_do_not_deadlock(mon
             posting = post_sale(session, **sale)
             if not getattr(posted, "once", False):
                 posted.once = True
-                try:
+                with contextlib.suppress(threading.BrokenBarrierError):
                     both_posted.wait(timeout=1)
-                except threading.BrokenBarrierError:
-                    pass
             return posting
 
         monkeypatch.setattr(ledger, "post_sale", post_then_wait_for_the_other)
@@ -101,9 +114,15 @@ def test_two_payments_across_two_villages_in_opposite_orders_do_not_deadlock(mon
         def pay(intent: dict) -> str:
             try:
                 with unit_of_work(factory) as session:
-                    return service.handle_stripe_event(session, gateway=gateway, event={
-                        "id": f"evt_{intent['id']}", "type": "payment_intent.succeeded",
-                        "data": {"object": intent}})
+                    return service.handle_stripe_event(
+                        session,
+                        gateway=gateway,
+                        event={
+                            "id": f"evt_{intent['id']}",
+                            "type": "payment_intent.succeeded",
+                            "data": {"object": intent},
+                        },
+                    )
             except sa.exc.OperationalError as error:
                 return str(error.orig)
 
@@ -112,6 +131,7 @@ def test_two_payments_across_two_villages_in_opposite_orders_do_not_deadlock(mon
 
         assert outcomes == ["paid", "paid"]
         with engine.connect() as connection:
-            paid = connection.scalar(sa.select(sa.func.count()).select_from(Order)
-                                     .where(Order.status == OrderStatus.PAID))
+            paid = connection.scalar(
+                sa.select(sa.func.count()).select_from(Order).where(Order.status == OrderStatus.PAID)
+            )
         assert paid == 2

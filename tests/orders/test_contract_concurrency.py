@@ -36,28 +36,40 @@ def test_concurrent_acceptances_never_exceed_the_contracted_quantity_plus_tolera
     with postgres_database() as engine:
         factory = make_session_factory(engine)
         with unit_of_work(factory) as session:
-            grower = make_user(session, role=Role.COOPERATIVE, organisation=make_organisation(
-                session, OrganisationKind.COOPERATIVE))
-            enterprise = make_user(session, role=Role.ENTERPRISE, organisation=make_organisation(
-                session, OrganisationKind.ENTERPRISE))
+            grower = make_user(
+                session,
+                role=Role.COOPERATIVE,
+                organisation=make_organisation(session, OrganisationKind.COOPERATIVE),
+            )
+            enterprise = make_user(
+                session,
+                role=Role.ENTERPRISE,
+                organisation=make_organisation(session, OrganisationKind.ENTERPRISE),
+            )
             category = make_category(session)
-            standard = make_standard(session, category=category,
-                                     definition=graded_definition(*CELERY_GRADES))
+            standard = make_standard(session, category=category, definition=graded_definition(*CELERY_GRADES))
             product = make_product(session, cooperative=grower.organisation, category=category)
             # 1,000 kg + 5 % = 1,050 kg at most; eight deliveries of 400 kg race for it.
-            contract = make_contract(session, enterprise_user=enterprise, grower_user=grower,
-                                     product=product)
+            contract = make_contract(session, enterprise_user=enterprise, grower_user=grower, product=product)
             deliveries = []
             for _ in range(RACERS):
-                lot = make_graded_lot(session, product=product, grade="一级",
-                                      quantity=Decimal("400"), standard=standard)
-                deliveries.append(service.deliver(
-                    session, actor=grower, contract_id=contract.id, lot_id=lot.id, window=1,
-                    quantity=Decimal("400"), delivered_on=date(2026, 10, 2)).id)
+                lot = make_graded_lot(
+                    session, product=product, grade="一级", quantity=Decimal("400"), standard=standard
+                )
+                deliveries.append(
+                    service.deliver(
+                        session,
+                        actor=grower,
+                        contract_id=contract.id,
+                        lot_id=lot.id,
+                        window=1,
+                        quantity=Decimal("400"),
+                        delivered_on=date(2026, 10, 2),
+                    ).id
+                )
             headers = headers_for(session, enterprise)
             contract_id = contract.id
-        app = create_app(settings.with_overrides(write_rate_limit="1000 per minute"),
-                         session_factory=factory)
+        app = create_app(settings.with_overrides(write_rate_limit="1000 per minute"), session_factory=factory)
         start = Barrier(RACERS)
 
         def accept(delivery_id: int) -> int:
@@ -66,15 +78,20 @@ def test_concurrent_acceptances_never_exceed_the_contracted_quantity_plus_tolera
             return client.post(
                 f"/api/v1/contracts/{contract_id}/deliveries/{delivery_id}/acceptance",
                 headers=headers,
-                json={"received_quantity": "400", "receipt_grade": "一级"}).status_code
+                json={"received_quantity": "400", "receipt_grade": "一级"},
+            ).status_code
 
         with ThreadPoolExecutor(max_workers=RACERS) as pool:
             statuses = list(pool.map(accept, deliveries))
 
         assert sorted(statuses) == [200, 200] + [409] * (RACERS - 2)
         with engine.connect() as connection:
-            accepted = connection.scalar(sa.select(Contract.accepted_quantity)
-                                         .where(Contract.id == contract_id))
-            summed = connection.scalar(sa.select(sa.func.sum(Delivery.received_quantity)).where(
-                Delivery.contract_id == contract_id, Delivery.status == DeliveryStatus.ACCEPTED))
+            accepted = connection.scalar(
+                sa.select(Contract.accepted_quantity).where(Contract.id == contract_id)
+            )
+            summed = connection.scalar(
+                sa.select(sa.func.sum(Delivery.received_quantity)).where(
+                    Delivery.contract_id == contract_id, Delivery.status == DeliveryStatus.ACCEPTED
+                )
+            )
         assert accepted == summed == Decimal("800.000")

@@ -24,17 +24,36 @@ GATEWAY = StripeGateway(StripeSettings(secret_key=None, webhook_secrets=()))
 
 
 def place(session, sku, packs, buyer=None):
-    return service.place_order(session, lines=[{"sku_id": sku.id, "quantity": packs}], buyer=buyer,
-                               email="buyer@example.test", hold=HOLD, currency="CNY")
+    return service.place_order(
+        session,
+        lines=[{"sku_id": sku.id, "quantity": packs}],
+        buyer=buyer,
+        email="buyer@example.test",
+        hold=HOLD,
+        currency="CNY",
+    )
 
 
 def pay(session, order) -> str:
-    session.add(Payment(order=order, provider="stripe", external_id=f"pi_{order.reference}",
-                        amount_fen=order.total_fen, status=PaymentStatus.REQUIRES_PAYMENT))
+    session.add(
+        Payment(
+            order=order,
+            provider="stripe",
+            external_id=f"pi_{order.reference}",
+            amount_fen=order.total_fen,
+            status=PaymentStatus.REQUIRES_PAYMENT,
+        )
+    )
     session.flush()
-    return service.handle_stripe_event(session, gateway=GATEWAY, event={
-        "id": f"evt_{order.reference}", "type": "payment_intent.succeeded",
-        "data": {"object": {"id": f"pi_{order.reference}", "amount_received": order.total_fen}}})
+    return service.handle_stripe_event(
+        session,
+        gateway=GATEWAY,
+        event={
+            "id": f"evt_{order.reference}",
+            "type": "payment_intent.succeeded",
+            "data": {"object": {"id": f"pi_{order.reference}", "amount_received": order.total_fen}},
+        },
+    )
 
 
 def test_the_last_pack_sells_after_a_long_run_of_holds_payments_and_expiries(session):
@@ -62,11 +81,13 @@ def test_quantities_are_stored_exactly(session):
     for _ in range(3):
         place(session, sku, 3)
     session.expire_all()
-    stored = session.execute(sa.select(Lot.stock_on_hand - Lot.reserved, Lot.reserved)
-                             .where(Lot.id == lot.id)).one()
+    stored = session.execute(
+        sa.select(Lot.stock_on_hand - Lot.reserved, Lot.reserved).where(Lot.id == lot.id)
+    ).one()
     assert stored == (Decimal("0.2"), Decimal("0.9"))
-    assert session.scalar(sa.select(Lot.id).where(Lot.id == lot.id,
-                                                  Lot.stock_on_hand - Lot.reserved == Decimal("0.2")))
+    assert session.scalar(
+        sa.select(Lot.id).where(Lot.id == lot.id, Lot.stock_on_hand - Lot.reserved == Decimal("0.2"))
+    )
 
 
 def test_upgrading_turns_stored_floats_into_exact_quantities(tmp_path, settings):
@@ -80,14 +101,18 @@ def test_upgrading_turns_stored_floats_into_exact_quantities(tmp_path, settings)
         command.downgrade(schema.alembic_config(connection), "0008")
     with engine.begin() as connection:
         # What revision 0008 left after a day of orders: binary floats that drifted.
-        connection.exec_driver_sql("UPDATE lots SET stock_on_hand = 1.1000000000000014, "
-                                   f"reserved = 0.900000000000001 WHERE id = {lot_id}")
+        connection.exec_driver_sql(
+            "UPDATE lots SET stock_on_hand = 1.1000000000000014, "
+            f"reserved = 0.900000000000001 WHERE id = {lot_id}"
+        )
     schema.upgrade(engine)
     with engine.connect() as connection:
-        row = connection.execute(sa.select(Lot.quantity, Lot.stock_on_hand, Lot.reserved)
-                                 .where(Lot.id == lot_id)).one()
+        row = connection.execute(
+            sa.select(Lot.quantity, Lot.stock_on_hand, Lot.reserved).where(Lot.id == lot_id)
+        ).one()
         stored = connection.exec_driver_sql(
-            f"SELECT typeof(stock_on_hand), stock_on_hand FROM lots WHERE id = {lot_id}").one()
+            f"SELECT typeof(stock_on_hand), stock_on_hand FROM lots WHERE id = {lot_id}"
+        ).one()
     engine.dispose()
     assert row == (Decimal("2.000"), Decimal("1.100"), Decimal("0.900"))
     assert tuple(stored) == ("integer", 1100)

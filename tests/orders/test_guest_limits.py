@@ -10,8 +10,12 @@ ORDERS = "/api/v1/orders"
 
 
 def order(client, sku, packs, email="guest@example.test", address="203.0.113.7", **headers):
-    return client.post(ORDERS, json={"lines": [{"sku_id": sku.id, "quantity": packs}], "email": email},
-                       headers=headers, environ_base={"REMOTE_ADDR": address})
+    return client.post(
+        ORDERS,
+        json={"lines": [{"sku_id": sku.id, "quantity": packs}], "email": email},
+        headers=headers,
+        environ_base={"REMOTE_ADDR": address},
+    )
 
 
 def test_a_guest_cannot_hold_a_whole_lot(client, session):
@@ -25,8 +29,10 @@ def test_a_guest_cannot_hold_a_whole_lot(client, session):
 
 def test_a_guest_order_is_bounded_in_packs_across_its_lines(client, session):
     skus = [make_shop(session, packs=50)[0] for _ in range(4)]
-    refused = client.post(ORDERS, json={"email": "guest@example.test",
-                                        "lines": [{"sku_id": sku.id, "quantity": 8} for sku in skus]})
+    refused = client.post(
+        ORDERS,
+        json={"email": "guest@example.test", "lines": [{"sku_id": sku.id, "quantity": 8} for sku in skus]},
+    )
     assert refused.status_code == 422
     assert "at most 30 packs" in refused.get_json()["detail"]
 
@@ -70,8 +76,9 @@ def test_paying_or_cancelling_frees_a_guests_holds(client, session):
 
 def test_signed_in_buyers_are_not_bounded(client, session, callers):
     sku, _lot = make_shop(session, packs=3037)
-    placed = client.post(ORDERS, json={"lines": [{"sku_id": sku.id, "quantity": 3037}]},
-                         headers=callers.enterprise.headers)
+    placed = client.post(
+        ORDERS, json={"lines": [{"sku_id": sku.id, "quantity": 3037}]}, headers=callers.enterprise.headers
+    )
     assert placed.status_code == 201
 
 
@@ -87,8 +94,9 @@ def test_a_guest_is_told_not_enough_stock_without_counts(client, session):
 
 def test_a_signed_in_buyer_is_told_what_is_available(client, session, callers):
     sku, _lot = make_shop(session, packs=3)
-    refused = client.post(ORDERS, json={"lines": [{"sku_id": sku.id, "quantity": 5}]},
-                          headers=callers.enterprise.headers)
+    refused = client.post(
+        ORDERS, json={"lines": [{"sku_id": sku.id, "quantity": 5}]}, headers=callers.enterprise.headers
+    )
     assert refused.status_code == 409
     assert refused.get_json()["short"] == [{"sku_id": sku.id, "requested": 5, "available": 3}]
 
@@ -107,10 +115,20 @@ def test_the_openapi_document_describes_the_out_of_stock_problem(client):
 def test_the_guest_bounds_and_the_busy_timeout_are_settings():
     from marketplace.core.config import Settings
 
-    settings = Settings.from_env({"SECRET_KEY": "x", "GUEST_MAX_PACKS_PER_ORDER": "5",
-                                  "GUEST_MAX_PACKS_PER_SKU": "2", "GUEST_MAX_OPEN_ORDERS_PER_EMAIL": "1",
-                                  "GUEST_MAX_OPEN_ORDERS_PER_ADDRESS": "4",
-                                  "SQLITE_BUSY_TIMEOUT_SECONDS": "7.5"})
-    assert (settings.guest_max_packs_per_order, settings.guest_max_packs_per_sku,
-            settings.guest_max_open_orders_per_email, settings.guest_max_open_orders_per_address,
-            settings.sqlite_busy_timeout_seconds) == (5, 2, 1, 4, 7.5)
+    settings = Settings.from_env(
+        {
+            "SECRET_KEY": "x",
+            "GUEST_MAX_PACKS_PER_ORDER": "5",
+            "GUEST_MAX_PACKS_PER_SKU": "2",
+            "GUEST_MAX_OPEN_ORDERS_PER_EMAIL": "1",
+            "GUEST_MAX_OPEN_ORDERS_PER_ADDRESS": "4",
+            "SQLITE_BUSY_TIMEOUT_SECONDS": "7.5",
+        }
+    )
+    assert (
+        settings.guest_max_packs_per_order,
+        settings.guest_max_packs_per_sku,
+        settings.guest_max_open_orders_per_email,
+        settings.guest_max_open_orders_per_address,
+        settings.sqlite_busy_timeout_seconds,
+    ) == (5, 2, 1, 4, 7.5)

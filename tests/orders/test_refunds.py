@@ -13,10 +13,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import sqlalchemy as sa
 import stripe
-from orders.ledger.models import LedgerEntry
-from orders.ledger.service import CLEARING
 
 from marketplace.app import create_app
+from orders.ledger.models import LedgerEntry
+from orders.ledger.service import CLEARING
 from orders.models import Order, Payment, Refund, RefundStatus
 from tests.factories import make_shop
 from tests.orders.test_payments import buyer_pays, deliver, event, order, start_payment
@@ -24,8 +24,7 @@ from tests.orders.test_payments import buyer_pays, deliver, event, order, start_
 
 @pytest.fixture
 def stripe_client(localstripe):
-    return stripe.StripeClient("sk_test_shanhai", base_addresses={"api": localstripe},
-                               max_network_retries=0)
+    return stripe.StripeClient("sk_test_shanhai", base_addresses={"api": localstripe}, max_network_retries=0)
 
 
 class CommitSwitch:
@@ -80,18 +79,22 @@ class StripeLink:
             request.close_connection = True
             return
         if self.mode == "refuse refunds" and creates_refund:
-            answer = (b'{"error": {"type": "invalid_request_error", "message": '
-                      b'"This charge was disputed; it cannot be refunded."}}')
+            answer = (
+                b'{"error": {"type": "invalid_request_error", "message": '
+                b'"This charge was disputed; it cannot be refunded."}}'
+            )
             request.send_response(400)
             request.send_header("Content-Type", "application/json")
             request.send_header("Content-Length", str(len(answer)))
             request.end_headers()
             request.wfile.write(answer)
             return
-        forwarded = urllib.request.Request(self.upstream + request.path, data=body or None,
-                                           method=request.command,
-                                           headers={k: v for k, v in request.headers.items()
-                                                    if k.lower() not in ("host", "content-length")})
+        forwarded = urllib.request.Request(
+            self.upstream + request.path,
+            data=body or None,
+            method=request.command,
+            headers={k: v for k, v in request.headers.items() if k.lower() not in ("host", "content-length")},
+        )
         try:
             with urllib.request.urlopen(forwarded, timeout=30) as response:
                 status, answer = response.status, response.read()
@@ -135,15 +138,21 @@ def paid_order(client, session, stripe_client, *, price_fen=10_000):
 
 
 def stripe_refunds(stripe_client, intent_id) -> list[int]:
-    return sorted(r.amount for r in stripe_client.v1.refunds.list(
-        params={"payment_intent": intent_id}).data)
+    return sorted(r.amount for r in stripe_client.v1.refunds.list(params={"payment_intent": intent_id}).data)
 
 
 def refunds_on_record(session, reference) -> list[tuple[str, int]]:
     session.expire_all()
-    return [(r.status.value, r.amount_fen) for r in session.scalars(
-        sa.select(Refund).join(Payment).join(Order).where(Order.reference == reference)
-        .order_by(Refund.id))]
+    return [
+        (r.status.value, r.amount_fen)
+        for r in session.scalars(
+            sa.select(Refund)
+            .join(Payment)
+            .join(Order)
+            .where(Order.reference == reference)
+            .order_by(Refund.id)
+        )
+    ]
 
 
 def assert_books_equal_stripe(session, stripe_client, reference, intent_id, *, sold=True):
@@ -154,13 +163,18 @@ def assert_books_equal_stripe(session, stripe_client, reference, intent_id, *, s
     received = intent.amount if intent.status == "succeeded" else 0  # localstripe: no amount_received
     cash = received - sum(stripe_refunds(stripe_client, intent_id))
     assert stored.captured_fen - stored.refunded_fen == cash
-    sources = [reference] + [r.external_id for p in stored.payments
-                             for r in session.scalars(sa.select(Refund).where(
-                                 Refund.payment_id == p.id,
-                                 Refund.status == RefundStatus.SUCCEEDED))]
-    clearing = session.scalar(sa.select(sa.func.coalesce(
-        sa.func.sum(LedgerEntry.debit_fen - LedgerEntry.credit_fen), 0))
-        .where(LedgerEntry.account == CLEARING, LedgerEntry.source_id.in_(sources)))
+    sources = [reference] + [
+        r.external_id
+        for p in stored.payments
+        for r in session.scalars(
+            sa.select(Refund).where(Refund.payment_id == p.id, Refund.status == RefundStatus.SUCCEEDED)
+        )
+    ]
+    clearing = session.scalar(
+        sa.select(sa.func.coalesce(sa.func.sum(LedgerEntry.debit_fen - LedgerEntry.credit_fen), 0)).where(
+            LedgerEntry.account == CLEARING, LedgerEntry.source_id.in_(sources)
+        )
+    )
     assert clearing == (cash if sold else 0)
 
 
@@ -173,13 +187,15 @@ def reconcile(app):
     return app.test_cli_runner().invoke(args=["shanhai", "reconcile-refunds", "--min-age", "0"])
 
 
-def test_a_refund_whose_transaction_fails_moves_no_money(client, session, callers, stripe_client,
-                                                         commits):
+def test_a_refund_whose_transaction_fails_moves_no_money(client, session, callers, stripe_client, commits):
     reference, intent = paid_order(client, session, stripe_client)
     commits.fail_when = lambda: True
     with pytest.raises(sa.exc.OperationalError):
-        client.post(f"/api/v1/orders/{reference}/refunds", headers=callers.operator.headers,
-                    json={"amount_fen": 4_000, "reason": "one tin dented"})
+        client.post(
+            f"/api/v1/orders/{reference}/refunds",
+            headers=callers.operator.headers,
+            json={"amount_fen": 4_000, "reason": "one tin dented"},
+        )
     commits.fail_when = lambda: False
     assert stripe_refunds(stripe_client, intent["id"]) == []
     assert refunds_on_record(session, reference) == []
@@ -188,13 +204,17 @@ def test_a_refund_whose_transaction_fails_moves_no_money(client, session, caller
 
 @pytest.mark.parametrize("settled_by", ["reconcile-refunds", "charge.refunded"])
 def test_a_refund_whose_commit_fails_after_stripe_made_it_is_recorded_once(
-        app, client, session, callers, stripe_client, commits, settled_by):
+    app, client, session, callers, stripe_client, commits, settled_by
+):
     reference, intent = paid_order(client, session, stripe_client)
     # The commit after Stripe has made the refund fails (today's code: its only commit).
     commits.fail_when = lambda: bool(stripe_refunds(stripe_client, intent["id"]))
     with pytest.raises(sa.exc.OperationalError):
-        client.post(f"/api/v1/orders/{reference}/refunds", headers=callers.operator.headers,
-                    json={"amount_fen": 4_000, "reason": "one tin dented"})
+        client.post(
+            f"/api/v1/orders/{reference}/refunds",
+            headers=callers.operator.headers,
+            json={"amount_fen": 4_000, "reason": "one tin dented"},
+        )
     commits.fail_when = lambda: False
     assert stripe_refunds(stripe_client, intent["id"]) == [4_000]
     # The books show the refund as asked for, not yet as money returned.
@@ -217,22 +237,28 @@ def test_a_refund_whose_commit_fails_after_stripe_made_it_is_recorded_once(
 
 
 def test_a_refund_whose_answer_from_stripe_is_lost_is_found_not_made_twice(
-        app, client, linked_client, session, callers, stripe_client, stripe_link):
+    app, client, linked_client, session, callers, stripe_client, stripe_link
+):
     reference, intent = paid_order(client, session, stripe_client)
     stripe_link.mode = "lose refund answers"
     body = {"amount_fen": 6_000, "reason": "never arrived"}
-    lost = linked_client.post(f"/api/v1/orders/{reference}/refunds",
-                              headers=callers.operator.headers, json=body)
+    lost = linked_client.post(
+        f"/api/v1/orders/{reference}/refunds", headers=callers.operator.headers, json=body
+    )
     assert lost.status_code == 502 and "pending" in lost.get_json()["detail"]
     assert stripe_refunds(stripe_client, intent["id"]) == [6_000]
     assert refunds_on_record(session, reference) == [("pending", 6_000)]
     # Another refund goes beside the pending one; the same one asked again is a retry of it.
     stripe_link.mode = "up"
-    other = linked_client.post(f"/api/v1/orders/{reference}/refunds", headers=callers.operator.headers,
-                               json={"amount_fen": 1_000, "reason": "something else"})
+    other = linked_client.post(
+        f"/api/v1/orders/{reference}/refunds",
+        headers=callers.operator.headers,
+        json={"amount_fen": 1_000, "reason": "something else"},
+    )
     assert other.status_code == 201, other.get_json()
-    retried = linked_client.post(f"/api/v1/orders/{reference}/refunds",
-                                 headers=callers.operator.headers, json=body)
+    retried = linked_client.post(
+        f"/api/v1/orders/{reference}/refunds", headers=callers.operator.headers, json=body
+    )
     assert retried.status_code == 201, retried.get_json()
     assert retried.get_json()["status"] == "succeeded"
     assert stripe_link.refunds_forwarded == 2
@@ -241,29 +267,37 @@ def test_a_refund_whose_answer_from_stripe_is_lost_is_found_not_made_twice(
     assert refunds_on_record(session, reference) == [("succeeded", 6_000), ("succeeded", 1_000)]
     assert_books_equal_stripe(session, stripe_client, reference, intent["id"])
     # The rest, now: the books still follow Stripe.
-    rest = client.post(f"/api/v1/orders/{reference}/refunds", headers=callers.operator.headers,
-                       json={"amount_fen": 3_000, "reason": "the rest"})
+    rest = client.post(
+        f"/api/v1/orders/{reference}/refunds",
+        headers=callers.operator.headers,
+        json={"amount_fen": 3_000, "reason": "the rest"},
+    )
     assert rest.status_code == 201
     assert client.get(f"/api/v1/orders/{reference}").get_json()["status"] == "refunded"
     assert_books_equal_stripe(session, stripe_client, reference, intent["id"])
 
 
 def test_a_refund_stripe_refuses_is_recorded_as_failed_and_moves_nothing(
-        client, linked_client, session, callers, stripe_client, stripe_link):
+    client, linked_client, session, callers, stripe_client, stripe_link
+):
     reference, intent = paid_order(client, session, stripe_client)
     stripe_link.mode = "refuse refunds"
-    refused = linked_client.post(f"/api/v1/orders/{reference}/refunds",
-                                 headers=callers.operator.headers,
-                                 json={"amount_fen": 3_000, "reason": "dented"})
+    refused = linked_client.post(
+        f"/api/v1/orders/{reference}/refunds",
+        headers=callers.operator.headers,
+        json={"amount_fen": 3_000, "reason": "dented"},
+    )
     assert refused.status_code == 502
     assert refused.get_json()["type"] == "urn:shanhai:problem:refund-refused"
     assert refunds_on_record(session, reference) == [("failed", 3_000)]
     assert_books_equal_stripe(session, stripe_client, reference, intent["id"])
     # Nothing is left pending: another refund goes ahead.
     stripe_link.mode = "up"
-    again = linked_client.post(f"/api/v1/orders/{reference}/refunds",
-                               headers=callers.operator.headers,
-                               json={"amount_fen": 2_000, "reason": "dented"})
+    again = linked_client.post(
+        f"/api/v1/orders/{reference}/refunds",
+        headers=callers.operator.headers,
+        json={"amount_fen": 2_000, "reason": "dented"},
+    )
     assert again.status_code == 201 and again.get_json()["status"] == "succeeded"
     assert refunds_on_record(session, reference) == [("failed", 3_000), ("succeeded", 2_000)]
     assert_books_equal_stripe(session, stripe_client, reference, intent["id"])
@@ -281,7 +315,8 @@ def paid_after_cancelling(client, session, stripe_client):
 
 
 def test_an_automatic_refund_whose_webhook_transaction_fails_is_made_once_on_redelivery(
-        client, session, stripe_client, commits):
+    client, session, stripe_client, commits
+):
     placed, intent_id, intent, succeeded = paid_after_cancelling(client, session, stripe_client)
     commits.fail_when = lambda: True
     with pytest.raises(sa.exc.OperationalError):
@@ -298,7 +333,8 @@ def test_an_automatic_refund_whose_webhook_transaction_fails_is_made_once_on_red
 
 
 def test_an_automatic_refund_stripe_did_not_answer_goes_out_when_stripe_delivers_again(
-        client, linked_client, session, stripe_client, stripe_link):
+    client, linked_client, session, stripe_client, stripe_link
+):
     placed, intent_id, intent, succeeded = paid_after_cancelling(client, session, stripe_client)
     stripe_link.mode = "lose refund answers"
     # An error answer: Stripe will deliver the event again.
@@ -324,13 +360,17 @@ def test_a_refund_made_in_stripes_dashboard_is_booked_once(client, session, stri
 
 
 def test_a_payment_whose_record_was_lost_with_its_transaction_is_still_recorded(
-        client, session, stripe_client, commits):
+    client, session, stripe_client, commits
+):
     sku, _ = make_shop(session, packs=10)
     placed = order(client, sku, 1)
 
     def intents_for_the_order():
-        return [i for i in stripe_client.v1.payment_intents.list(params={"limit": 100}).data
-                if i.metadata.to_dict().get("order_reference") == placed["reference"]]
+        return [
+            i
+            for i in stripe_client.v1.payment_intents.list(params={"limit": 100}).data
+            if i.metadata.to_dict().get("order_reference") == placed["reference"]
+        ]
 
     # The transaction that would record the PaymentIntent Stripe has just made is lost.
     commits.fail_when = lambda: bool(intents_for_the_order())
@@ -357,23 +397,37 @@ def test_refunds_recorded_before_the_upgrade_stay_succeeded_and_count(tmp_path, 
     def upgrade_with_an_old_refund(engine):
         schema.upgrade(engine, "0008")
         with engine.begin() as connection:
-            connection.execute(sa.text(
-                "INSERT INTO orders (id, reference, status, currency, total_fen, captured_fen, "
-                "refunded_fen, reserved_until, created_at, updated_at) VALUES (1, 'old-order', "
-                "'partially_refunded', 'CNY', 10000, 10000, 4000, :at, :at, :at)"),
-                {"at": "2026-11-01 08:00:00"})
-            connection.execute(sa.text(
-                "INSERT INTO payments (id, order_id, provider, external_id, amount_fen, captured_fen, "
-                "status, created_at, updated_at) VALUES (1, 1, 'stripe', 'pi_old', 10000, 10000, "
-                "'succeeded', :at, :at)"), {"at": "2026-11-01 08:00:00"})
-            connection.execute(sa.text(
-                "INSERT INTO refunds (id, payment_id, external_id, amount_fen, reason, created_at) "
-                "VALUES (1, 1, 're_old', 4000, 'dented', :at)"), {"at": "2026-11-01 09:00:00"})
+            connection.execute(
+                sa.text(
+                    "INSERT INTO orders (id, reference, status, currency, total_fen, captured_fen, "
+                    "refunded_fen, reserved_until, created_at, updated_at) VALUES (1, 'old-order', "
+                    "'partially_refunded', 'CNY', 10000, 10000, 4000, :at, :at, :at)"
+                ),
+                {"at": "2026-11-01 08:00:00"},
+            )
+            connection.execute(
+                sa.text(
+                    "INSERT INTO payments (id, order_id, provider, external_id, amount_fen, captured_fen, "
+                    "status, created_at, updated_at) VALUES (1, 1, 'stripe', 'pi_old', 10000, 10000, "
+                    "'succeeded', :at, :at)"
+                ),
+                {"at": "2026-11-01 08:00:00"},
+            )
+            connection.execute(
+                sa.text(
+                    "INSERT INTO refunds (id, payment_id, external_id, amount_fen, reason, created_at) "
+                    "VALUES (1, 1, 're_old', 4000, 'dented', :at)"
+                ),
+                {"at": "2026-11-01 09:00:00"},
+            )
         schema.upgrade(engine)
         with engine.connect() as connection:
-            return connection.execute(sa.text(
-                "SELECT status, idempotency_key, reverses_sale, external_id, settled_at IS NOT NULL "
-                "FROM refunds")).all()
+            return connection.execute(
+                sa.text(
+                    "SELECT status, idempotency_key, reverses_sale, external_id, settled_at IS NOT NULL "
+                    "FROM refunds"
+                )
+            ).all()
 
     if dialect == "sqlite":
         engine = make_engine(f"sqlite:///{tmp_path / 'old.sqlite3'}")

@@ -19,8 +19,14 @@ HOLD = timedelta(minutes=15)
 
 
 def place(session, *lines, email="buyer@example.test"):
-    return service.place_order(session, lines=[{"sku_id": sku.id, "quantity": n} for sku, n in lines],
-                               buyer=None, email=email, hold=HOLD, currency="CNY")
+    return service.place_order(
+        session,
+        lines=[{"sku_id": sku.id, "quantity": n} for sku, n in lines],
+        buyer=None,
+        email=email,
+        hold=HOLD,
+        currency="CNY",
+    )
 
 
 def test_placing_an_order_reserves_stock_without_selling_it(session):
@@ -37,21 +43,34 @@ def test_an_order_that_cannot_be_filled_fails_whole_naming_every_short_line(sess
     tea, tea_lot = make_shop(session, packs=3)
     plums, _ = make_shop(session, packs=1)
     celery, _ = make_shop(session, packs=50)
-    buyer = make_user(session, role=Role.ENTERPRISE,
-                      organisation=make_organisation(session, OrganisationKind.ENTERPRISE))
+    buyer = make_user(
+        session, role=Role.ENTERPRISE, organisation=make_organisation(session, OrganisationKind.ENTERPRISE)
+    )
     with pytest.raises(OutOfStock) as refused:
-        service.place_order(session, lines=[{"sku_id": sku.id, "quantity": n} for sku, n in
-                                            ((tea, 5), (plums, 2), (celery, 1))],
-                            buyer=buyer, email=None, hold=HOLD, currency="CNY")
+        service.place_order(
+            session,
+            lines=[{"sku_id": sku.id, "quantity": n} for sku, n in ((tea, 5), (plums, 2), (celery, 1))],
+            buyer=buyer,
+            email=None,
+            hold=HOLD,
+            currency="CNY",
+        )
     short = refused.value.extensions["short"]
     assert {(s["sku_id"], s["requested"], s["available"]) for s in short} == {
-        (tea.id, 5, 3), (plums.id, 2, 1)}
+        (tea.id, 5, 3),
+        (plums.id, 2, 1),
+    }
 
 
 def test_stock_is_drawn_from_the_oldest_harvest_first_across_lots(session):
     sku, older = make_shop(session, packs=2)
-    newer = make_lot(session, product=sku.product, status=LotStatus.ON_SALE,
-                     quantity=Decimal("5"), harvested_on=older.harvested_on + timedelta(days=9))
+    newer = make_lot(
+        session,
+        product=sku.product,
+        status=LotStatus.ON_SALE,
+        quantity=Decimal("5"),
+        harvested_on=older.harvested_on + timedelta(days=9),
+    )
     order = place(session, (sku, 3))
     allocations = {a.lot_id: a.packs for a in order.lines[0].allocations}
     assert allocations == {older.id: 2, newer.id: 1}

@@ -38,11 +38,11 @@ def shop(tmp_path, settings):
     factory = make_session_factory(engine)
     with unit_of_work(factory) as session:
         sku, lot = make_shop(session, packs=40, pack_grams=100)
-        operator = make_user(session, role=Role.OPERATOR,
-                             organisation=make_organisation(session, OrganisationKind.OPERATOR))
+        operator = make_user(
+            session, role=Role.OPERATOR, organisation=make_organisation(session, OrganisationKind.OPERATOR)
+        )
         operator_headers = headers_for(session, operator)
-    app = create_app(settings.with_overrides(write_rate_limit="100000 per minute"),
-                     session_factory=factory)
+    app = create_app(settings.with_overrides(write_rate_limit="100000 per minute"), session_factory=factory)
     yield app, engine, sku.id, lot.id, operator_headers
     engine.dispose()
 
@@ -62,14 +62,19 @@ def concurrently(task, count: int = WRITERS) -> list[int]:
 
 def place(client, sku_id: int, n: int, **headers):
     """Guest n's order for one pack, from an address of its own."""
-    return client.post("/api/v1/orders", headers=headers, environ_base={"REMOTE_ADDR": f"10.0.0.{n}"},
-                       json={"lines": [{"sku_id": sku_id, "quantity": 1}], "email": f"buyer{n}@example.test"})
+    return client.post(
+        "/api/v1/orders",
+        headers=headers,
+        environ_base={"REMOTE_ADDR": f"10.0.0.{n}"},
+        json={"lines": [{"sku_id": sku_id, "quantity": 1}], "email": f"buyer{n}@example.test"},
+    )
 
 
 def stock(engine, lot_id: int) -> tuple[Decimal, Decimal]:
     with engine.connect() as connection:
-        return tuple(connection.execute(sa.select(Lot.stock_on_hand, Lot.reserved)
-                                        .where(Lot.id == lot_id)).one())
+        return tuple(
+            connection.execute(sa.select(Lot.stock_on_hand, Lot.reserved).where(Lot.id == lot_id)).one()
+        )
 
 
 def test_fifty_concurrent_guest_orders_wait_their_turn_and_never_oversell(shop):
@@ -85,23 +90,29 @@ def test_fifty_concurrent_payment_starts_and_webhooks_each_take_effect(shop):
     references = [place(client, sku_id, n).get_json()["reference"] for n in range(40)]
 
     def start(n: int) -> int:
-        return app.test_client().post(f"/api/v1/orders/{references[n % 40]}/payments",
-                                      json={"method": "card"}).status_code
+        return (
+            app.test_client()
+            .post(f"/api/v1/orders/{references[n % 40]}/payments", json={"method": "card"})
+            .status_code
+        )
 
     assert Counter(concurrently(start)) == {201: 50}
     with engine.connect() as connection:
-        intents = connection.execute(sa.select(Payment.external_id, Payment.amount_fen)
-                                     .order_by(Payment.id)).all()
+        intents = connection.execute(
+            sa.select(Payment.external_id, Payment.amount_fen).order_by(Payment.id)
+        ).all()
     assert len(intents) == 40  # one PaymentIntent per order, however often it is asked for
 
     # Ten of the fifty deliveries repeat an event: the repeat changes nothing.
-    events = [event("payment_intent.succeeded", {"id": pi, "amount_received": amount})
-              for pi, amount in intents]
+    events = [
+        event("payment_intent.succeeded", {"id": pi, "amount_received": amount}) for pi, amount in intents
+    ]
     statuses = concurrently(lambda n: deliver(app.test_client(), events[n % 40]).status_code)
     assert Counter(statuses) == {200: 50}
     with engine.connect() as connection:
-        paid = connection.scalar(sa.select(sa.func.count()).select_from(Order)
-                                 .where(Order.status == OrderStatus.PAID))
+        paid = connection.scalar(
+            sa.select(sa.func.count()).select_from(Order).where(Order.status == OrderStatus.PAID)
+        )
     assert paid == 40
     assert stock(engine, lot_id) == (Decimal(0), Decimal(0))
 
@@ -109,19 +120,29 @@ def test_fifty_concurrent_payment_starts_and_webhooks_each_take_effect(shop):
 def test_fifty_concurrent_refunds_are_all_recorded_exactly(shop, localstripe):
     app, engine, sku_id, _lot_id, operator = shop
     client = app.test_client()
-    placed = client.post("/api/v1/orders", json={"lines": [{"sku_id": sku_id, "quantity": 40}]},
-                         headers=operator)
+    placed = client.post(
+        "/api/v1/orders", json={"lines": [{"sku_id": sku_id, "quantity": 40}]}, headers=operator
+    )
     reference = placed.get_json()["reference"]
-    intent_id = client.post(f"/api/v1/orders/{reference}/payments",
-                            json={"method": "card"}).get_json()["payment_intent_id"]
+    intent_id = client.post(f"/api/v1/orders/{reference}/payments", json={"method": "card"}).get_json()[
+        "payment_intent_id"
+    ]
     stripe_client = stripe.StripeClient("sk_test_shanhai", base_addresses={"api": localstripe})
-    assert deliver(client, event("payment_intent.succeeded",
-                                 buyer_pays(stripe_client, intent_id))).status_code == 200
+    assert (
+        deliver(client, event("payment_intent.succeeded", buyer_pays(stripe_client, intent_id))).status_code
+        == 200
+    )
 
     def refund(n: int) -> int:
-        return app.test_client().post(f"/api/v1/orders/{reference}/refunds", headers={
-            **operator, "Idempotency-Key": f"refund-{n}"},
-            json={"amount_fen": 100, "reason": f"refund {n}"}).status_code
+        return (
+            app.test_client()
+            .post(
+                f"/api/v1/orders/{reference}/refunds",
+                headers={**operator, "Idempotency-Key": f"refund-{n}"},
+                json={"amount_fen": 100, "reason": f"refund {n}"},
+            )
+            .status_code
+        )
 
     assert Counter(concurrently(refund)) == {201: 50}
     with engine.connect() as connection:
@@ -135,8 +156,11 @@ def test_fifty_concurrent_retries_of_one_order_make_one_order(shop):
     key = str(uuid.uuid4())
 
     def retry(_n: int) -> tuple[int, str]:
-        response = app.test_client().post("/api/v1/orders", headers={"Idempotency-Key": key}, json={
-            "lines": [{"sku_id": sku_id, "quantity": 3}], "email": "buyer@example.test"})
+        response = app.test_client().post(
+            "/api/v1/orders",
+            headers={"Idempotency-Key": key},
+            json={"lines": [{"sku_id": sku_id, "quantity": 3}], "email": "buyer@example.test"},
+        )
         return response.status_code, response.get_json().get("reference")
 
     answers = concurrently(retry)
@@ -153,16 +177,22 @@ def test_fifty_writers_of_each_kind_against_make_run_on_a_sqlite_file(tmp_path, 
         phases = bench.run_phases(base, shop, localstripe, WRITERS)
 
     assert {name: dict(phase.statuses) for name, phase in phases.items()} == {
-        "guest orders": {201: 40, 409: 10}, "payment starts": {201: 50}, "webhooks": {200: 50},
-        "refunds": {201: 50}, "idempotent retries": {201: 50}}
+        "guest orders": {201: 40, 409: 10},
+        "payment starts": {201: 50},
+        "webhooks": {200: 50},
+        "refunds": {201: 50},
+        "idempotent retries": {201: 50},
+    }
     assert len(phases["idempotent retries"].references) == 1
     assert bench.final_state(shop) == {
-        "guest lot": (Decimal(0), Decimal(0)), "bulk lot": (Decimal("1.0"), Decimal("0.3")),
-        "paid guest orders": 40, "refunded fen": 50 * 100}
+        "guest lot": (Decimal(0), Decimal(0)),
+        "bulk lot": (Decimal("1.0"), Decimal("0.3")),
+        "paid guest orders": 40,
+        "refunded fen": 50 * 100,
+    }
 
 
-def test_a_writer_kept_waiting_past_the_busy_timeout_gets_a_503_and_readers_never_wait(
-        tmp_path, settings):
+def test_a_writer_kept_waiting_past_the_busy_timeout_gets_a_503_and_readers_never_wait(tmp_path, settings):
     engine = make_engine(f"sqlite:///{tmp_path / 'busy.sqlite3'}", busy_timeout=0.3)
     schema.upgrade(engine)
     factory = make_session_factory(engine)
@@ -214,8 +244,9 @@ def test_a_payment_start_holds_no_write_lock_while_stripe_answers(tmp_path, sett
     app = create_app(settings.with_overrides(stripe_api_base=stripe_held.url), session_factory=factory)
     first = place(app.test_client(), sku.id, 1).get_json()["reference"]
     with ThreadPoolExecutor(max_workers=1) as pool:
-        started = pool.submit(lambda: app.test_client().post(f"/api/v1/orders/{first}/payments",
-                                                             json={"method": "card"}))
+        started = pool.submit(
+            lambda: app.test_client().post(f"/api/v1/orders/{first}/payments", json={"method": "card"})
+        )
         assert stripe_held.asked.wait(timeout=30)
         second = place(app.test_client(), sku.id, 2)
         stripe_held.release.set()

@@ -20,19 +20,28 @@ CELERY = next(s for s in shipped_standards() if s["code"] == "NY/T 1729")
 
 def standard_body(data: dict, category_id: int) -> dict:
     header = {"code", "version", "category", "title_zh", "title_en", "effective_from", "source"}
-    return {"category_id": category_id, "code": data["code"], "version": data["version"],
-            "title_zh": data["title_zh"], "title_en": data["title_en"],
-            "effective_from": data["effective_from"], "source": data["source"],
-            "definition": copy.deepcopy({key: value for key, value in data.items()
-                                         if key not in header})}
+    return {
+        "category_id": category_id,
+        "code": data["code"],
+        "version": data["version"],
+        "title_zh": data["title_zh"],
+        "title_en": data["title_en"],
+        "effective_from": data["effective_from"],
+        "source": data["source"],
+        "definition": copy.deepcopy({key: value for key, value in data.items() if key not in header}),
+    }
 
 
 def publish(client, callers, data: dict, category_id: int) -> dict:
-    created = client.post("/api/v1/quality/standards", json=standard_body(data, category_id),
-                          headers=callers.operator.headers)
+    created = client.post(
+        "/api/v1/quality/standards", json=standard_body(data, category_id), headers=callers.operator.headers
+    )
     assert created.status_code == 201, created.get_json()
-    published = client.post(f"/api/v1/quality/standards/{created.get_json()['id']}/publish",
-                            json={}, headers=callers.operator.headers)
+    published = client.post(
+        f"/api/v1/quality/standards/{created.get_json()['id']}/publish",
+        json={},
+        headers=callers.operator.headers,
+    )
     assert published.status_code == 200
     return published.get_json()
 
@@ -41,15 +50,17 @@ def publish(client, callers, data: dict, category_id: int) -> dict:
 def celery_lot(session, callers):
     village = factories.make_village(session, name_zh="群围村", township_zh="益农镇", county_zh="萧山区")
     callers.cooperative.organisation.contact_phone = "0571-80000008"
-    product = factories.make_product(session, cooperative=callers.cooperative.organisation,
-                                     village=village, name_zh="共富智芹菜")
+    product = factories.make_product(
+        session, cooperative=callers.cooperative.organisation, village=village, name_zh="共富智芹菜"
+    )
     return factories.make_lot(session, product=product, quantity=factories.Decimal("42000"))
 
 
 def inspect(client, callers, lot_id: int, sample: dict, caller=None):
     body = {"sample_size": 80, "sampling": {"lot_size": 1000, "level": "II", "aql": "2.5"}, **sample}
-    return client.post(f"/api/v1/lots/{lot_id}/inspections", json=body,
-                       headers=(caller or callers.inspector).headers)
+    return client.post(
+        f"/api/v1/lots/{lot_id}/inspections", json=body, headers=(caller or callers.inspector).headers
+    )
 
 
 def test_a_celery_lot_is_inspected_graded_and_certified_end_to_end(client, session, callers, celery_lot):
@@ -62,19 +73,23 @@ def test_a_celery_lot_is_inspected_graded_and_certified_end_to_end(client, sessi
     assert inspection["sampling_plan"]["sample_size"] == 80
     assert client.get(inspection["photos"][0]["url"]).mimetype == "image/png"
 
-    graded = client.post(f"/api/v1/lots/{celery_lot.id}/grades", json={},
-                         headers=callers.inspector.headers)
+    graded = client.post(f"/api/v1/lots/{celery_lot.id}/grades", json={}, headers=callers.inspector.headers)
     assert graded.status_code == 201, graded.get_json()
     grade = graded.get_json()
-    assert (grade["grade"], grade["standard_code"], grade["standard_version"]) == ("一级", "NY/T 1729", "2009")
+    assert (grade["grade"], grade["standard_code"], grade["standard_version"]) == (
+        "一级",
+        "NY/T 1729",
+        "2009",
+    )
     assert grade["residue_result"] == "negative"
     assert grade["explanation"][0]["criteria"][1]["within"][0]["label"] == "不低于二级"
     assert client.get(f"/api/v1/lots/{celery_lot.id}").get_json()["status"] == "graded"
 
-    issued = client.post(f"/api/v1/lots/{celery_lot.id}/certificates",
-                         json={"basis": ["self_test", "commissioned_test"], "quantity": "21000",
-                               "issued_on": "2026-11-09"},
-                         headers=callers.cooperative.headers)
+    issued = client.post(
+        f"/api/v1/lots/{celery_lot.id}/certificates",
+        json={"basis": ["self_test", "commissioned_test"], "quantity": "21000", "issued_on": "2026-11-09"},
+        headers=callers.cooperative.headers,
+    )
     assert issued.status_code == 201, issued.get_json()
     certificate = issued.get_json()
     assert client.get(f"/api/v1/certificates/{certificate['id']}").get_json() == certificate
@@ -83,9 +98,20 @@ def test_a_celery_lot_is_inspected_graded_and_certified_end_to_end(client, sessi
     assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
     text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.data)).pages)
     flat = text.replace("\n", "")
-    for field in ("食用农产品承诺达标合格证", "共富智芹菜", "21000 kg", "萧山区益农镇群围村",
-                  callers.cooperative.organisation.name_zh, "0571-80000008", "2026-11-09",
-                  "√自检合格", "√委托检测合格", "一级", "NY/T 1729-2009", certificate["number"]):
+    for field in (
+        "食用农产品承诺达标合格证",
+        "共富智芹菜",
+        "21000 kg",
+        "萧山区益农镇群围村",
+        callers.cooperative.organisation.name_zh,
+        "0571-80000008",
+        "2026-11-09",
+        "√自检合格",
+        "√委托检测合格",
+        "一级",
+        "NY/T 1729-2009",
+        certificate["number"],
+    ):
         assert field in flat, field
     assert "内部质量控制合格" not in flat
     assert COMMITMENT in flat
@@ -101,17 +127,22 @@ def test_only_inspectors_record_inspections(client, session, callers, celery_lot
 def test_a_cooperative_can_never_grade_its_own_lot(client, session, callers, celery_lot):
     publish(client, callers, CELERY, celery_lot.product.category_id)
     inspect(client, callers, celery_lot.id, CELERY["examples"][0]["sample"])
-    response = client.post(f"/api/v1/lots/{celery_lot.id}/grades", json={},
-                           headers=callers.cooperative.headers)
+    response = client.post(
+        f"/api/v1/lots/{celery_lot.id}/grades", json={}, headers=callers.cooperative.headers
+    )
     assert response.status_code == 403
     assert client.get(f"/api/v1/lots/{celery_lot.id}/grades").get_json() == []
 
 
 def test_an_inspector_from_the_growers_own_organisation_is_refused(client, session, callers, celery_lot):
-    insider = factories.make_user(session, role=factories.Role.INSPECTOR,
-                                  organisation=callers.cooperative.organisation)
-    response = client.post(f"/api/v1/lots/{celery_lot.id}/inspections", json={"sample_size": 3},
-                           headers=factories.headers_for(session, insider))
+    insider = factories.make_user(
+        session, role=factories.Role.INSPECTOR, organisation=callers.cooperative.organisation
+    )
+    response = client.post(
+        f"/api/v1/lots/{celery_lot.id}/inspections",
+        json={"sample_size": 3},
+        headers=factories.headers_for(session, insider),
+    )
     assert response.status_code == 403
     assert response.get_json()["type"] == "urn:shanhai:problem:own-lot"
 
@@ -119,20 +150,28 @@ def test_an_inspector_from_the_growers_own_organisation_is_refused(client, sessi
 def test_operators_publish_standards_and_published_versions_are_immutable(client, session, callers):
     category = factories.make_category(session)
     for caller in (callers.cooperative, callers.inspector, callers.enterprise):
-        refused = client.post("/api/v1/quality/standards", json=standard_body(LONGJING, category.id),
-                              headers=caller.headers)
+        refused = client.post(
+            "/api/v1/quality/standards", json=standard_body(LONGJING, category.id), headers=caller.headers
+        )
         assert refused.status_code == 403
     standard = publish(client, callers, LONGJING, category.id)
     assert standard["is_published"] and standard["grade_codes"][0] == "特级"
-    changed = client.patch(f"/api/v1/quality/standards/{standard['id']}", json={"title_en": "Other"},
-                           headers=callers.operator.headers)
+    changed = client.patch(
+        f"/api/v1/quality/standards/{standard['id']}",
+        json={"title_en": "Other"},
+        headers=callers.operator.headers,
+    )
     assert changed.status_code == 409
     assert changed.get_json()["type"] == "urn:shanhai:problem:standard-published"
-    again = client.post(f"/api/v1/quality/standards/{standard['id']}/publish", json={},
-                        headers=callers.operator.headers)
+    again = client.post(
+        f"/api/v1/quality/standards/{standard['id']}/publish", json={}, headers=callers.operator.headers
+    )
     assert again.status_code == 409
-    duplicate = client.post("/api/v1/quality/standards", json=standard_body(LONGJING, category.id),
-                            headers=callers.operator.headers)
+    duplicate = client.post(
+        "/api/v1/quality/standards",
+        json=standard_body(LONGJING, category.id),
+        headers=callers.operator.headers,
+    )
     assert duplicate.status_code == 409
     current = client.get(f"/api/v1/quality/standards/current?category_id={category.id}&on=2026-04-01")
     assert current.get_json()["id"] == standard["id"]
@@ -157,9 +196,11 @@ def tea_lot(client, session, callers):
     brand = factories.make_brand(session)
     product = factories.make_product(session, cooperative=callers.cooperative.organisation, brand=brand)
     publish(client, callers, LONGJING, product.category_id)
-    minimum = client.post("/api/v1/quality/brand-minimum-grades",
-                          json={"brand_id": brand.id, "standard_code": "GB/T 18650", "grade_code": "一级"},
-                          headers=callers.operator.headers)
+    minimum = client.post(
+        "/api/v1/quality/brand-minimum-grades",
+        json={"brand_id": brand.id, "standard_code": "GB/T 18650", "grade_code": "一级"},
+        headers=callers.operator.headers,
+    )
     assert minimum.status_code == 200
     return factories.make_lot(session, product=product)
 
@@ -171,8 +212,9 @@ def grade_tea(client, callers, lot, example_name: str) -> dict:
 
 
 def sell(client, callers, lot) -> object:
-    return client.post(f"/api/v1/lots/{lot.id}/status", json={"status": "on_sale"},
-                       headers=callers.cooperative.headers)
+    return client.post(
+        f"/api/v1/lots/{lot.id}/status", json={"status": "on_sale"}, headers=callers.cooperative.headers
+    )
 
 
 def assert_conflict(response, problem: str) -> dict:
@@ -184,8 +226,12 @@ def assert_conflict(response, problem: str) -> dict:
 
 
 def test_a_lot_at_the_brands_minimum_grade_goes_on_sale(client, callers, tea_lot):
-    assert grade_tea(client, callers, tea_lot, "rapid test positive once, not confirmed by both retests"
-                     )["grade"] == "一级"
+    assert (
+        grade_tea(client, callers, tea_lot, "rapid test positive once, not confirmed by both retests")[
+            "grade"
+        ]
+        == "一级"
+    )
     response = sell(client, callers, tea_lot)
     assert response.status_code == 200 and response.get_json()["status"] == "on_sale"
 
@@ -211,12 +257,16 @@ def test_selling_a_rejected_lot_is_a_409_problem(client, callers, tea_lot):
 def test_a_recalled_lot_stops_selling_and_shows_the_recall(client, session, callers, tea_lot):
     grade_tea(client, callers, tea_lot, "明前狮峰 pre-Qingming, hand-roasted")
     assert sell(client, callers, tea_lot).status_code == 200
-    certificate = client.post(f"/api/v1/lots/{tea_lot.id}/certificates", json={"basis": ["self_test"],
-                              "contact_phone": "13800000000"},
-                              headers=callers.cooperative.headers).get_json()
-    recalled = client.post(f"/api/v1/lots/{tea_lot.id}/status",
-                           json={"status": "recalled", "reason": "复检农残阳性"},
-                           headers=callers.operator.headers)
+    certificate = client.post(
+        f"/api/v1/lots/{tea_lot.id}/certificates",
+        json={"basis": ["self_test"], "contact_phone": "13800000000"},
+        headers=callers.cooperative.headers,
+    ).get_json()
+    recalled = client.post(
+        f"/api/v1/lots/{tea_lot.id}/status",
+        json={"status": "recalled", "reason": "复检农残阳性"},
+        headers=callers.operator.headers,
+    )
     assert recalled.status_code == 200
     assert recalled.get_json()["recall_reason"] == "复检农残阳性"
     body = assert_conflict(sell(client, callers, tea_lot), "lot-recalled")
@@ -225,31 +275,43 @@ def test_a_recalled_lot_stops_selling_and_shows_the_recall(client, session, call
     assert quality["recalled"] and not quality["saleable"] and quality["recall_reason"] == "复检农残阳性"
     shown = client.get(f"/api/v1/certificates/{certificate['id']}").get_json()
     assert (shown["lot_status"], shown["recall_reason"]) == ("recalled", "复检农残阳性")
-    refused = client.post(f"/api/v1/lots/{tea_lot.id}/certificates", json={"basis": ["self_test"]},
-                          headers=callers.cooperative.headers)
+    refused = client.post(
+        f"/api/v1/lots/{tea_lot.id}/certificates",
+        json={"basis": ["self_test"]},
+        headers=callers.cooperative.headers,
+    )
     assert_conflict(refused, "lot-recalled")
 
 
 def test_only_operators_recall(client, session, callers, tea_lot):
-    response = client.post(f"/api/v1/lots/{tea_lot.id}/status",
-                           json={"status": "recalled", "reason": "mine"}, headers=callers.cooperative.headers)
+    response = client.post(
+        f"/api/v1/lots/{tea_lot.id}/status",
+        json={"status": "recalled", "reason": "mine"},
+        headers=callers.cooperative.headers,
+    )
     assert response.status_code == 403
     assert client.get(f"/api/v1/lots/{tea_lot.id}").get_json()["status"] == LotStatus.REGISTERED.value
 
 
 def test_another_cooperative_cannot_certify_a_lot(client, session, callers, tea_lot):
     grade_tea(client, callers, tea_lot, "明前狮峰 pre-Qingming, hand-roasted")
-    response = client.post(f"/api/v1/lots/{tea_lot.id}/certificates", json={"basis": ["self_test"]},
-                           headers=callers.other_cooperative.headers)
+    response = client.post(
+        f"/api/v1/lots/{tea_lot.id}/certificates",
+        json={"basis": ["self_test"]},
+        headers=callers.other_cooperative.headers,
+    )
     assert response.status_code == 403
 
 
 def test_a_brand_minimum_must_name_a_grade_of_a_published_standard(client, session, callers, tea_lot):
     brand_id = tea_lot.product.brand_id
-    for body in ({"brand_id": brand_id, "standard_code": "GB/T 18650", "grade_code": "六级"},
-                 {"brand_id": brand_id, "standard_code": "GB/T 0", "grade_code": "特级"}):
-        response = client.post("/api/v1/quality/brand-minimum-grades", json=body,
-                               headers=callers.operator.headers)
+    for body in (
+        {"brand_id": brand_id, "standard_code": "GB/T 18650", "grade_code": "六级"},
+        {"brand_id": brand_id, "standard_code": "GB/T 0", "grade_code": "特级"},
+    ):
+        response = client.post(
+            "/api/v1/quality/brand-minimum-grades", json=body, headers=callers.operator.headers
+        )
         assert response.status_code == 422
 
 
@@ -257,23 +319,32 @@ def test_a_graded_lot_awaiting_residue_retests_is_not_sold_or_certified(client, 
     sample = copy.deepcopy(LONGJING["examples"][0]["sample"])
     sample["lab_results"]["pesticide_residue_enzyme"] = {"inhibition_percent": "61", "retests": ["57"]}
     assert inspect(client, callers, tea_lot.id, sample).status_code == 201
-    grade = client.post(f"/api/v1/lots/{tea_lot.id}/grades", json={},
-                        headers=callers.inspector.headers).get_json()
+    grade = client.post(
+        f"/api/v1/lots/{tea_lot.id}/grades", json={}, headers=callers.inspector.headers
+    ).get_json()
     assert (grade["grade"], grade["residue_result"]) == ("特级", "unconfirmed")
     body = assert_conflict(sell(client, callers, tea_lot), "residue-not-negative")
     assert "unconfirmed" in body["detail"]
-    refused = client.post(f"/api/v1/lots/{tea_lot.id}/certificates", json={"basis": ["self_test"]},
-                          headers=callers.cooperative.headers)
+    refused = client.post(
+        f"/api/v1/lots/{tea_lot.id}/certificates",
+        json={"basis": ["self_test"]},
+        headers=callers.cooperative.headers,
+    )
     assert_conflict(refused, "residue-not-negative")
 
 
 def test_an_inspection_that_fits_the_standard_badly_is_graded_as_rejected_not_a_crash(
-        client, callers, tea_lot):
-    odd = {"measurements": {"moisture": {"unit": "mm", "values": ["5"]},
-                            "unknown_thing": {"unit": "g", "values": ["1"]}},
-           "unit_classes": {"basis": "weight", "counts": {"mystery": "3"}},
-           "lab_results": {"pesticide_residue_enzyme": {"passed": True}},
-           "sensory": {"aroma": "100"}}
+    client, callers, tea_lot
+):
+    odd = {
+        "measurements": {
+            "moisture": {"unit": "mm", "values": ["5"]},
+            "unknown_thing": {"unit": "g", "values": ["1"]},
+        },
+        "unit_classes": {"basis": "weight", "counts": {"mystery": "3"}},
+        "lab_results": {"pesticide_residue_enzyme": {"passed": True}},
+        "sensory": {"aroma": "100"},
+    }
     assert inspect(client, callers, tea_lot.id, odd).status_code == 201
     graded = client.post(f"/api/v1/lots/{tea_lot.id}/grades", json={}, headers=callers.inspector.headers)
     assert graded.status_code == 201
@@ -302,8 +373,9 @@ def test_an_on_sale_lot_is_withdrawn_before_it_is_inspected_again(client, caller
     grade_tea(client, callers, tea_lot, "明前狮峰 pre-Qingming, hand-roasted")
     assert sell(client, callers, tea_lot).status_code == 200
     assert_conflict(inspect(client, callers, tea_lot.id, {}), "invalid-lot-transition")
-    withdrawn = client.post(f"/api/v1/lots/{tea_lot.id}/status", json={"status": "graded"},
-                            headers=callers.cooperative.headers)
+    withdrawn = client.post(
+        f"/api/v1/lots/{tea_lot.id}/status", json={"status": "graded"}, headers=callers.cooperative.headers
+    )
     assert withdrawn.status_code == 200
     assert inspect(client, callers, tea_lot.id, {}).status_code == 201
     assert_conflict(sell(client, callers, tea_lot), "lot-not-graded")

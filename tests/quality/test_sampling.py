@@ -11,26 +11,42 @@ from hypothesis import strategies as st
 from quality.sampling import AQLS, LEVELS, SamplingError, accepts, code_letter, sampling_plan
 
 
-@pytest.mark.parametrize(("lot_size", "level", "letter"), [
-    (8, "II", "A"), (9, "II", "B"), (50, "II", "D"), (51, "II", "E"), (1000, "II", "J"),
-    (1200, "II", "J"), (1201, "II", "K"), (10_000, "I", "J"), (10_000, "III", "M"),
-    (600_000, "II", "Q"), (600_000, "III", "R"), (3000, "S-3", "E"), (100, "S-1", "B"),
-])
+@pytest.mark.parametrize(
+    ("lot_size", "level", "letter"),
+    [
+        (8, "II", "A"),
+        (9, "II", "B"),
+        (50, "II", "D"),
+        (51, "II", "E"),
+        (1000, "II", "J"),
+        (1200, "II", "J"),
+        (1201, "II", "K"),
+        (10_000, "I", "J"),
+        (10_000, "III", "M"),
+        (600_000, "II", "Q"),
+        (600_000, "III", "R"),
+        (3000, "S-3", "E"),
+        (100, "S-1", "B"),
+    ],
+)
 def test_lot_size_and_inspection_level_give_the_code_letter_of_table_1(lot_size, level, letter):
     assert code_letter(lot_size, level) == letter
 
 
-@pytest.mark.parametrize(("lot_size", "level", "aql", "n", "accept", "reject"), [
-    (1000, "II", "2.5", 80, 5, 6),
-    (1000, "II", "1.0", 80, 2, 3),
-    (1000, "II", "4.0", 80, 7, 8),
-    (500, "II", "1.0", 50, 1, 2),
-    (3000, "II", "2.5", 125, 7, 8),
-    (3000, "II", "0.65", 125, 2, 3),
-    (10_000, "II", "0.65", 200, 3, 4),
-    (10_000, "II", "1.0", 200, 5, 6),
-    (150, "II", "1.5", 32, 1, 2),
-])
+@pytest.mark.parametrize(
+    ("lot_size", "level", "aql", "n", "accept", "reject"),
+    [
+        (1000, "II", "2.5", 80, 5, 6),
+        (1000, "II", "1.0", 80, 2, 3),
+        (1000, "II", "4.0", 80, 7, 8),
+        (500, "II", "1.0", 50, 1, 2),
+        (3000, "II", "2.5", 125, 7, 8),
+        (3000, "II", "0.65", 125, 2, 3),
+        (10_000, "II", "0.65", 200, 3, 4),
+        (10_000, "II", "1.0", 200, 5, 6),
+        (150, "II", "1.5", 32, 1, 2),
+    ],
+)
 def test_known_plans_of_table_2a_come_out_exactly(lot_size, level, aql, n, accept, reject):
     plan = sampling_plan(lot_size, level, aql)
     assert (plan.sample_size, plan.accept, plan.reject) == (n, accept, reject)
@@ -67,19 +83,28 @@ def test_the_lot_is_accepted_up_to_the_acceptance_number_and_rejected_from_the_r
     assert accepts(plan, 6) is False
 
 
-@pytest.mark.parametrize(("lot_size", "level", "aql"), [
-    (1, "II", "2.5"), (100, "IV", "2.5"), (100, "II", "3"), (100, "II", "15"),
-])
+@pytest.mark.parametrize(
+    ("lot_size", "level", "aql"),
+    [
+        (1, "II", "2.5"),
+        (100, "IV", "2.5"),
+        (100, "II", "3"),
+        (100, "II", "15"),
+    ],
+)
 def test_impossible_plans_are_refused(lot_size, level, aql):
     with pytest.raises(SamplingError):
         sampling_plan(lot_size, level, aql)
 
 
 @settings(max_examples=200, deadline=None)
-@given(lot_size=st.integers(2, 2_000_000), growth=st.integers(0, 2_000_000),
-       level=st.sampled_from(LEVELS), aql=st.sampled_from(AQLS))
-def test_every_plan_is_well_formed_and_a_larger_lot_never_gets_a_smaller_sample(lot_size, growth, level,
-                                                                                 aql):
+@given(
+    lot_size=st.integers(2, 2_000_000),
+    growth=st.integers(0, 2_000_000),
+    level=st.sampled_from(LEVELS),
+    aql=st.sampled_from(AQLS),
+)
+def test_every_plan_is_well_formed_and_a_larger_lot_never_gets_a_smaller_sample(lot_size, growth, level, aql):
     plan = sampling_plan(lot_size, level, aql)
     assert plan.reject == plan.accept + 1
     assert 0 <= plan.accept < plan.sample_size <= lot_size or plan.inspect_all

@@ -37,8 +37,11 @@ from tests import factories
 
 @pytest.fixture
 def inspector(session):
-    return factories.make_user(session, role=Role.INSPECTOR, organisation=factories.make_organisation(
-        session, OrganisationKind.INSPECTION_BODY))
+    return factories.make_user(
+        session,
+        role=Role.INSPECTOR,
+        organisation=factories.make_organisation(session, OrganisationKind.INSPECTION_BODY),
+    )
 
 
 @pytest.fixture
@@ -53,10 +56,16 @@ def lot(session, cooperative):
 
 def draft(session, category, **fields):
     return service.create_standard(
-        session, category_id=category.id, code=fields.pop("code", "T/SH 1"),
-        version=fields.pop("version", "1"), title_zh="测试", title_en="Test",
-        effective_from=fields.pop("effective_from", date(2024, 1, 1)), source="test",
-        definition=fields.pop("definition", factories.simple_definition()))
+        session,
+        category_id=category.id,
+        code=fields.pop("code", "T/SH 1"),
+        version=fields.pop("version", "1"),
+        title_zh="测试",
+        title_en="Test",
+        effective_from=fields.pop("effective_from", date(2024, 1, 1)),
+        source="test",
+        definition=fields.pop("definition", factories.simple_definition()),
+    )
 
 
 def test_a_draft_standard_changes_until_it_is_published_and_never_after(session):
@@ -105,48 +114,79 @@ def test_a_draft_is_never_in_force(session):
 
 
 def test_an_inspection_makes_the_lot_inspected_and_a_reinspection_adds_another(session, lot, inspector):
-    first = service.record_inspection(session, actor=inspector, lot_id=lot.id, sample_size=5,
-                                      measurements={"moisture": {"unit": "%", "values": [Decimal("7.5")]}})
+    first = service.record_inspection(
+        session,
+        actor=inspector,
+        lot_id=lot.id,
+        sample_size=5,
+        measurements={"moisture": {"unit": "%", "values": [Decimal("7.5")]}},
+    )
     assert lot.status is LotStatus.INSPECTED
     assert first.measurements == {"moisture": {"unit": "%", "values": ["7.5"]}}
     factories.make_standard(session, category=lot.product.category)
     service.grade_lot(session, actor=inspector, lot_id=lot.id)
-    second = service.record_inspection(session, actor=inspector, lot_id=lot.id, sample_size=5,
-                                       measurements={"moisture": {"unit": "%", "values": ["5"]}})
+    second = service.record_inspection(
+        session,
+        actor=inspector,
+        lot_id=lot.id,
+        sample_size=5,
+        measurements={"moisture": {"unit": "%", "values": ["5"]}},
+    )
     assert lot.status is LotStatus.INSPECTED
-    assert [i.id for i in session.scalars(service.list_inspections(session, lot_id=lot.id))] == \
-        [first.id, second.id]
+    assert [i.id for i in session.scalars(service.list_inspections(session, lot_id=lot.id))] == [
+        first.id,
+        second.id,
+    ]
     assert first.measurements["moisture"]["values"] == ["7.5"]
 
 
 def test_a_sample_smaller_than_the_iso_plan_is_refused(session, lot, inspector):
     with pytest.raises(InvalidSample) as refused:
-        service.record_inspection(session, actor=inspector, lot_id=lot.id, sample_size=20,
-                                  sampling={"lot_size": 1000, "level": "II", "aql": "2.5"})
+        service.record_inspection(
+            session,
+            actor=inspector,
+            lot_id=lot.id,
+            sample_size=20,
+            sampling={"lot_size": 1000, "level": "II", "aql": "2.5"},
+        )
     assert "80" in refused.value.detail
     inspection = service.record_inspection(
-        session, actor=inspector, lot_id=lot.id, sample_size=80,
-        sampling={"lot_size": 1000, "level": "II", "aql": "2.5"})
+        session,
+        actor=inspector,
+        lot_id=lot.id,
+        sample_size=80,
+        sampling={"lot_size": 1000, "level": "II", "aql": "2.5"},
+    )
     assert inspection.sampling_plan["accept"] == 5
 
 
 def test_photos_are_checked_with_pillow_and_kept(session, lot, inspector):
     png = factories.make_png(8, 6)
     inspection = service.record_inspection(
-        session, actor=inspector, lot_id=lot.id, sample_size=1,
-        photos=[{"content_base64": base64.b64encode(png).decode()}])
+        session,
+        actor=inspector,
+        lot_id=lot.id,
+        sample_size=1,
+        photos=[{"content_base64": base64.b64encode(png).decode()}],
+    )
     photo = inspection.photos[0]
     assert (photo.media_type, photo.width, photo.height) == ("image/png", 8, 6)
     assert service.get_photo(session, inspection_id=inspection.id, photo_id=photo.id).data == png
 
 
-@pytest.mark.parametrize("content", ["not base64!", base64.b64encode(b"GIF89a-not-really").decode(),
-                                     base64.b64encode(b"plain text").decode()])
-def test_a_photo_that_is_not_an_image_is_refused_and_nothing_is_recorded(session, lot, inspector,
-                                                                          content):
+@pytest.mark.parametrize(
+    "content",
+    [
+        "not base64!",
+        base64.b64encode(b"GIF89a-not-really").decode(),
+        base64.b64encode(b"plain text").decode(),
+    ],
+)
+def test_a_photo_that_is_not_an_image_is_refused_and_nothing_is_recorded(session, lot, inspector, content):
     with pytest.raises(InvalidPhoto):
-        service.record_inspection(session, actor=inspector, lot_id=lot.id, sample_size=1,
-                                  photos=[{"content_base64": content}])
+        service.record_inspection(
+            session, actor=inspector, lot_id=lot.id, sample_size=1, photos=[{"content_base64": content}]
+        )
     session.rollback()
     assert session.scalar(sa.select(sa.func.count()).select_from(Inspection)) == 0
 
@@ -164,11 +204,17 @@ def test_grading_uses_the_version_in_force_on_the_inspection_day_and_records_it(
     factories.make_standard(session, category=category, effective_from=date(2020, 1, 1))
     strict = factories.simple_definition()
     strict["grades"][1]["criteria"][0]["max"] = "7"
-    newer = factories.make_standard(session, category=category, definition=strict,
-                                    effective_from=date(2025, 1, 1))
-    service.record_inspection(session, actor=inspector, lot_id=lot.id, sample_size=3,
-                              measurements={"moisture": {"unit": "%", "values": ["7.4"]}},
-                              lab_results={"residue": {"inhibition_percent": "8"}})
+    newer = factories.make_standard(
+        session, category=category, definition=strict, effective_from=date(2025, 1, 1)
+    )
+    service.record_inspection(
+        session,
+        actor=inspector,
+        lot_id=lot.id,
+        sample_size=3,
+        measurements={"moisture": {"unit": "%", "values": ["7.4"]}},
+        lab_results={"residue": {"inhibition_percent": "8"}},
+    )
     grade = service.grade_lot(session, actor=inspector, lot_id=lot.id)
     assert grade.standard is newer and grade.rejected and lot.status is LotStatus.REJECTED
     assert grade.explanation[1]["criteria"][1]["shortfall"] == "0.4 % over"
@@ -182,9 +228,14 @@ def test_a_lot_is_graded_only_after_an_inspection(session, lot, inspector):
 
 def test_a_graded_lot_records_the_grade_and_its_residue_result(session, lot, inspector):
     factories.make_standard(session, category=lot.product.category)
-    service.record_inspection(session, actor=inspector, lot_id=lot.id, sample_size=3,
-                              measurements={"moisture": {"unit": "%", "values": ["6.5"]}},
-                              lab_results={"residue": {"inhibition_percent": "8"}})
+    service.record_inspection(
+        session,
+        actor=inspector,
+        lot_id=lot.id,
+        sample_size=3,
+        measurements={"moisture": {"unit": "%", "values": ["6.5"]}},
+        lab_results={"residue": {"inhibition_percent": "8"}},
+    )
     grade = service.grade_lot(session, actor=inspector, lot_id=lot.id)
     assert (grade.grade_code, grade.grade_rank, grade.residue_result) == ("B", 2, "negative")
     assert lot.status is LotStatus.GRADED
@@ -192,23 +243,27 @@ def test_a_graded_lot_records_the_grade_and_its_residue_result(session, lot, ins
 
 
 def put_on_sale(session, lot):
-    operator = factories.make_user(session, role=Role.OPERATOR, organisation=factories.make_organisation(
-        session, OrganisationKind.OPERATOR))
-    return catalog_service.change_lot_status(session, actor=operator, lot_id=lot.id,
-                                             status=LotStatus.ON_SALE)
+    operator = factories.make_user(
+        session,
+        role=Role.OPERATOR,
+        organisation=factories.make_organisation(session, OrganisationKind.OPERATOR),
+    )
+    return catalog_service.change_lot_status(session, actor=operator, lot_id=lot.id, status=LotStatus.ON_SALE)
 
 
 def test_the_brand_gate_lets_a_lot_at_or_above_the_minimum_on_sale(session, lot):
     grade = factories.make_grade(session, lot=lot, sample=factories.simple_sample(moisture="7"))
-    service.set_brand_minimum(session, brand_id=lot.product.brand_id,
-                              standard_code=grade.standard.code, grade_code="B")
+    service.set_brand_minimum(
+        session, brand_id=lot.product.brand_id, standard_code=grade.standard.code, grade_code="B"
+    )
     assert put_on_sale(session, lot).status is LotStatus.ON_SALE
 
 
 def test_the_brand_gate_refuses_a_lot_below_the_brands_minimum(session, lot):
     grade = factories.make_grade(session, lot=lot, sample=factories.simple_sample(moisture="7"))
-    service.set_brand_minimum(session, brand_id=lot.product.brand_id,
-                              standard_code=grade.standard.code, grade_code="A")
+    service.set_brand_minimum(
+        session, brand_id=lot.product.brand_id, standard_code=grade.standard.code, grade_code="A"
+    )
     with pytest.raises(GradeBelowBrandMinimum) as refused:
         put_on_sale(session, lot)
     assert "graded B" in refused.value.detail and "needs A or better" in refused.value.detail
@@ -235,8 +290,7 @@ def test_the_brand_gate_needs_a_negative_residue_test_even_when_the_grade_does_n
     lenient = factories.simple_definition()
     lenient["requirements"] = []
     standard = factories.make_standard(session, category=lot.product.category, definition=lenient)
-    factories.make_grade(session, lot=lot, standard=standard,
-                         sample=factories.simple_sample(inhibition="70"))
+    factories.make_grade(session, lot=lot, standard=standard, sample=factories.simple_sample(inhibition="70"))
     assert lot.status is LotStatus.GRADED
     with pytest.raises(ResidueNotNegative):
         put_on_sale(session, lot)
@@ -245,16 +299,22 @@ def test_the_brand_gate_needs_a_negative_residue_test_even_when_the_grade_does_n
 def test_a_certificate_is_issued_for_a_graded_lot_with_a_negative_residue_test(session, lot):
     factories.make_grade(session, lot=lot)
     owner = factories.make_user(session, role=Role.COOPERATIVE, organisation=lot.cooperative)
-    certificate = service.issue_certificate(session, actor=owner, lot_id=lot.id,
-                                            basis=["quality_control", "self_test"],
-                                            quantity=Decimal(40), issued_on=date(2026, 4, 3))
+    certificate = service.issue_certificate(
+        session,
+        actor=owner,
+        lot_id=lot.id,
+        basis=["quality_control", "self_test"],
+        quantity=Decimal(40),
+        issued_on=date(2026, 4, 3),
+    )
     assert certificate.number == f"HG20260403-{lot.id:06d}-01"
     assert certificate.basis == ["self_test", "quality_control"]
     assert certificate.producer == lot.cooperative.name_zh and certificate.contact_phone == "0571-1"
     assert certificate.origin.endswith(lot.village.name_zh)
     with pytest.raises(InvalidSample):
-        service.issue_certificate(session, actor=owner, lot_id=lot.id, basis=["self_test"],
-                                  quantity=Decimal("100.001"))
+        service.issue_certificate(
+            session, actor=owner, lot_id=lot.id, basis=["self_test"], quantity=Decimal("100.001")
+        )
 
 
 def test_no_certificate_for_a_rejected_or_recalled_lot(session, lot):

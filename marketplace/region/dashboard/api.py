@@ -18,8 +18,12 @@ from marketplace.region.dashboard.schemas import (
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
-blp = Blueprint("dashboard", __name__, url_prefix="/api/v1/dashboard",
-                description="Cluster and village figures against their targets (operators)")
+blp = Blueprint(
+    "dashboard",
+    __name__,
+    url_prefix="/api/v1/dashboard",
+    description="Cluster and village figures against their targets (operators)",
+)
 
 
 def _period(query: dict) -> service.Period:
@@ -47,22 +51,28 @@ class DashboardSettings(ApiView):
     def get(self):
         """What the page needs to draw: the map tile template (empty: offline map) and the zone"""
         settings = runtime().settings
-        return {"map_tile_url": settings.map_tile_url or None, "timezone": settings.timezone,
-                "currency": settings.currency}
+        return {
+            "map_tile_url": settings.map_tile_url or None,
+            "timezone": settings.timezone,
+            "currency": settings.currency,
+        }
 
 
 @blp.route("/villages.geojson")
 class VillageMap(ApiView):
     @requires(Role.OPERATOR)
     @blp.arguments(MapQuerySchema, location="query")
-    @blp.response(200, content_type="application/geo+json",
-                  description="a GeoJSON FeatureCollection of villages with their figures")
+    @blp.response(
+        200,
+        content_type="application/geo+json",
+        description="a GeoJSON FeatureCollection of villages with their figures",
+    )
     def get(self, query):
         """Villages as GeoJSON points with their figures, for any map client (一张图)"""
         cluster_id = query.pop("cluster_id", None)
         collection = service.villages_geojson(
-            db.session(), cluster_id=cluster_id, period=_period(query),
-            zone=runtime().settings.zone)
+            db.session(), cluster_id=cluster_id, period=_period(query), zone=runtime().settings.zone
+        )
         response = jsonify(collection)
         response.mimetype = "application/geo+json"
         return response
@@ -76,8 +86,11 @@ class ClusterCsv(ApiView):
     def get(self, query, cluster_id):
         """The cluster's village figures as CSV"""
         figures = _figures(query, cluster_id)
-        return download(exports.villages_csv(figures), mimetype="text/csv",
-                        filename=f"cluster-{cluster_id}-{figures['period']['start']}.csv")
+        return download(
+            exports.villages_csv(figures),
+            mimetype="text/csv",
+            filename=f"cluster-{cluster_id}-{figures['period']['start']}.csv",
+        )
 
 
 @blp.route("/clusters/<int:cluster_id>/villages.xlsx")
@@ -88,8 +101,11 @@ class ClusterXlsx(ApiView):
     def get(self, query, cluster_id):
         """The cluster's figures as an Excel workbook"""
         figures = _figures(query, cluster_id)
-        return download(exports.villages_xlsx(figures), mimetype=XLSX,
-                        filename=f"cluster-{cluster_id}-{figures['period']['start']}.xlsx")
+        return download(
+            exports.villages_xlsx(figures),
+            mimetype=XLSX,
+            filename=f"cluster-{cluster_id}-{figures['period']['start']}.xlsx",
+        )
 
 
 @blp.route("/clusters/<int:cluster_id>/report.pdf")
@@ -100,10 +116,14 @@ class ClusterReport(ApiView):
     def get(self, query, cluster_id):
         """A one-page PDF report of the cluster for the period"""
         figures = _figures(query, cluster_id)
-        return download(exports.cluster_report_pdf(figures), mimetype="application/pdf",
-                        filename=f"cluster-{cluster_id}-{figures['period']['start']}.pdf")
+        return download(
+            exports.cluster_report_pdf(figures),
+            mimetype="application/pdf",
+            filename=f"cluster-{cluster_id}-{figures['period']['start']}.pdf",
+        )
 
 
 def _figures(query: dict, cluster_id: int) -> dict:
-    return service.cluster_figures(db.session(), cluster_id=cluster_id, period=_period(query),
-                                   zone=runtime().settings.zone)
+    return service.cluster_figures(
+        db.session(), cluster_id=cluster_id, period=_period(query), zone=runtime().settings.zone
+    )

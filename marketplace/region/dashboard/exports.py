@@ -65,24 +65,27 @@ def villages_xlsx(figures: dict) -> bytes:
         append_row(sheet, [row[key] for key, _ in COLUMNS])
     summary = workbook.create_sheet("summary")
     period = figures["period"]
-    for label, value in (("cluster", figures["cluster"]["name_zh"]),
-                         ("from", period["start"].isoformat()),
-                         ("to (exclusive)", period["end"].isoformat()),
-                         ("orders paid", figures["sales"]["orders_paid"]),
-                         ("sales (fen)", figures["sales"]["paid_fen"]),
-                         ("refunds (fen)", figures["sales"]["refunded_fen"]),
-                         ("collective income (fen)", figures["collective_income_fen"]),
-                         ("deliveries accepted", figures["deliveries"]["accepted"]),
-                         ("accepted value (fen)", figures["deliveries"]["accepted_value_fen"]),
-                         ("codes minted", figures["codes"]["minted"]),
-                         ("scans", figures["codes"]["scans"]),
-                         ("suspected copies", figures["codes"]["suspected_copies"])):
+    for label, value in (
+        ("cluster", figures["cluster"]["name_zh"]),
+        ("from", period["start"].isoformat()),
+        ("to (exclusive)", period["end"].isoformat()),
+        ("orders paid", figures["sales"]["orders_paid"]),
+        ("sales (fen)", figures["sales"]["paid_fen"]),
+        ("refunds (fen)", figures["sales"]["refunded_fen"]),
+        ("collective income (fen)", figures["collective_income_fen"]),
+        ("deliveries accepted", figures["deliveries"]["accepted"]),
+        ("accepted value (fen)", figures["deliveries"]["accepted_value_fen"]),
+        ("codes minted", figures["codes"]["minted"]),
+        ("scans", figures["codes"]["scans"]),
+        ("suspected copies", figures["codes"]["suspected_copies"]),
+    ):
         append_row(summary, [label, value])
     grades = workbook.create_sheet("deliveries by grade")
     append_row(grades, ["grade", "unit", "deliveries", "quantity", "value (fen)"])
     for line in figures["deliveries"]["by_grade"]:
-        append_row(grades, [line["grade"], line["unit"], line["deliveries"], line["quantity"],
-                            line["value_fen"]])
+        append_row(
+            grades, [line["grade"], line["unit"], line["deliveries"], line["quantity"], line["value_fen"]]
+        )
     scans = workbook.create_sheet("scans by day")
     append_row(scans, ["day", "scans", "codes first scanned"])
     for day in figures["scans_by_day"]:
@@ -109,33 +112,59 @@ def cluster_report_pdf(figures: dict) -> bytes:
     width, height = landscape(A4)
     period = figures["period"]
     page.setFont(FONT, 16)
-    page.drawString(15 * mm, height - 18 * mm,
-                    f"{figures['cluster']['name_zh']} · {figures['cluster']['name_en']}")
+    page.drawString(
+        15 * mm, height - 18 * mm, f"{figures['cluster']['name_zh']} · {figures['cluster']['name_en']}"
+    )
     page.setFont(FONT, 10)
-    page.drawString(15 * mm, height - 25 * mm,
-                    f"报告期 Period: {period['start']} – {period['end']} (不含 exclusive)")
+    page.drawString(
+        15 * mm, height - 25 * mm, f"报告期 Period: {period['start']} – {period['end']} (不含 exclusive)"
+    )
     sales = figures["sales"]
-    page.drawString(15 * mm, height - 32 * mm,
-                    f"已付订单 Orders paid: {sales['orders_paid']}    销售额 Sales: {yuan(sales['paid_fen'])}"
-                    f"    退款 Refunds: {yuan(sales['refunded_fen'])}    上年同期销售额 Last year: "
-                    f"{yuan(sales['previous']['paid_fen'])}")
-    page.drawString(15 * mm, height - 39 * mm,
-                    f"集体经营性收入 Collective income: {yuan(figures['collective_income_fen'])}"
-                    f"    上年同期 Last year: {yuan(figures['previous_collective_income_fen'])}")
+    page.drawString(
+        15 * mm,
+        height - 32 * mm,
+        f"已付订单 Orders paid: {sales['orders_paid']}    销售额 Sales: {yuan(sales['paid_fen'])}"
+        f"    退款 Refunds: {yuan(sales['refunded_fen'])}    上年同期销售额 Last year: "
+        f"{yuan(sales['previous']['paid_fen'])}",
+    )
+    page.drawString(
+        15 * mm,
+        height - 39 * mm,
+        f"集体经营性收入 Collective income: {yuan(figures['collective_income_fen'])}"
+        f"    上年同期 Last year: {yuan(figures['previous_collective_income_fen'])}",
+    )
     deliveries, codes = figures["deliveries"], figures["codes"]
-    by_grade = "  ".join(f"{line['grade']} {line['quantity']} {line['unit']} {yuan(line['value_fen'])}"
-                         for line in deliveries["by_grade"]) or "—"
-    page.drawString(15 * mm, height - 46 * mm,
-                    f"合同交货验收 Deliveries accepted: {deliveries['accepted']} "
-                    f"({yuan(deliveries['accepted_value_fen'])}; 拒收 rejected {deliveries['rejected']})"
-                    f"    按等级 By grade: {by_grade}")
-    page.drawString(15 * mm, height - 53 * mm,
-                    f"赋码 Codes minted: {codes['minted']}    扫码 Scans: {codes['scans']}"
-                    f"    首次扫码 First scans: {codes['codes_first_scanned']}"
-                    f"    疑似复制 Suspected copies: {codes['suspected_copies']}"
-                    f"    上年同期扫码 Scans last year: {codes['previous']['scans']}")
-    headers = ["村 Village", "基准 Baseline", "年度目标 Target", "期间目标 Period target",
-               "期间收入 Income", "上年同期 Last year", "达标 On target"]
+    by_grade = (
+        "  ".join(
+            f"{line['grade']} {line['quantity']} {line['unit']} {yuan(line['value_fen'])}"
+            for line in deliveries["by_grade"]
+        )
+        or "—"
+    )
+    page.drawString(
+        15 * mm,
+        height - 46 * mm,
+        f"合同交货验收 Deliveries accepted: {deliveries['accepted']} "
+        f"({yuan(deliveries['accepted_value_fen'])}; 拒收 rejected {deliveries['rejected']})"
+        f"    按等级 By grade: {by_grade}",
+    )
+    page.drawString(
+        15 * mm,
+        height - 53 * mm,
+        f"赋码 Codes minted: {codes['minted']}    扫码 Scans: {codes['scans']}"
+        f"    首次扫码 First scans: {codes['codes_first_scanned']}"
+        f"    疑似复制 Suspected copies: {codes['suspected_copies']}"
+        f"    上年同期扫码 Scans last year: {codes['previous']['scans']}",
+    )
+    headers = [
+        "村 Village",
+        "基准 Baseline",
+        "年度目标 Target",
+        "期间目标 Period target",
+        "期间收入 Income",
+        "上年同期 Last year",
+        "达标 On target",
+    ]
     xs = [15, 75, 120, 165, 210, 250, 285]
     y = height - 64 * mm
     page.setFont(FONT, 9)
@@ -149,9 +178,15 @@ def cluster_report_pdf(figures: dict) -> bytes:
             page.drawString(15 * mm, y, "… 其余见 CSV/XLSX 导出 (more villages in the CSV/XLSX export)")
             break
         on_target = row["collective_income_fen"] >= row["period_target_fen"]
-        values = [row["name_zh"], yuan(row["baseline_income_fen"]), yuan(row["annual_target_fen"]),
-                  yuan(row["period_target_fen"]), yuan(row["collective_income_fen"]),
-                  yuan(row["previous_collective_income_fen"]), "是 yes" if on_target else "否 no"]
+        values = [
+            row["name_zh"],
+            yuan(row["baseline_income_fen"]),
+            yuan(row["annual_target_fen"]),
+            yuan(row["period_target_fen"]),
+            yuan(row["collective_income_fen"]),
+            yuan(row["previous_collective_income_fen"]),
+            "是 yes" if on_target else "否 no",
+        ]
         for x, value in zip(xs, values, strict=True):
             page.drawString(x * mm, y, str(value))
     page.showPage()

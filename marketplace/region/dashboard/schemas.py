@@ -6,10 +6,8 @@ from marketplace.core.schemas import Day, QuerySchema, Schema, fen_field, id_fie
 
 
 class PeriodQuerySchema(QuerySchema):
-    start = Day(data_key="from", metadata={"description": "first day (local), "
-                                                                    "default 1 January"})
-    end = Day(data_key="to", metadata={"description": "last day (local), inclusive, "
-                                                                "default today"})
+    start = Day(data_key="from", metadata={"description": "first day (local), default 1 January"})
+    end = Day(data_key="to", metadata={"description": "last day (local), inclusive, default today"})
 
     @ma.validates_schema
     def _ordered(self, data, **kwargs):
@@ -44,8 +42,7 @@ class GradeDeliveriesSchema(Schema):
     grade = ma.fields.String(metadata={"description": "the grade the delivery was settled at"})
     unit = ma.fields.String()
     deliveries = ma.fields.Integer()
-    quantity = ma.fields.Decimal(as_string=True,
-                                 metadata={"description": "accepted quantity, in unit"})
+    quantity = ma.fields.Decimal(as_string=True, metadata={"description": "accepted quantity, in unit"})
     value_fen = fen_field()
 
 
@@ -61,9 +58,11 @@ class CodesSchema(Schema):
     minted = ma.fields.Integer(metadata={"description": "codes minted in the period"})
     scans = ma.fields.Integer(metadata={"description": "genuine scans in the period"})
     codes_first_scanned = ma.fields.Integer(
-        metadata={"description": "codes scanned for the first time in the period"})
+        metadata={"description": "codes scanned for the first time in the period"}
+    )
     suspected_copies = ma.fields.Integer(
-        metadata={"description": "codes flagged as likely copies in the period"})
+        metadata={"description": "codes flagged as likely copies in the period"}
+    )
 
 
 class CodesWithPreviousSchema(CodesSchema):
@@ -131,8 +130,11 @@ class ClusterFiguresSchema(Schema):
 
 
 class DashboardSettingsSchema(Schema):
-    map_tile_url = ma.fields.String(allow_none=True, metadata={
-        "description": "XYZ tile template ({z}/{x}/{y}) set by MAP_TILE_URL; null draws the map "
-                       "offline"})
+    map_tile_url = ma.fields.String(
+        allow_none=True,
+        metadata={
+            "description": "XYZ tile template ({z}/{x}/{y}) set by MAP_TILE_URL; null draws the map offline"
+        },
+    )
     timezone = ma.fields.String()
     currency = ma.fields.String()

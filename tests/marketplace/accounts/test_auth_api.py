@@ -14,8 +14,9 @@ def sign_in(client, email, password=factories.PASSWORD):
 
 
 def test_a_user_exchanges_email_and_password_for_a_bearer_token(client, session):
-    user = factories.make_user(session, role=Role.COOPERATIVE,
-                               organisation=factories.make_organisation(session))
+    user = factories.make_user(
+        session, role=Role.COOPERATIVE, organisation=factories.make_organisation(session)
+    )
     response = sign_in(client, user.email.upper())
     assert response.status_code == 201
     body = response.get_json()
@@ -27,8 +28,9 @@ def test_a_user_exchanges_email_and_password_for_a_bearer_token(client, session)
 
 
 def test_a_wrong_password_and_an_unknown_email_get_the_same_401(client, session):
-    user = factories.make_user(session, role=Role.COOPERATIVE,
-                               organisation=factories.make_organisation(session))
+    user = factories.make_user(
+        session, role=Role.COOPERATIVE, organisation=factories.make_organisation(session)
+    )
     wrong_password = sign_in(client, user.email, "not the password")
     unknown = sign_in(client, "nobody@example.test")
     assert wrong_password.status_code == unknown.status_code == 401
@@ -37,8 +39,9 @@ def test_a_wrong_password_and_an_unknown_email_get_the_same_401(client, session)
 
 
 def test_a_deactivated_user_cannot_sign_in_or_use_old_tokens(client, session):
-    user = factories.make_user(session, role=Role.COOPERATIVE,
-                               organisation=factories.make_organisation(session))
+    user = factories.make_user(
+        session, role=Role.COOPERATIVE, organisation=factories.make_organisation(session)
+    )
     headers = factories.headers_for(session, user)
     user.is_active = False
     session.flush()
@@ -47,16 +50,20 @@ def test_a_deactivated_user_cannot_sign_in_or_use_old_tokens(client, session):
 
 
 def test_an_expired_token_is_refused(client, session):
-    user = factories.make_user(session, role=Role.COOPERATIVE,
-                               organisation=factories.make_organisation(session))
+    user = factories.make_user(
+        session, role=Role.COOPERATIVE, organisation=factories.make_organisation(session)
+    )
     token = factories.make_token(session, user, expires_in=timedelta(seconds=-1))
     response = client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 401
 
 
 def test_a_revoked_token_stops_working(client, session):
-    user = factories.make_user(session, role=Role.ENTERPRISE,
-                               organisation=factories.make_organisation(session, OrganisationKind.ENTERPRISE))
+    user = factories.make_user(
+        session,
+        role=Role.ENTERPRISE,
+        organisation=factories.make_organisation(session, OrganisationKind.ENTERPRISE),
+    )
     headers = factories.headers_for(session, user)
     assert client.delete("/api/v1/auth/token", headers=headers).status_code == 204
     assert client.get("/api/v1/me", headers=headers).status_code == 401
@@ -65,8 +72,11 @@ def test_a_revoked_token_stops_working(client, session):
 def test_tokens_are_stored_only_as_hashes(client, session):
     from marketplace.accounts.models import AccessToken
 
-    user = factories.make_user(session, role=Role.INSPECTOR,
-                               organisation=factories.make_organisation(session, OrganisationKind.INSPECTION_BODY))
+    user = factories.make_user(
+        session,
+        role=Role.INSPECTOR,
+        organisation=factories.make_organisation(session, OrganisationKind.INSPECTION_BODY),
+    )
     raw = sign_in(client, user.email).get_json()["access_token"]
     session.expire_all()
     stored = [token.token_hash for token in session.query(AccessToken).filter_by(user_id=user.id)]
@@ -75,9 +85,17 @@ def test_tokens_are_stored_only_as_hashes(client, session):
 
 def test_an_operator_creates_an_account_that_can_sign_in(client, session, callers):
     cooperative = factories.make_organisation(session)
-    response = client.post("/api/v1/users", headers=callers.operator.headers, json={
-        "email": "new.member@example.test", "display_name": "新社员", "role": "cooperative",
-        "organisation_id": cooperative.id, "password": "a long enough password"})
+    response = client.post(
+        "/api/v1/users",
+        headers=callers.operator.headers,
+        json={
+            "email": "new.member@example.test",
+            "display_name": "新社员",
+            "role": "cooperative",
+            "organisation_id": cooperative.id,
+            "password": "a long enough password",
+        },
+    )
     assert response.status_code == 201
     assert "password" not in response.get_json()
     assert sign_in(client, "new.member@example.test", "a long enough password").status_code == 201
@@ -85,17 +103,29 @@ def test_an_operator_creates_an_account_that_can_sign_in(client, session, caller
 
 def test_an_account_must_fit_its_organisations_kind(client, session, callers):
     enterprise = factories.make_organisation(session, OrganisationKind.ENTERPRISE)
-    response = client.post("/api/v1/users", headers=callers.operator.headers, json={
-        "email": "x@example.test", "display_name": "X", "role": "cooperative",
-        "organisation_id": enterprise.id, "password": "a long enough password"})
+    response = client.post(
+        "/api/v1/users",
+        headers=callers.operator.headers,
+        json={
+            "email": "x@example.test",
+            "display_name": "X",
+            "role": "cooperative",
+            "organisation_id": enterprise.id,
+            "password": "a long enough password",
+        },
+    )
     assert response.status_code == 422
     assert "role" in response.get_json()["errors"]["json"]
 
 
 def test_an_email_can_hold_only_one_account(client, session, callers):
-    body = {"email": callers.cooperative.user.email.upper(), "display_name": "Twin",
-            "role": "cooperative", "organisation_id": callers.cooperative.organisation.id,
-            "password": "a long enough password"}
+    body = {
+        "email": callers.cooperative.user.email.upper(),
+        "display_name": "Twin",
+        "role": "cooperative",
+        "organisation_id": callers.cooperative.organisation.id,
+        "password": "a long enough password",
+    }
     response = client.post("/api/v1/users", headers=callers.operator.headers, json=body)
     assert response.status_code == 409
 
@@ -108,11 +138,27 @@ def test_only_operators_list_accounts(client, callers):
 
 def test_common_repeated_sequential_and_context_passwords_are_refused(client, session, callers):
     cooperative = factories.make_organisation(session)
-    for password in ("aaaaaaaaaa", "1234567890", "qwertyuiop", "password123", "abcdefghij",
-                     "iloveyou12", "shanhai123", "wang.fang.1"):
-        response = client.post("/api/v1/users", headers=callers.operator.headers, json={
-            "email": "wang.fang@example.test", "display_name": "王芳", "role": "cooperative",
-            "organisation_id": cooperative.id, "password": password})
+    for password in (
+        "aaaaaaaaaa",
+        "1234567890",
+        "qwertyuiop",
+        "password123",
+        "abcdefghij",
+        "iloveyou12",
+        "shanhai123",
+        "wang.fang.1",
+    ):
+        response = client.post(
+            "/api/v1/users",
+            headers=callers.operator.headers,
+            json={
+                "email": "wang.fang@example.test",
+                "display_name": "王芳",
+                "role": "cooperative",
+                "organisation_id": cooperative.id,
+                "password": password,
+            },
+        )
         assert response.status_code == 422, password
         problem = response.get_json()
         assert problem["title"] == "Password too easy to guess"
@@ -122,13 +168,36 @@ def test_common_repeated_sequential_and_context_passwords_are_refused(client, se
 
 def test_the_cli_refuses_a_common_password_with_a_clear_message(app, session):
     cooperative = factories.make_organisation(session)
-    result = app.test_cli_runner().invoke(args=[
-        "shanhai", "create-user", "--email", "li.lei@example.test", "--role", "cooperative",
-        "--organisation-id", str(cooperative.id), "--name", "李雷"], input="1234567890\n1234567890\n")
+    result = app.test_cli_runner().invoke(
+        args=[
+            "shanhai",
+            "create-user",
+            "--email",
+            "li.lei@example.test",
+            "--role",
+            "cooperative",
+            "--organisation-id",
+            str(cooperative.id),
+            "--name",
+            "李雷",
+        ],
+        input="1234567890\n1234567890\n",
+    )
     assert result.exit_code != 0
     assert "too easy to guess" in result.output
-    accepted = app.test_cli_runner().invoke(args=[
-        "shanhai", "create-user", "--email", "li.lei@example.test", "--role", "cooperative",
-        "--organisation-id", str(cooperative.id), "--name", "李雷"],
-        input="tea terraces at dawn\ntea terraces at dawn\n")
+    accepted = app.test_cli_runner().invoke(
+        args=[
+            "shanhai",
+            "create-user",
+            "--email",
+            "li.lei@example.test",
+            "--role",
+            "cooperative",
+            "--organisation-id",
+            str(cooperative.id),
+            "--name",
+            "李雷",
+        ],
+        input="tea terraces at dawn\ntea terraces at dawn\n",
+    )
     assert accepted.exit_code == 0, accepted.output

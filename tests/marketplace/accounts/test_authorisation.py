@@ -67,10 +67,8 @@ WRITE_ACCESS = {
     ("POST", "/api/v1/contracts/<int:contract_id>/end"): {"enterprise", "cooperative", "operator"},
     ("POST", "/api/v1/contracts/<int:contract_id>/advances"): {"enterprise"},
     ("POST", "/api/v1/contracts/<int:contract_id>/deliveries"): {"cooperative"},
-    ("POST", "/api/v1/contracts/<int:contract_id>/deliveries/<int:delivery_id>/acceptance"):
-        {"enterprise"},
-    ("POST", "/api/v1/contracts/<int:contract_id>/deliveries/<int:delivery_id>/rejection"):
-        {"enterprise"},
+    ("POST", "/api/v1/contracts/<int:contract_id>/deliveries/<int:delivery_id>/acceptance"): {"enterprise"},
+    ("POST", "/api/v1/contracts/<int:contract_id>/deliveries/<int:delivery_id>/rejection"): {"enterprise"},
     ("POST", "/api/v1/contracts/<int:contract_id>/settlements"): {"enterprise"},
     ("POST", "/api/v1/contract-settlements/<int:settlement_id>/payment"): {"enterprise", "operator"},
     ("POST", "/api/v1/market-prices"): OPERATOR,
@@ -80,9 +78,12 @@ WRITE_ACCESS = {
 
 
 def write_endpoints(app) -> set[tuple[str, str]]:
-    return {(method, rule.rule) for rule in app.url_map.iter_rules()
-            if rule.rule.startswith("/api/v1")
-            for method in rule.methods & {"POST", "PUT", "PATCH", "DELETE"}}
+    return {
+        (method, rule.rule)
+        for rule in app.url_map.iter_rules()
+        if rule.rule.startswith("/api/v1")
+        for method in rule.methods & {"POST", "PUT", "PATCH", "DELETE"}
+    }
 
 
 def concrete(rule: str) -> str:
@@ -111,8 +112,9 @@ def test_write_endpoints_refuse_callers_without_a_token(client, method, rule):
 
 @pytest.mark.parametrize(("method", "rule"), sorted(k for k, v in WRITE_ACCESS.items() if v))
 def test_write_endpoints_refuse_a_garbage_token(client, method, rule):
-    response = client.open(concrete(rule), method=method, **empty_body(rule),
-                           headers={"Authorization": "Bearer not-a-token"})
+    response = client.open(
+        concrete(rule), method=method, **empty_body(rule), headers={"Authorization": "Bearer not-a-token"}
+    )
     assert response.status_code == 401
 
 
@@ -120,8 +122,7 @@ def test_write_endpoints_refuse_a_garbage_token(client, method, rule):
 def test_write_endpoints_let_in_exactly_the_declared_roles(client, callers, method, rule):
     allowed = WRITE_ACCESS[(method, rule)]
     for role, caller in callers.by_role().items():
-        response = client.open(concrete(rule), method=method, **empty_body(rule),
-                               headers=caller.headers)
+        response = client.open(concrete(rule), method=method, **empty_body(rule), headers=caller.headers)
         if role in allowed:
             assert response.status_code not in (401, 403), (role, response.get_json())
         else:
@@ -139,24 +140,49 @@ def other_cooperatives_goods(session, callers):
     }
 
 
-def test_a_cooperative_cannot_change_another_cooperatives_goods(client, callers,
-                                                                 other_cooperatives_goods):
+def test_a_cooperative_cannot_change_another_cooperatives_goods(client, callers, other_cooperatives_goods):
     goods = other_cooperatives_goods
     attempts = [
         ("PATCH", f"/api/v1/products/{goods['product'].id}", {"name_en": "Mine now"}),
         ("PATCH", f"/api/v1/skus/{goods['sku'].id}", {"price_fen": 1}),
         ("PATCH", f"/api/v1/lots/{goods['lot'].id}", {"inputs_used": "none"}),
         ("POST", f"/api/v1/lots/{goods['lot'].id}/status", {"status": "on_sale"}),
-        ("POST", "/api/v1/skus", {"product_id": goods["product"].id, "name_zh": "冒牌",
-                                  "name_en": "Fake", "pack_size": "1", "pack_unit": "kg",
-                                  "price_fen": 1, "gtin": factories.make_gtin()}),
-        ("POST", "/api/v1/lots", {"product_id": goods["product"].id, "lot_code": "FAKE1",
-                                  "harvested_on": "2026-05-01", "quantity": "5", "unit": "kg"}),
-        ("POST", "/api/v1/products", {"brand_id": goods["product"].brand_id,
-                                      "category_id": goods["product"].category_id,
-                                      "village_id": goods["product"].village_id,
-                                      "cooperative_id": goods["product"].cooperative_id,
-                                      "name_zh": "冒牌", "name_en": "Fake"}),
+        (
+            "POST",
+            "/api/v1/skus",
+            {
+                "product_id": goods["product"].id,
+                "name_zh": "冒牌",
+                "name_en": "Fake",
+                "pack_size": "1",
+                "pack_unit": "kg",
+                "price_fen": 1,
+                "gtin": factories.make_gtin(),
+            },
+        ),
+        (
+            "POST",
+            "/api/v1/lots",
+            {
+                "product_id": goods["product"].id,
+                "lot_code": "FAKE1",
+                "harvested_on": "2026-05-01",
+                "quantity": "5",
+                "unit": "kg",
+            },
+        ),
+        (
+            "POST",
+            "/api/v1/products",
+            {
+                "brand_id": goods["product"].brand_id,
+                "category_id": goods["product"].category_id,
+                "village_id": goods["product"].village_id,
+                "cooperative_id": goods["product"].cooperative_id,
+                "name_zh": "冒牌",
+                "name_en": "Fake",
+            },
+        ),
     ]
     for method, path, body in attempts:
         response = client.open(path, method=method, json=body, headers=callers.cooperative.headers)
@@ -168,7 +194,8 @@ def test_the_owning_cooperative_can_change_its_own_goods(client, session, caller
     product = factories.make_product(session, cooperative=callers.cooperative.organisation)
     lot = factories.make_lot(session, product=product, status=LotStatus.INSPECTED)
     factories.make_grade(session, lot=lot)
-    response = client.post(f"/api/v1/lots/{lot.id}/status", json={"status": "on_sale"},
-                           headers=callers.cooperative.headers)
+    response = client.post(
+        f"/api/v1/lots/{lot.id}/status", json={"status": "on_sale"}, headers=callers.cooperative.headers
+    )
     assert response.status_code == 200
     assert response.get_json()["status"] == "on_sale"

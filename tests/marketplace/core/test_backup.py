@@ -19,20 +19,37 @@ def write_pairs(factory, stop: threading.Event, written: list[int]) -> None:
     while not stop.is_set():
         n += 1
         with unit_of_work(factory) as session:
-            village = Village(name_zh=f"备份村{n}", name_en=f"Backup {n}", township_zh="镇",
-                              township_en="Town", county_zh="区", county_en="County",
-                              latitude=30, longitude=120, baseline_income_fen=1, baseline_year=2024)
+            village = Village(
+                name_zh=f"备份村{n}",
+                name_en=f"Backup {n}",
+                township_zh="镇",
+                township_en="Town",
+                county_zh="区",
+                county_en="County",
+                latitude=30,
+                longitude=120,
+                baseline_income_fen=1,
+                baseline_year=2024,
+            )
             session.add(village)
             session.flush()
-            session.add(Organisation(kind=OrganisationKind.COOPERATIVE, name_zh=f"备份社{n}",
-                                     name_en=f"Backup {n}", village_id=village.id))
+            session.add(
+                Organisation(
+                    kind=OrganisationKind.COOPERATIVE,
+                    name_zh=f"备份社{n}",
+                    name_en=f"Backup {n}",
+                    village_id=village.id,
+                )
+            )
         written.append(n)
 
 
 def counts(engine) -> tuple[int, int]:
     with engine.connect() as connection:
-        return (connection.scalar(sa.select(sa.func.count()).select_from(Village)),
-                connection.scalar(sa.select(sa.func.count()).select_from(Organisation)))
+        return (
+            connection.scalar(sa.select(sa.func.count()).select_from(Village)),
+            connection.scalar(sa.select(sa.func.count()).select_from(Organisation)),
+        )
 
 
 def test_a_backup_taken_during_writes_restores_consistently(tmp_path):
@@ -71,7 +88,7 @@ def test_a_damaged_backup_is_refused_and_nothing_is_replaced(tmp_path):
     schema.upgrade(live)
     damaged = tmp_path / "damaged.sqlite3"
     damaged.write_bytes(b"SQLite format 3\x00" + b"\x00" * 200)
-    with pytest.raises(Exception):
+    with pytest.raises(BackupError):
         restore_sqlite(live, damaged)
     with live.connect() as connection:
         assert schema.current_revision(connection) == schema.head_revision()

@@ -22,8 +22,9 @@ def test_production_refuses_to_start_without_a_secret_key(tmp_path):
 
 
 def test_postgresql_is_one_database_url_away():
-    settings = Settings.from_env({"DATABASE_URL": "postgresql://shanhai@db.internal/shanhai",
-                                  "SECRET_KEY": "k"})
+    settings = Settings.from_env(
+        {"DATABASE_URL": "postgresql://shanhai@db.internal/shanhai", "SECRET_KEY": "k"}
+    )
     assert settings.database_url == "postgresql+psycopg://shanhai@db.internal/shanhai"
 
 
@@ -46,8 +47,9 @@ def test_the_bounds_of_business_dates_come_from_the_environment(tmp_path):
     base = {"SHANHAI_INSTANCE_PATH": str(tmp_path)}
     defaults = Settings.from_env(base)
     assert (defaults.business_dates_from, defaults.business_dates_years_ahead) == (date(1990, 1, 1), 10)
-    narrowed = Settings.from_env({**base, "BUSINESS_DATES_FROM": "2015-03-01",
-                                  "BUSINESS_DATES_YEARS_AHEAD": "2"})
+    narrowed = Settings.from_env(
+        {**base, "BUSINESS_DATES_FROM": "2015-03-01", "BUSINESS_DATES_YEARS_AHEAD": "2"}
+    )
     assert (narrowed.business_dates_from, narrowed.business_dates_years_ahead) == (date(2015, 3, 1), 2)
     with pytest.raises(ConfigurationError, match="BUSINESS_DATES_FROM"):
         Settings.from_env({**base, "BUSINESS_DATES_FROM": "March 2015"})

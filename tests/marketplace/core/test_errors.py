@@ -15,9 +15,13 @@ def test_an_unknown_path_is_a_404_problem(client):
     response = client.get("/api/v1/no-such-thing")
     assert response.status_code == 404
     assert response.mimetype == "application/problem+json"
-    assert response.get_json() == {"type": "about:blank", "title": "Not Found", "status": 404,
-                                   "detail": response.get_json()["detail"],
-                                   "instance": "/api/v1/no-such-thing"}
+    assert response.get_json() == {
+        "type": "about:blank",
+        "title": "Not Found",
+        "status": 404,
+        "detail": response.get_json()["detail"],
+        "instance": "/api/v1/no-such-thing",
+    }
 
 
 def test_a_wrong_method_is_a_405_problem_that_names_the_allowed_ones(client):
@@ -36,8 +40,9 @@ def test_a_missing_record_is_a_404_problem_naming_it(client):
 
 
 def test_validation_errors_name_each_field(client, callers):
-    response = client.post("/api/v1/organisations", json={"kind": "bank", "name_en": ""},
-                           headers=callers.operator.headers)
+    response = client.post(
+        "/api/v1/organisations", json={"kind": "bank", "name_en": ""}, headers=callers.operator.headers
+    )
     assert response.status_code == 422
     body = response.get_json()
     assert set(body["errors"]["json"]) == {"kind", "name_zh", "name_en"}
@@ -45,8 +50,12 @@ def test_validation_errors_name_each_field(client, callers):
 
 
 def test_bad_query_parameters_are_a_422_problem(client):
-    for query, field in (("status=eaten", "status"), ("page_size=100000", "page_size"),
-                         ("sort=password", "sort"), ("page=0", "page")):
+    for query, field in (
+        ("status=eaten", "status"),
+        ("page_size=100000", "page_size"),
+        ("sort=password", "sort"),
+        ("page=0", "page"),
+    ):
         response = client.get(f"/api/v1/lots?{query}")
         assert response.status_code == 422
         assert set(response.get_json()["errors"]["query"]) == {field}
@@ -58,20 +67,28 @@ def _app_with_route(settings, session_factory, view_class):
     return app
 
 
-def test_a_request_that_fails_after_writing_leaves_nothing_behind(settings, session_factory,
-                                                                   session):
+def test_a_request_that_fails_after_writing_leaves_nothing_behind(settings, session_factory, session):
     class WritesThenFails(ApiView):
         def post(self):
-            db.session().add(Organisation(kind=OrganisationKind.COOPERATIVE, name_zh="半途而废合作社",
-                                          name_en="Half-written"))
+            db.session().add(
+                Organisation(
+                    kind=OrganisationKind.COOPERATIVE, name_zh="半途而废合作社", name_en="Half-written"
+                )
+            )
             db.session().flush()
             raise Conflict("refused after the write")
 
     client = _app_with_route(settings, session_factory, WritesThenFails).test_client()
     response = client.post("/api/v1/test-route")
     assert response.status_code == 409
-    assert session.scalar(sa.select(sa.func.count()).select_from(Organisation)
-                          .where(Organisation.name_zh == "半途而废合作社")) == 0
+    assert (
+        session.scalar(
+            sa.select(sa.func.count())
+            .select_from(Organisation)
+            .where(Organisation.name_zh == "半途而废合作社")
+        )
+        == 0
+    )
 
 
 def test_an_unexpected_error_is_a_500_problem_without_a_stack_trace(settings, session_factory):
@@ -112,13 +129,14 @@ def test_what_gunicorn_refuses_before_the_app_is_a_problem_too(tmp_path):
     port = int(env["PORT"])
     answers = {}
     with gunicorn_server(env):
-        for name, path, headers in (("uri", "/api/v1/lots?q=" + "x" * 9000, {}),
-                                    ("header", "/api/v1/lots", {"X-Big": "y" * 9000})):
+        for name, path, headers in (
+            ("uri", "/api/v1/lots?q=" + "x" * 9000, {}),
+            ("header", "/api/v1/lots", {"X-Big": "y" * 9000}),
+        ):
             connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
             connection.request("GET", path, headers=headers)
             response = connection.getresponse()
-            answers[name] = (response.status, response.getheader("Content-Type"),
-                             json.loads(response.read()))
+            answers[name] = (response.status, response.getheader("Content-Type"), json.loads(response.read()))
             connection.close()
     assert answers["uri"][:2] == (414, "application/problem+json")
     assert answers["uri"][2]["status"] == 414 and answers["uri"][2]["title"] == "URI Too Long"

@@ -16,8 +16,9 @@ def test_the_migrations_bring_a_database_to_the_head_revision(engine):
 
 def test_the_models_and_the_migrations_agree(engine):
     with engine.connect() as connection:
-        differences = compare_metadata(MigrationContext.configure(
-            connection, opts={"compare_type": True}), Base.metadata)
+        differences = compare_metadata(
+            MigrationContext.configure(connection, opts={"compare_type": True}), Base.metadata
+        )
     assert differences == []
 
 

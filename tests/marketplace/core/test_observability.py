@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import select
 import socket
@@ -25,8 +26,10 @@ def test_a_request_id_is_generated_and_returned(client):
 
 
 def test_a_callers_request_id_is_kept_and_a_malformed_one_replaced(client):
-    assert client.get("/healthz", headers={"X-Request-ID": "edge-7f3a9c21"}).headers[
-        "X-Request-ID"] == "edge-7f3a9c21"
+    assert (
+        client.get("/healthz", headers={"X-Request-ID": "edge-7f3a9c21"}).headers["X-Request-ID"]
+        == "edge-7f3a9c21"
+    )
     replaced = client.get("/healthz", headers={"X-Request-ID": "bad id <script>"})
     assert replaced.headers["X-Request-ID"] != "bad id <script>"
 
@@ -90,16 +93,12 @@ class TcpProxy:
 
     def stop(self) -> None:
         # shutdown() wakes the thread blocked in accept(); close() alone would not.
-        try:
+        with contextlib.suppress(OSError):
             self._listener.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
         self._listener.close()
         for sock in self._sockets:
-            try:
+            with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
             sock.close()
         self._sockets.clear()
 
@@ -109,8 +108,10 @@ def test_readyz_turns_503_while_postgresql_is_unreachable_and_recovers(settings,
     url = engine.url
     proxy = TcpProxy((url.host, url.port or 5432))
     proxy.start()
-    proxied = make_engine(url.set(host="127.0.0.1", port=proxy.port)
-                          .render_as_string(hide_password=False), connect_args={"connect_timeout": 2})
+    proxied = make_engine(
+        url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False),
+        connect_args={"connect_timeout": 2},
+    )
     client = app_on(settings, proxied).test_client()
     try:
         assert client.get("/readyz").status_code == 200
@@ -129,19 +130,23 @@ def test_metrics_add_up_requests_across_gunicorn_workers(tmp_path):
     with gunicorn_server(env) as base:
         for _ in range(40):
             urllib.request.urlopen(f"{base}/api/v1/categories", timeout=5).read()
-        scrape = urllib.request.Request(f"{base}/metrics",
-                                        headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
+        scrape = urllib.request.Request(
+            f"{base}/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}
+        )
         text = urllib.request.urlopen(scrape, timeout=5).read().decode()
-    lines = [line for line in text.splitlines()
-             if line.startswith("shanhai_http_requests_total{")
-             and 'endpoint="/api/v1/categories"' in line and 'status="200"' in line]
+    lines = [
+        line
+        for line in text.splitlines()
+        if line.startswith("shanhai_http_requests_total{")
+        and 'endpoint="/api/v1/categories"' in line
+        and 'status="200"' in line
+    ]
     assert sum(float(line.rsplit(" ", 1)[1]) for line in lines) == 40
     assert "shanhai_http_request_duration_seconds_bucket" in text
 
 
 def test_metrics_are_served_only_to_a_scraper_bearing_the_metrics_token(client):
-    for headers in ({}, {"Authorization": "Bearer guess"},
-                    {"Authorization": f"Basic {METRICS_TOKEN}"}):
+    for headers in ({}, {"Authorization": "Bearer guess"}, {"Authorization": f"Basic {METRICS_TOKEN}"}):
         refused = client.get("/metrics", headers=headers)
         assert refused.status_code == 401 and refused.mimetype == "application/problem+json"
         assert "shanhai_http_requests_total" not in refused.get_data(as_text=True)
@@ -151,33 +156,40 @@ def test_metrics_are_served_only_to_a_scraper_bearing_the_metrics_token(client):
 
 
 def test_without_a_metrics_token_metrics_are_not_served_at_all(settings, session_factory):
-    client = create_app(settings.with_overrides(metrics_token=""),
-                        session_factory=session_factory).test_client()
+    client = create_app(
+        settings.with_overrides(metrics_token=""), session_factory=session_factory
+    ).test_client()
     assert client.get("/metrics").status_code == 404
     assert client.get("/metrics", headers={"Authorization": "Bearer "}).status_code == 404
 
 
 def test_a_metrics_token_cannot_be_guessed_faster_than_the_read_limit(settings, session_factory):
-    client = create_app(settings.with_overrides(read_rate_limit="3 per minute"),
-                        session_factory=session_factory).test_client()
-    guesses = [client.get("/metrics", headers={"Authorization": f"Bearer guess-{number}"})
-               .status_code for number in range(4)]
+    client = create_app(
+        settings.with_overrides(read_rate_limit="3 per minute"), session_factory=session_factory
+    ).test_client()
+    guesses = [
+        client.get("/metrics", headers={"Authorization": f"Bearer guess-{number}"}).status_code
+        for number in range(4)
+    ]
     assert guesses == [401, 401, 401, 429]
 
 
 def test_request_logs_carry_the_request_id_and_no_secrets(client, session, caplog):
-    user = factories.make_user(session, role=Role.OPERATOR,
-                               organisation=factories.make_organisation(
-                                   session, OrganisationKind.OPERATOR))
+    user = factories.make_user(
+        session,
+        role=Role.OPERATOR,
+        organisation=factories.make_organisation(session, OrganisationKind.OPERATOR),
+    )
     with caplog.at_level(logging.INFO, logger="shanhai"):
-        signed_in = client.post("/api/v1/auth/token",
-                                json={"email": user.email, "password": factories.PASSWORD})
+        signed_in = client.post(
+            "/api/v1/auth/token", json={"email": user.email, "password": factories.PASSWORD}
+        )
         token = signed_in.get_json()["access_token"]
-        me = client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}",
-                                              "X-Request-ID": "trace-me-0001"})
+        me = client.get(
+            "/api/v1/me", headers={"Authorization": f"Bearer {token}", "X-Request-ID": "trace-me-0001"}
+        )
     records = [r for r in caplog.records if r.name == "shanhai.requests"]
-    assert any(r.request_id == "trace-me-0001" and r.status == 200 and r.user_id == user.id
-               for r in records)
+    assert any(r.request_id == "trace-me-0001" and r.status == 200 and r.user_id == user.id for r in records)
     everything = " ".join(str(vars(r)) for r in caplog.records)
     assert token not in everything and factories.PASSWORD not in everything
     assert me.status_code == 200

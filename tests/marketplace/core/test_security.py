@@ -20,9 +20,12 @@ from tests.conftest import (
 
 
 def hammer_token_endpoint(client, times: int, headers: dict | None = None):
-    return [client.post("/api/v1/auth/token", headers=headers,
-                        json={"email": "nobody@example.test", "password": "guess"})
-            for _ in range(times)]
+    return [
+        client.post(
+            "/api/v1/auth/token", headers=headers, json={"email": "nobody@example.test", "password": "guess"}
+        )
+        for _ in range(times)
+    ]
 
 
 def assert_throttled(responses, limit: int):
@@ -41,8 +44,11 @@ def test_hammering_the_token_endpoint_gets_429_with_retry_after(client):
 def test_rate_limits_are_shared_through_redis_between_app_servers(settings, session_factory):
     # A fresh rate-limit window and a client address of this run's own behind the proxy, so
     # that counts left in Redis by earlier runs or a parallel worker cannot spend the budget.
-    shared = settings.with_overrides(redis_url=require_redis(), trusted_proxies=1,
-                                     token_rate_limit=f"10 per {97 + uuid.uuid4().int % 800} minutes")
+    shared = settings.with_overrides(
+        redis_url=require_redis(),
+        trusted_proxies=1,
+        token_rate_limit=f"10 per {97 + uuid.uuid4().int % 800} minutes",
+    )
     first = create_app(shared, session_factory=session_factory).test_client()
     second = create_app(shared, session_factory=session_factory).test_client()
     phone = {"X-Forwarded-For": unique_client_address()}
@@ -57,9 +63,11 @@ def test_without_redis_the_workers_of_one_server_share_the_sign_in_limit(tmp_pat
 
     def sign_in(_) -> int:
         request = urllib.request.Request(
-            f"http://127.0.0.1:{port}/api/v1/auth/token", method="POST",
+            f"http://127.0.0.1:{port}/api/v1/auth/token",
+            method="POST",
             data=json.dumps({"email": "nobody@example.test", "password": "guess"}).encode(),
-            headers={"Content-Type": "application/json"})
+            headers={"Content-Type": "application/json"},
+        )
         try:
             urllib.request.urlopen(request, timeout=30)
         except urllib.error.HTTPError as error:
@@ -78,47 +86,60 @@ def test_two_processes_counting_in_one_rate_limit_file_share_a_moving_window(tmp
     uri = f"shanhai-sqlite://{tmp_path / 'limits.sqlite3'}"
     first, second = (MovingWindowRateLimiter(SqliteStorage(uri)) for _ in range(2))
     limit = parse("3 per minute")
-    taken = [first.hit(limit, "phone"), second.hit(limit, "phone"), first.hit(limit, "phone"),
-             second.hit(limit, "phone")]
+    taken = [
+        first.hit(limit, "phone"),
+        second.hit(limit, "phone"),
+        first.hit(limit, "phone"),
+        second.hit(limit, "phone"),
+    ]
     assert taken == [True, True, True, False]
     assert first.get_window_stats(limit, "phone").remaining == 0
     assert second.hit(limit, "another phone")
 
 
 def test_writes_are_limited_per_token(settings, session_factory, session, callers):
-    client = create_app(settings.with_overrides(write_rate_limit="3 per minute"),
-                        session_factory=session_factory).test_client()
-    statuses = [client.post("/api/v1/categories", json={"slug": f"c-{i}", "name_zh": "类",
-                                                        "name_en": "C"},
-                            headers=callers.operator.headers).status_code for i in range(4)]
+    client = create_app(
+        settings.with_overrides(write_rate_limit="3 per minute"), session_factory=session_factory
+    ).test_client()
+    statuses = [
+        client.post(
+            "/api/v1/categories",
+            json={"slug": f"c-{i}", "name_zh": "类", "name_en": "C"},
+            headers=callers.operator.headers,
+        ).status_code
+        for i in range(4)
+    ]
     assert statuses == [201, 201, 201, 429]
-    other = client.post("/api/v1/categories", json={"slug": "c-x", "name_zh": "类", "name_en": "C"},
-                        headers=callers.other_cooperative.headers)
+    other = client.post(
+        "/api/v1/categories",
+        json={"slug": "c-x", "name_zh": "类", "name_en": "C"},
+        headers=callers.other_cooperative.headers,
+    )
     assert other.status_code == 403
 
 
-def test_invented_bearer_tokens_meet_the_same_read_and_write_limits_as_no_token(settings,
-                                                                               session_factory):
-    client = create_app(settings.with_overrides(read_rate_limit="3 per minute",
-                                                write_rate_limit="2 per minute"),
-                        session_factory=session_factory).test_client()
+def test_invented_bearer_tokens_meet_the_same_read_and_write_limits_as_no_token(settings, session_factory):
+    client = create_app(
+        settings.with_overrides(read_rate_limit="3 per minute", write_rate_limit="2 per minute"),
+        session_factory=session_factory,
+    ).test_client()
 
     def invented() -> dict:
         return {"Authorization": f"Bearer {secrets.token_urlsafe(32)}"}
 
     reads = [client.get("/api/v1/clusters", headers=invented()).status_code for _ in range(4)]
     assert reads == [200, 200, 200, 429]
-    writes = [client.post("/api/v1/orders", json={}, headers=invented()).status_code
-              for _ in range(3)]
+    writes = [client.post("/api/v1/orders", json={}, headers=invented()).status_code for _ in range(3)]
     assert writes[2] == 429 and 429 not in writes[:2]
 
 
-def test_each_signed_in_user_has_a_budget_of_its_own_whatever_its_address(
-        settings, session_factory, callers):
-    client = create_app(settings.with_overrides(read_rate_limit="2 per minute"),
-                        session_factory=session_factory).test_client()
-    operator = [client.get("/api/v1/clusters", headers=callers.operator.headers).status_code
-                for _ in range(3)]
+def test_each_signed_in_user_has_a_budget_of_its_own_whatever_its_address(settings, session_factory, callers):
+    client = create_app(
+        settings.with_overrides(read_rate_limit="2 per minute"), session_factory=session_factory
+    ).test_client()
+    operator = [
+        client.get("/api/v1/clusters", headers=callers.operator.headers).status_code for _ in range(3)
+    ]
     assert operator == [200, 200, 429]
     assert client.get("/api/v1/clusters", headers=callers.cooperative.headers).status_code == 200
     assert client.get("/api/v1/clusters").status_code == 200
@@ -154,8 +175,9 @@ def test_the_docs_page_loads_its_own_assets_only(client):
 
 
 def test_scans_have_their_own_rate_limit(settings, session_factory):
-    client = create_app(settings.with_overrides(scan_rate_limit="2 per minute"),
-                        session_factory=session_factory).test_client()
+    client = create_app(
+        settings.with_overrides(scan_rate_limit="2 per minute"), session_factory=session_factory
+    ).test_client()
     statuses = [client.get("/.well-known/gs1resolver").status_code for _ in range(3)]
     assert statuses == [200, 200, 429]
     assert client.get("/api/v1/clusters").status_code == 200

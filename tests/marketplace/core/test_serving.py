@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 import time
@@ -20,16 +21,16 @@ def trickle(sockets: list[socket.socket], stop: threading.Event) -> None:
     for sock in sockets[:half]:
         sock.sendall(b"GET /api/v1/categories HTTP/1.1\r\nHost: shanhai.test\r\n")
     for sock in sockets[half:]:
-        sock.sendall(b"POST /api/v1/auth/token HTTP/1.1\r\nHost: shanhai.test\r\n"
-                     b"Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{")
+        sock.sendall(
+            b"POST /api/v1/auth/token HTTP/1.1\r\nHost: shanhai.test\r\n"
+            b"Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"
+        )
     number = 0
     while not stop.wait(1.0):
         number += 1
         for index, sock in enumerate(sockets):
-            try:
+            with contextlib.suppress(OSError):
                 sock.sendall(f"X-Slow-{number}: still here\r\n".encode() if index < half else b" ")
-            except OSError:
-                pass
 
 
 def timed_get(url: str) -> float:

@@ -21,8 +21,16 @@ from marketplace.region.demo.loader import load_demo
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts"
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 @pytest.fixture(scope="module")
@@ -117,20 +125,22 @@ def test_the_celery_clusters_contract_delivery_shows_by_grade(demo_server, chrom
     assert problems == []
 
 
-def test_a_configured_tile_server_draws_the_map_over_its_tiles(settings, demo_database, tmp_path,
-                                                               chromium, tile_server):
+def test_a_configured_tile_server_draws_the_map_over_its_tiles(
+    settings, demo_database, tmp_path, chromium, tile_server
+):
     tiles_url, requested = tile_server
     template = tiles_url + "/{z}/{x}/{y}.png"
-    with serving_the_demo(settings.with_overrides(map_tile_url=template), demo_database,
-                          tmp_path) as url:
+    with serving_the_demo(settings.with_overrides(map_tile_url=template), demo_database, tmp_path) as url:
         problems: list[str] = []
         page = signed_in(chromium, url, problems)
         page.wait_for_function("document.querySelectorAll('#map image.tile').length > 0")
-        hrefs = page.eval_on_selector_all("#map image.tile", "tiles => tiles.map(t => t.getAttribute('href'))")
+        hrefs = page.eval_on_selector_all(
+            "#map image.tile", "tiles => tiles.map(t => t.getAttribute('href'))"
+        )
         page.wait_for_timeout(500)
         assert all(href.startswith(tiles_url + "/") and href.endswith(".png") for href in hrefs)
         # The browser fetched them: the page's CSP lets the configured tile origin through.
-        assert {href[len(tiles_url):] for href in hrefs} <= set(requested)
+        assert {href[len(tiles_url) :] for href in hrefs} <= set(requested)
         assert page.eval_on_selector_all("#map circle.village-dot", "d => d.length") == len(region.VILLAGES)
         page.screenshot(path=str(ARTIFACTS / "dashboard-tiles.png"), full_page=True)
     assert problems == []

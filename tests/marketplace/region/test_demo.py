@@ -30,19 +30,24 @@ def test_the_demo_region_has_the_three_clusters_the_seeds_describe(client, sessi
 
 def test_loading_the_demo_twice_changes_nothing(session):
     assert load_demo(session) is True
-    counts = [session.scalar(sa.select(sa.func.count()).select_from(model))
-              for model in (Cluster, Village, Sku, Lot)]
+    counts = [
+        session.scalar(sa.select(sa.func.count()).select_from(model))
+        for model in (Cluster, Village, Sku, Lot)
+    ]
     assert load_demo(session) is False
-    assert [session.scalar(sa.select(sa.func.count()).select_from(model))
-            for model in (Cluster, Village, Sku, Lot)] == counts
+    assert [
+        session.scalar(sa.select(sa.func.count()).select_from(model))
+        for model in (Cluster, Village, Sku, Lot)
+    ] == counts
 
 
 def test_every_demo_account_gets_a_token_and_knows_its_role(client, session):
     load_demo(session)
     session.commit()
     for account in region.USERS:
-        response = client.post("/api/v1/auth/token",
-                               json={"email": account["email"], "password": region.DEMO_PASSWORD})
+        response = client.post(
+            "/api/v1/auth/token", json={"email": account["email"], "password": region.DEMO_PASSWORD}
+        )
         assert response.status_code == 201, account["email"]
         token = response.get_json()["access_token"]
         me = client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).get_json()
@@ -53,20 +58,25 @@ def test_every_demo_account_gets_a_token_and_knows_its_role(client, session):
 def test_the_demo_cooperative_cannot_touch_the_second_cooperatives_lot(client, session):
     load_demo(session)
     session.commit()
-    token = client.post("/api/v1/auth/token", json={"email": "cooperative@example.com",
-                                                     "password": region.DEMO_PASSWORD}
-                        ).get_json()["access_token"]
+    token = client.post(
+        "/api/v1/auth/token", json={"email": "cooperative@example.com", "password": region.DEMO_PASSWORD}
+    ).get_json()["access_token"]
     me = client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).get_json()
     lots = client.get("/api/v1/lots?page_size=100").get_json()
     foreign = next(lot for lot in lots if lot["cooperative_id"] != me["organisation"]["id"])
-    response = client.patch(f"/api/v1/lots/{foreign['id']}", json={"inputs_used": "mine"},
-                            headers={"Authorization": f"Bearer {token}"})
+    response = client.patch(
+        f"/api/v1/lots/{foreign['id']}",
+        json={"inputs_used": "mine"},
+        headers={"Authorization": f"Bearer {token}"},
+    )
     assert response.status_code == 403
 
 
 def test_the_demo_data_is_consistent_with_itself():
-    keys = {name: {item["key"] for item in getattr(region, name)}
-            for name in ("VILLAGES", "ORGANISATIONS", "CLUSTERS", "BRANDS", "PRODUCTS", "CATEGORIES")}
+    keys = {
+        name: {item["key"] for item in getattr(region, name)}
+        for name in ("VILLAGES", "ORGANISATIONS", "CLUSTERS", "BRANDS", "PRODUCTS", "CATEGORIES")
+    }
     for product in region.PRODUCTS:
         assert product["brand"] in keys["BRANDS"] and product["village"] in keys["VILLAGES"]
     for sku in region.SKUS:
@@ -88,7 +98,10 @@ def test_the_demo_has_hewei_foods_celery_contract_with_yinong_signed_and_deliver
     assert {contract.enterprise.name_zh, contract.grower.name_zh} >= {"杭州萧山益农共富智芹菜专业合作社"}
     # 一级 at 150 × 1.10 = 165 fen/jin; 11,950 jin × 165 = 1,971,750 fen.
     assert (delivery.status, delivery.unit_price_fen, delivery.amount_fen) == (
-        DeliveryStatus.ACCEPTED, 165, 1_971_750)
+        DeliveryStatus.ACCEPTED,
+        165,
+        1_971_750,
+    )
     assert delivery.lot.stock_on_hand == Decimal("3600")
     assert load_demo(session) is False
     assert session.scalar(sa.select(sa.func.count()).select_from(Contract)) == 1

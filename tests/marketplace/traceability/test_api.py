@@ -28,8 +28,11 @@ def coded(session, callers):
 
 def mint(client, callers, coded, *, level="unit", quantity=3):
     lot, sku = coded
-    response = client.post(f"/api/v1/lots/{lot.id}/codes", headers=callers.cooperative.headers,
-                           json={"sku_id": sku.id, "level": level, "quantity": quantity})
+    response = client.post(
+        f"/api/v1/lots/{lot.id}/codes",
+        headers=callers.cooperative.headers,
+        json={"sku_id": sku.id, "level": level, "quantity": quantity},
+    )
     assert response.status_code == 201, response.get_json()
     return response.get_json()
 
@@ -41,7 +44,7 @@ def minted_uris(client, callers, batch) -> list[str]:
 
 
 def path(uri: str) -> str:
-    return uri[len(BASE):]
+    return uri[len(BASE) :]
 
 
 @pytest.fixture
@@ -84,20 +87,31 @@ def test_another_cooperative_cannot_download_a_batchs_codes(client, callers, cod
 
 
 def test_another_organisations_codes_and_batches_answer_exactly_as_missing_ones(
-        client, session, callers, coded):
+    client, session, callers, coded
+):
     batch = mint(client, callers, coded, quantity=1)
     code_id = session.scalar(sa.select(Code.id).where(Code.batch_id == batch["id"]))
-    assert_answered_as_missing(client, callers.other_cooperative.headers, [
-        ("/api/v1/codes/{}", code_id), ("/api/v1/codes/{}/qr.png", code_id),
-        ("/api/v1/codes/{}/qr.svg", code_id), ("/api/v1/code-batches/{}", batch["id"]),
-        ("/api/v1/code-batches/{}/codes.csv", batch["id"]),
-        ("/api/v1/code-batches/{}/labels.pdf", batch["id"])])
+    assert_answered_as_missing(
+        client,
+        callers.other_cooperative.headers,
+        [
+            ("/api/v1/codes/{}", code_id),
+            ("/api/v1/codes/{}/qr.png", code_id),
+            ("/api/v1/codes/{}/qr.svg", code_id),
+            ("/api/v1/code-batches/{}", batch["id"]),
+            ("/api/v1/code-batches/{}/codes.csv", batch["id"]),
+            ("/api/v1/code-batches/{}/labels.pdf", batch["id"]),
+        ],
+    )
 
 
 def test_minting_more_than_100000_codes_in_one_request_is_refused(client, callers, coded):
     lot, sku = coded
-    response = client.post(f"/api/v1/lots/{lot.id}/codes", headers=callers.cooperative.headers,
-                           json={"sku_id": sku.id, "level": "unit", "quantity": 100_001})
+    response = client.post(
+        f"/api/v1/lots/{lot.id}/codes",
+        headers=callers.cooperative.headers,
+        json={"sku_id": sku.id, "level": "unit", "quantity": 100_001},
+    )
     assert response.status_code == 422
     assert "quantity" in response.get_json()["errors"]["json"]
 
@@ -107,8 +121,10 @@ def test_a_codes_png_and_svg_carry_its_uri(client, session, callers, coded):
     uri = minted_uris(client, callers, batch)[0]
     code_id = session.scalar(sa.select(Code.id).where(Code.batch_id == batch["id"]))
     assert client.get(f"/api/v1/codes/{code_id}", headers=callers.cooperative.headers).status_code == 200
-    assert client.get(f"/api/v1/codes/{code_id}/qr.png",
-                      headers=callers.other_cooperative.headers).status_code == 404
+    assert (
+        client.get(f"/api/v1/codes/{code_id}/qr.png", headers=callers.other_cooperative.headers).status_code
+        == 404
+    )
     png = client.get(f"/api/v1/codes/{code_id}/qr.png?size=256", headers=callers.cooperative.headers)
     assert png.status_code == 200 and png.mimetype == "image/png"
     assert png.headers["X-Code-Uri"] == uri
@@ -126,7 +142,8 @@ def test_a_batchs_label_sheet_is_a_pdf(client, callers, coded):
 
 
 def test_a_label_sheet_of_a_thousand_codes_is_refused_at_once_with_how_to_ask_in_parts(
-        client, callers, coded):
+    client, callers, coded
+):
     batch = mint(client, callers, coded, quantity=1000)
     started = time.perf_counter()
     response = client.get(batch["labels_url"], headers=callers.cooperative.headers)
@@ -138,9 +155,11 @@ def test_a_label_sheet_of_a_thousand_codes_is_refused_at_once_with_how_to_ask_in
 
 
 def test_a_large_batch_is_printed_in_parts_of_at_most_the_configured_labels(
-        settings, session_factory, callers, coded):
-    client = create_app(settings.with_overrides(label_sheet_max_labels=2),
-                        session_factory=session_factory).test_client()
+    settings, session_factory, callers, coded
+):
+    client = create_app(
+        settings.with_overrides(label_sheet_max_labels=2), session_factory=session_factory
+    ).test_client()
     batch = mint(client, callers, coded, quantity=5)
     labels = batch["labels_url"]
     headers = callers.cooperative.headers
@@ -163,7 +182,7 @@ def test_a_browser_gets_the_scan_page_in_chinese_by_default(client, unit_uri):
     page = response.get_data(as_text=True)
     assert "正品，首次扫码于" in page and "已扫码 1 次" in page
     assert response.headers["Content-Language"] == "zh"
-    assert "<svg class=\"map\"" in page and "https://" not in page.split("<body>")[1].split("GTIN")[0]
+    assert '<svg class="map"' in page and "https://" not in page.split("<body>")[1].split("GTIN")[0]
 
 
 def test_english_comes_from_accept_language_or_the_lang_parameter(client, unit_uri):
@@ -198,8 +217,9 @@ def test_a_linkset_is_answered_with_200_by_parameter_or_by_accept(client, unit_u
     assert json_scan["verdict"]["scan_count"] == 1, "a linkset is not a scan"
 
 
-@pytest.mark.parametrize(("link_type", "target"), [("gs1:pip", "/api/v1/products/"),
-                                                    ("gs1:traceability", "/trace.jsonld")])
+@pytest.mark.parametrize(
+    ("link_type", "target"), [("gs1:pip", "/api/v1/products/"), ("gs1:traceability", "/trace.jsonld")]
+)
 def test_link_types_redirect_to_their_resource(client, unit_uri, link_type, target):
     response = client.get(path(unit_uri) + f"&linkType={link_type}")
     assert response.status_code == 307
@@ -217,9 +237,16 @@ def test_an_unknown_link_type_is_404(client, unit_uri):
     assert response.get_json()["type"] == "urn:shanhai:problem:unknown-link-type"
 
 
-@pytest.mark.parametrize("bad", ["/01/06970000000018/10/LOT1", "/01/0697/10/LOT1",
-                                 "/01/06970000000017/21/S/10/L", "/01/06970000000017/10/" + "A" * 21,
-                                 "/01/06970000000017/10/L1?17=999999"])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "/01/06970000000018/10/LOT1",
+        "/01/0697/10/LOT1",
+        "/01/06970000000017/21/S/10/L",
+        "/01/06970000000017/10/" + "A" * 21,
+        "/01/06970000000017/10/L1?17=999999",
+    ],
+)
 def test_a_malformed_digital_link_is_400(client, bad):
     for accept in ("text/html", "application/json"):
         response = client.get(bad, headers={"Accept": accept})
@@ -251,8 +278,9 @@ def test_head_answers_like_get_without_a_body_and_without_counting_a_scan(client
 
 
 def test_options_answers_cors_preflight(client, unit_uri):
-    response = client.options(path(unit_uri), headers={"Origin": "https://shop.example",
-                                                       "Access-Control-Request-Method": "GET"})
+    response = client.options(
+        path(unit_uri), headers={"Origin": "https://shop.example", "Access-Control-Request-Method": "GET"}
+    )
     assert response.status_code == 200
     assert response.headers["Access-Control-Allow-Origin"] == "*"
     assert "GET" in response.headers["Access-Control-Allow-Methods"]
@@ -277,8 +305,11 @@ def test_a_lot_code_resolves_to_the_lot_story(client, callers, coded):
 
 def test_a_recalled_lot_shows_its_recall_notice(client, session, callers, coded, unit_uri):
     lot, _ = coded
-    response = client.post(f"/api/v1/lots/{lot.id}/status", headers=callers.operator.headers,
-                           json={"status": "recalled", "reason": "农残超标 pesticide residue"})
+    response = client.post(
+        f"/api/v1/lots/{lot.id}/status",
+        headers=callers.operator.headers,
+        json={"status": "recalled", "reason": "农残超标 pesticide residue"},
+    )
     assert response.status_code == 200
     page = client.get(path(unit_uri)).get_data(as_text=True)
     assert "召回通知" in page and "农残超标" in page
@@ -290,23 +321,23 @@ def test_a_recalled_lot_shows_its_recall_notice(client, session, callers, coded,
 def test_operators_list_codes_flagged_as_copies(app, client, callers, unit_uri):
     settings = app.extensions["shanhai"].settings
     app.extensions["shanhai"].settings = settings.with_overrides(scan_count_threshold=2)
-    statuses = [client.get(path(unit_uri), headers={"Accept": "application/json"})
-                .get_json()["verdict"]["status"] for _ in range(3)]
+    statuses = [
+        client.get(path(unit_uri), headers={"Accept": "application/json"}).get_json()["verdict"]["status"]
+        for _ in range(3)
+    ]
     assert statuses == ["genuine", "genuine", "suspected_copy"]
     page = client.get(path(unit_uri)).get_data(as_text=True)
     assert "此码可能被复制" in page
     suspected = client.get("/api/v1/codes/suspected", headers=callers.operator.headers)
     assert suspected.status_code == 200 and len(suspected.get_json()) == 1
-    assert client.get("/api/v1/codes/suspected",
-                      headers=callers.cooperative.headers).status_code == 403
+    assert client.get("/api/v1/codes/suspected", headers=callers.cooperative.headers).status_code == 403
 
 
 def test_codes_signed_with_a_rotated_out_key_still_resolve(app, client, callers, coded):
     runtime = app.extensions["shanhai"]
     runtime.settings = runtime.settings.with_overrides(code_signing_keys="k1:" + "a" * 32)
     old_uri = minted_uris(client, callers, mint(client, callers, coded, quantity=1))[0]
-    runtime.settings = runtime.settings.with_overrides(
-        code_signing_keys="k2:" + "b" * 32 + ",k1:" + "a" * 32)
+    runtime.settings = runtime.settings.with_overrides(code_signing_keys="k2:" + "b" * 32 + ",k1:" + "a" * 32)
     new_uri = minted_uris(client, callers, mint(client, callers, coded, quantity=1))[0]
     assert "s=k1." in old_uri and "s=k2." in new_uri
     for uri in (old_uri, new_uri):
@@ -314,12 +345,16 @@ def test_codes_signed_with_a_rotated_out_key_still_resolve(app, client, callers,
 
 
 def test_grade_inspection_and_certificate_show_when_the_quality_module_provides_them(
-        client, unit_uri, monkeypatch):
+    client, unit_uri, monkeypatch
+):
     fake = types.ModuleType("quality.service")
     fake.scan_summary = lambda session, *, lot_id: {
-        "grade": "特级", "standard_name": "西芹分级标准", "standard_version": "2026.1",
+        "grade": "特级",
+        "standard_name": "西芹分级标准",
+        "standard_version": "2026.1",
         "inspection": {"summary": "农残未检出", "inspected_at": "2026-04-09"},
-        "certificate": {"number": "HG-0001", "url": "http://shanhai.test/certificates/1"}}
+        "certificate": {"number": "HG-0001", "url": "http://shanhai.test/certificates/1"},
+    }
     monkeypatch.setitem(sys.modules, "quality.service", fake)
     page = client.get(path(unit_uri)).get_data(as_text=True)
     assert "特级" in page and "西芹分级标准 2026.1" in page and "HG-0001" in page
@@ -342,8 +377,10 @@ def test_the_demo_region_comes_with_scannable_codes(client, session):
     uri = client.get(f"/api/v1/codes/{code.id}/qr.svg").status_code
     assert uri == 401
     from marketplace.traceability import service as codes_service
-    scan = client.get(path(codes_service.code_uri(code, base_url=BASE)),
-                      headers={"Accept": "application/json"})
+
+    scan = client.get(
+        path(codes_service.code_uri(code, base_url=BASE)), headers={"Accept": "application/json"}
+    )
     assert scan.status_code == 200 and scan.get_json()["story"]["trace"][0]["type"] == "commissioning"
 
 
@@ -362,17 +399,16 @@ def test_scans_are_counted_by_verdict_in_the_metrics(client, unit_uri):
     assert count("not_genuine") - forged == 1
 
 
-def test_the_link_header_points_at_the_codes_linkset_with_its_lot_still_encoded(client, session,
-                                                                                callers):
-    lot, sku = factories.make_coded_lot(session, cooperative=callers.cooperative.organisation,
-                                        lot_code="LJ/2026")
+def test_the_link_header_points_at_the_codes_linkset_with_its_lot_still_encoded(client, session, callers):
+    lot, sku = factories.make_coded_lot(
+        session, cooperative=callers.cooperative.organisation, lot_code="LJ/2026"
+    )
     uri = minted_uris(client, callers, mint(client, callers, (lot, sku), quantity=1))[0]
     assert "/10/LJ%2F2026/21/" in uri
     response = client.get(path(uri), headers={"Accept": "application/json"})
     assert response.status_code == 200
     linkset = uri + "&linkType=linkset"
-    assert response.headers["Link"] == (f'<{linkset}>; rel="linkset"; '
-                                        'type="application/linkset+json"')
+    assert response.headers["Link"] == (f'<{linkset}>; rel="linkset"; type="application/linkset+json"')
     followed = client.get(path(linkset))
     assert followed.status_code == 200 and followed.mimetype == "application/linkset+json"
     assert followed.get_json()["linkset"][0]["anchor"] == uri.split("?")[0]

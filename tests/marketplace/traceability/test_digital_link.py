@@ -69,28 +69,36 @@ def test_a_nul_byte_is_never_decoded():
         digital_link.unescape("A%00B", query=False)
 
 
-@pytest.mark.parametrize("uri", [
-    "https://s.test/01/09520123456789/10/ABC",             # check digit
-    "https://s.test/01/0952012345678/10/ABC",              # 13 digits
-    "https://s.test/01/09520123456788/21/X/10/ABC",        # 21 before 10
-    "https://s.test/01/09520123456788/10/ABC/22/X",        # 22 after 10
-    "https://s.test/01/09520123456788/10/ABC/10/DEF",      # 10 twice
-    "https://s.test/01/09520123456788/10/" + "A" * 21,     # lot longer than 20
-    "https://s.test/01/09520123456788/21/" + "9" * 21,     # serial longer than 20
-    "https://s.test/01/09520123456788/10/AB%20C",          # space is not in CSET 82
-    "https://s.test/01/09520123456788/10/%E5%B1%B1",       # 山 is not in CSET 82
-    "https://s.test/01/09520123456788/10/ABC?17=261340",   # month 13
-    "https://s.test/01/09520123456788/10/ABC?7007=2604",   # harvest date too short
-    "https://s.test/01/09520123456788/10/ABC?17=260101&17=260102",
-])
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "https://s.test/01/09520123456789/10/ABC",  # check digit
+        "https://s.test/01/0952012345678/10/ABC",  # 13 digits
+        "https://s.test/01/09520123456788/21/X/10/ABC",  # 21 before 10
+        "https://s.test/01/09520123456788/10/ABC/22/X",  # 22 after 10
+        "https://s.test/01/09520123456788/10/ABC/10/DEF",  # 10 twice
+        "https://s.test/01/09520123456788/10/" + "A" * 21,  # lot longer than 20
+        "https://s.test/01/09520123456788/21/" + "9" * 21,  # serial longer than 20
+        "https://s.test/01/09520123456788/10/AB%20C",  # space is not in CSET 82
+        "https://s.test/01/09520123456788/10/%E5%B1%B1",  # 山 is not in CSET 82
+        "https://s.test/01/09520123456788/10/ABC?17=261340",  # month 13
+        "https://s.test/01/09520123456788/10/ABC?7007=2604",  # harvest date too short
+        "https://s.test/01/09520123456788/10/ABC?17=260101&17=260102",
+    ],
+)
 def test_strict_rules_refuse_what_gs1_forbids(uri):
     with pytest.raises(MalformedDigitalLink):
         digital_link.parse(uri)
 
 
 def test_expiry_and_harvest_date_ride_in_the_query_string():
-    uri = digital_link.build("https://s.test", gtin="09520123456788", lot="L1", serial="S1",
-                             attributes=[("7007", "260401"), ("17", "261231")])
+    uri = digital_link.build(
+        "https://s.test",
+        gtin="09520123456788",
+        lot="L1",
+        serial="S1",
+        attributes=[("7007", "260401"), ("17", "261231")],
+    )
     # Fixed-length AIs (17) come first, as GS1's generator emits them.
     assert uri == "https://s.test/01/09520123456788/10/L1/21/S1?17=261231&7007=260401"
     link = digital_link.parse(uri)

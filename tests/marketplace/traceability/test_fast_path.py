@@ -42,9 +42,12 @@ def scan_app(settings, session_factory, session):
     apps = []
 
     def make(**changes):
-        app = create_app(dataclasses.replace(settings, scan_write_behind_seconds=3600,
-                                             scan_story_cache_seconds=60, **changes),
-                         session_factory=session_factory)
+        app = create_app(
+            dataclasses.replace(
+                settings, scan_write_behind_seconds=3600, scan_story_cache_seconds=60, **changes
+            ),
+            session_factory=session_factory,
+        )
         app.flask_requests = []
         request_started.connect(lambda sender, **_: app.flask_requests.append(1), app, weak=False)
         apps.append(app)
@@ -62,18 +65,15 @@ def flush(app) -> None:
 
 @pytest.fixture
 def uris(client, callers, coded):
-    return [path(uri) for uri in minted_uris(client, callers, mint(client, callers, coded,
-                                                                   quantity=3))]
+    return [path(uri) for uri in minted_uris(client, callers, mint(client, callers, coded, quantity=3))]
 
 
 def comparable(response) -> tuple[dict, dict]:
-    headers = {name: value for name, value in response.headers.items()
-               if name not in VOLATILE_HEADERS}
+    headers = {name: value for name, value in response.headers.items() if name not in VOLATILE_HEADERS}
     return headers, json.loads(response.get_data())
 
 
-def test_the_fast_json_scan_answers_with_the_flask_views_body_and_headers(
-        scan_app, uris):
+def test_the_fast_json_scan_answers_with_the_flask_views_body_and_headers(scan_app, uris):
     fast = scan_app()
     slow = scan_app(scan_fast_path=False)
     fast_answer = fast.test_client().get(uris[0], headers=JSON)
@@ -98,8 +98,9 @@ def test_the_fast_json_scan_answers_with_the_flask_views_body_and_headers(
 
 def test_the_fast_scan_keeps_the_clients_request_id_and_language(scan_app, uris):
     app = scan_app()
-    answer = app.test_client().get(uris[0] + "&lang=en",
-                                   headers={**JSON, "X-Request-ID": "phone-request-0001"})
+    answer = app.test_client().get(
+        uris[0] + "&lang=en", headers={**JSON, "X-Request-ID": "phone-request-0001"}
+    )
     assert app.flask_requests == []
     assert answer.headers["X-Request-ID"] == "phone-request-0001"
     assert answer.headers["Content-Language"] == "en"
@@ -109,8 +110,7 @@ def test_the_fast_scan_keeps_the_clients_request_id_and_language(scan_app, uris)
 def test_each_fast_scan_is_counted_once_and_the_next_one_sees_it(scan_app, session, uris):
     app = scan_app()
     client = app.test_client()
-    counts = [client.get(uris[1], headers=JSON).get_json()["verdict"]["scan_count"]
-              for _ in range(3)]
+    counts = [client.get(uris[1], headers=JSON).get_json()["verdict"]["scan_count"] for _ in range(3)]
     assert counts == [1, 2, 3]
     flush(app)
     assert client.get(uris[1], headers=JSON).get_json()["verdict"]["scan_count"] == 4
@@ -119,13 +119,13 @@ def test_each_fast_scan_is_counted_once_and_the_next_one_sees_it(scan_app, sessi
     code = session.scalar(sa.select(Code).where(Code.serial == serial))
     session.refresh(code)
     assert code.scan_count == 4
-    assert session.scalar(sa.select(sa.func.count()).select_from(Scan)
-                          .where(Scan.code_id == code.id)) == 4
+    assert session.scalar(sa.select(sa.func.count()).select_from(Scan).where(Scan.code_id == code.id)) == 4
     assert app.flask_requests == []
 
 
-@pytest.mark.parametrize("how", ["page", "linkset", "link type", "escaped link type", "head",
-                                 "not ours", "malformed"])
+@pytest.mark.parametrize(
+    "how", ["page", "linkset", "link type", "escaped link type", "head", "not ours", "malformed"]
+)
 def test_everything_but_a_json_scan_of_a_genuine_code_is_left_to_flask(scan_app, uris, how, caplog):
     app = scan_app()
     client = app.test_client()
@@ -156,8 +156,7 @@ def test_the_fast_scan_records_the_coarse_place_the_phone_offers(scan_app, sessi
     assert answer.status_code == 200 and app.flask_requests == []
     flush(app)
     serial = uris[0].split("/21/")[1].split("?")[0]
-    scan = session.scalar(sa.select(Scan).join(Code, Code.id == Scan.code_id)
-                          .where(Code.serial == serial))
+    scan = session.scalar(sa.select(Scan).join(Code, Code.id == Scan.code_id).where(Code.serial == serial))
     assert scan.place == "30.2,120.2"
 
 
@@ -176,7 +175,8 @@ def test_fast_and_flask_scans_share_one_rate_limit(scan_app, session, uris):
 
 
 def test_a_failure_after_counting_answers_a_problem_and_counts_the_scan_once(
-        scan_app, session, uris, monkeypatch):
+    scan_app, session, uris, monkeypatch
+):
     app = scan_app()
 
     def broken(*_args, **_kwargs):
@@ -205,21 +205,30 @@ def committed_database(kind: str, tmp_path) -> Iterator[sa.Engine]:
 
 @pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
 def test_a_fast_scan_on_an_engine_reads_committed_codes_survives_a_dropped_connection(
-        settings, tmp_path, kind):
+    settings, tmp_path, kind
+):
     with committed_database(kind, tmp_path) as engine:
         factory = make_session_factory(engine)
         with factory() as session:
             organisation = factories.make_organisation(session)
             user = factories.make_user(session, role=Role.COOPERATIVE, organisation=organisation)
             lot, sku = factories.make_coded_lot(session, cooperative=organisation)
-            batch = codes_service.mint_codes(session, actor=user, lot_id=lot.id, sku_id=sku.id,
-                                             level=CodeLevel.UNIT, quantity=1, keys=settings.signing_keys)
+            batch = codes_service.mint_codes(
+                session,
+                actor=user,
+                lot_id=lot.id,
+                sku_id=sku.id,
+                level=CodeLevel.UNIT,
+                quantity=1,
+                keys=settings.signing_keys,
+            )
             session.commit()
             code = session.scalar(sa.select(Code).where(Code.batch_id == batch.id))
             uri = codes_service.code_uri(code, base_url="")
             code_id = code.id
-        app = create_app(dataclasses.replace(settings, scan_write_behind_seconds=3600),
-                         session_factory=factory)
+        app = create_app(
+            dataclasses.replace(settings, scan_write_behind_seconds=3600), session_factory=factory
+        )
         app.flask_requests = []
         request_started.connect(lambda sender, **_: app.flask_requests.append(1), app, weak=False)
         client = app.test_client()
@@ -229,14 +238,20 @@ def test_a_fast_scan_on_an_engine_reads_committed_codes_survives_a_dropped_conne
             # The database drops every other connection (a restart, a failover): the scan's
             # own reconnects rather than failing the phone's request.
             with engine.connect() as admin:
-                admin.execute(sa.text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                                      "WHERE datname = current_database() "
-                                      "AND pid <> pg_backend_pid()"))
+                admin.execute(
+                    sa.text(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                        "WHERE datname = current_database() "
+                        "AND pid <> pg_backend_pid()"
+                    )
+                )
         second = client.get(uri, headers=JSON)
         flush(app)
         assert app.flask_requests == []
-        assert [first.get_json()["verdict"]["scan_count"],
-                second.get_json()["verdict"]["scan_count"]] == [1, 2]
+        assert [first.get_json()["verdict"]["scan_count"], second.get_json()["verdict"]["scan_count"]] == [
+            1,
+            2,
+        ]
         assert client.get(uri[:-2] + "xx", headers=JSON).status_code == 404
         with factory() as session:
             assert session.get(Code, code_id).scan_count == 2
@@ -253,14 +268,14 @@ def test_fast_scans_on_two_servers_share_one_budget_through_redis(scan_app, uris
     # A phone of its own behind the proxy, so that no other run's counts in Redis (or a
     # parallel worker's) share this budget.
     headers = {"X-Forwarded-For": unique_client_address()}
-    first = scan_app(redis_url=redis_url, scan_rate_limit="3 per minute",
-                     trusted_proxies=1).test_client()
-    second = scan_app(redis_url=redis_url, scan_rate_limit="3 per minute",
-                      trusted_proxies=1).test_client()
-    statuses = [first.get(uris[0], headers={**JSON, **headers}).status_code,
-                second.get(uris[0], headers={**JSON, **headers}).status_code,
-                second.get(uris[0], headers={"Accept": "text/html", **headers}).status_code,
-                first.get(uris[0], headers={**JSON, **headers}).status_code]
+    first = scan_app(redis_url=redis_url, scan_rate_limit="3 per minute", trusted_proxies=1).test_client()
+    second = scan_app(redis_url=redis_url, scan_rate_limit="3 per minute", trusted_proxies=1).test_client()
+    statuses = [
+        first.get(uris[0], headers={**JSON, **headers}).status_code,
+        second.get(uris[0], headers={**JSON, **headers}).status_code,
+        second.get(uris[0], headers={"Accept": "text/html", **headers}).status_code,
+        first.get(uris[0], headers={**JSON, **headers}).status_code,
+    ]
     assert statuses == [200, 200, 200, 429]
 
 
@@ -271,17 +286,19 @@ def test_invented_bearer_tokens_buy_no_scans_on_either_path(scan_app, uris):
         return {"Authorization": f"Bearer {secrets.token_urlsafe(32)}"}
 
     statuses = [client.get(uris[0], headers={**JSON, **invented()}).status_code for _ in range(2)]
-    statuses += [client.get(uris[0], headers={"Accept": "text/html", **invented()}).status_code
-                 for _ in range(2)]
+    statuses += [
+        client.get(uris[0], headers={"Accept": "text/html", **invented()}).status_code for _ in range(2)
+    ]
     assert statuses == [200, 200, 200, 429]
 
 
 def test_a_signed_in_scanner_spends_its_own_budget_on_both_paths(scan_app, uris, callers):
     client = scan_app(scan_rate_limit="2 per minute").test_client()
-    signed_in = [client.get(uris[0], headers={**JSON, **callers.operator.headers}).status_code,
-                 client.get(uris[0], headers={"Accept": "text/html", **callers.operator.headers})
-                 .status_code,
-                 client.get(uris[0], headers={**JSON, **callers.operator.headers}).status_code]
+    signed_in = [
+        client.get(uris[0], headers={**JSON, **callers.operator.headers}).status_code,
+        client.get(uris[0], headers={"Accept": "text/html", **callers.operator.headers}).status_code,
+        client.get(uris[0], headers={**JSON, **callers.operator.headers}).status_code,
+    ]
     assert signed_in == [200, 200, 429]
     # The same address without the token has its budget still whole.
     assert client.get(uris[0], headers=JSON).status_code == 200

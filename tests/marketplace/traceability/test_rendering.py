@@ -77,10 +77,14 @@ def test_an_svg_qr_rasterised_by_cairo_decodes_to_exactly_its_uri(with_logo):
 
 def test_every_label_of_a_pdf_sheet_decodes_to_its_own_uri():
     pdfium = pytest.importorskip("pypdfium2")
-    uris = [f"http://shanhai.test/01/06970000000017/10/LOT1/21/SER{n:09d}?7007=260401&s=k2.x{n:011d}"
-            for n in range(25)]
-    labels = [Label(uri=uri, product="西湖龙井 明前特级", lot="LOT1", serial=uri.split("/21/")[1][:12])
-              for uri in uris]
+    uris = [
+        f"http://shanhai.test/01/06970000000017/10/LOT1/21/SER{n:09d}?7007=260401&s=k2.x{n:011d}"
+        for n in range(25)
+    ]
+    labels = [
+        Label(uri=uri, product="西湖龙井 明前特级", lot="LOT1", serial=uri.split("/21/")[1][:12])
+        for uri in uris
+    ]
     pdf = b"".join(rendering.label_sheet_pdf(labels, logo_png=logo_png()))
     assert pdf.startswith(b"%PDF")
     document = pdfium.PdfDocument(pdf)

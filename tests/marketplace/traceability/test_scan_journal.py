@@ -52,15 +52,20 @@ def _workers(master_pid: int) -> list[int]:
 def test_workers_killed_under_scan_load_lose_no_answered_scan_and_count_none_twice(tmp_path, kind):
     with committed_database(kind, tmp_path) as engine:
         env = server_environment(
-            tmp_path, engine.url.render_as_string(hide_password=False), SECRET_KEY=SECRET,
-            CODE_SIGNING_KEYS="j1:am91cm5hbC10ZXN0LXNpZ25pbmcta2V5LTMyLWJ5dGVz", WEB_CONCURRENCY="3",
+            tmp_path,
+            engine.url.render_as_string(hide_password=False),
+            SECRET_KEY=SECRET,
+            CODE_SIGNING_KEYS="j1:am91cm5hbC10ZXN0LXNpZ25pbmcta2V5LTMyLWJ5dGVz",
+            WEB_CONCURRENCY="3",
             # Every scan from this one address must be answered, not refused.
-            RATE_LIMIT_SCANS="1000000 per minute")
+            RATE_LIMIT_SCANS="1000000 per minute",
+        )
         port = int(env["PORT"])
         factory = make_session_factory(engine)
         with factory() as session:
-            paths = factories.make_unit_code_paths(session, quantity=20,
-                                                   keys=Settings.from_env(env).signing_keys)
+            paths = factories.make_unit_code_paths(
+                session, quantity=20, keys=Settings.from_env(env).signing_keys
+            )
         answered: list[str] = []
         unanswered: list[str] = []
         stop = threading.Event()
@@ -73,8 +78,11 @@ def test_workers_killed_under_scan_load_lose_no_answered_scan_and_count_none_twi
                 # A user agent of its own: each scan's stored fingerprint names the scan.
                 agent = f"probe-{thread}-{number}"
                 try:
-                    connection.request("GET", paths[number % len(paths)],
-                                       headers={"Accept": "application/json", "User-Agent": agent})
+                    connection.request(
+                        "GET",
+                        paths[number % len(paths)],
+                        headers={"Accept": "application/json", "User-Agent": agent},
+                    )
                     response = connection.getresponse()
                     response.read()
                 except (OSError, http.client.HTTPException):
@@ -87,8 +95,7 @@ def test_workers_killed_under_scan_load_lose_no_answered_scan_and_count_none_twi
 
         pid_file = tmp_path / "gunicorn.pid"
         log = tmp_path / "gunicorn.log"
-        with log.open("w") as log_file, gunicorn_server(env, "--pid", str(pid_file),
-                                                        stderr=log_file):
+        with log.open("w") as log_file, gunicorn_server(env, "--pid", str(pid_file), stderr=log_file):
             threads = [threading.Thread(target=scan, args=(number,)) for number in range(6)]
             for thread in threads:
                 thread.start()
@@ -107,17 +114,21 @@ def test_workers_killed_under_scan_load_lose_no_answered_scan_and_count_none_twi
         assert len(killed) == 2 and len(answered) > 200
         # The killed workers' queued scans were written from their journals by live workers.
         assert "drained" in log.read_text()
-        fingerprints = {authenticity.client_fingerprint(secret=SECRET, address="127.0.0.1",
-                                                        user_agent=agent): agent
-                        for agent in answered + unanswered}
+        fingerprints = {
+            authenticity.client_fingerprint(secret=SECRET, address="127.0.0.1", user_agent=agent): agent
+            for agent in answered + unanswered
+        }
         with factory() as session:
             stored = Counter(session.scalars(sa.select(Scan.client_fingerprint)))
             counted = session.scalar(sa.select(sa.func.sum(Code.scan_count)))
             per_day = session.scalar(sa.select(sa.func.sum(ScanDay.scans)))
             offsets_left = session.scalar(sa.select(sa.func.count()).select_from(ScanJournalSegment))
-        lost = [agent for agent in answered
-                if stored[authenticity.client_fingerprint(secret=SECRET, address="127.0.0.1",
-                                                          user_agent=agent)] == 0]
+        lost = [
+            agent
+            for agent in answered
+            if stored[authenticity.client_fingerprint(secret=SECRET, address="127.0.0.1", user_agent=agent)]
+            == 0
+        ]
         assert lost == [], f"{len(lost)} of {len(answered)} answered scans were lost"
         assert [fingerprints.get(f) for f, times in stored.items() if times > 1] == []
         assert set(stored) <= set(fingerprints)
@@ -169,8 +180,9 @@ def journal_writer(session_factory, crash: str | None = None, calls: list | None
 
 
 def dead_segment(folder: Path, code_id: int, scans: int) -> Path:
-    died = subprocess.run([sys.executable, "-c", DYING_PROCESS, str(folder), str(code_id),
-                           str(scans)], cwd=PROJECT_ROOT)
+    died = subprocess.run(
+        [sys.executable, "-c", DYING_PROCESS, str(folder), str(code_id), str(scans)], cwd=PROJECT_ROOT
+    )
     assert died.returncode == -signal.SIGKILL
     (segment,) = folder.glob("*.scans")
     return segment
@@ -178,37 +190,54 @@ def dead_segment(folder: Path, code_id: int, scans: int) -> Path:
 
 def scans_of(session, code_id: int) -> Counter:
     session.expire_all()
-    return Counter(session.scalars(sa.select(Scan.client_fingerprint)
-                                   .where(Scan.code_id == code_id)))
+    return Counter(session.scalars(sa.select(Scan.client_fingerprint).where(Scan.code_id == code_id)))
 
 
 @pytest.fixture
 def unit_code(session, callers):
     lot, sku = factories.make_coded_lot(session, cooperative=callers.cooperative.organisation)
-    codes_service.mint_codes(session, actor=callers.cooperative.user, lot_id=lot.id, sku_id=sku.id,
-                             level=CodeLevel.UNIT, quantity=1, keys=factories.SIGNING_KEYS)
+    codes_service.mint_codes(
+        session,
+        actor=callers.cooperative.user,
+        lot_id=lot.id,
+        sku_id=sku.id,
+        level=CodeLevel.UNIT,
+        quantity=1,
+        keys=factories.SIGNING_KEYS,
+    )
     session.flush()
     return session.scalar(sa.select(Code).where(Code.lot_id == lot.id))
 
 
-@pytest.mark.parametrize("crash", ["between the scans and their offset",
-                                   "between the commit and the unlink", "in the second batch"])
+@pytest.mark.parametrize(
+    "crash",
+    ["between the scans and their offset", "between the commit and the unlink", "in the second batch"],
+)
 def test_a_dead_process_s_scans_are_drained_once_even_when_a_drainer_dies_midway(
-        session, session_factory, unit_code, tmp_path, crash):
+    session, session_factory, unit_code, tmp_path, crash
+):
     folder = tmp_path / "journal"
     segment = dead_segment(folder, unit_code.id, 5)
-    first = authenticity.ScanRecorder(write=journal_writer(session_factory, crash),
-                                      max_batch=2 if crash == "in the second batch" else 10,
-                                      journal=ScanJournal(folder))
+    first = authenticity.ScanRecorder(
+        write=journal_writer(session_factory, crash),
+        max_batch=2 if crash == "in the second batch" else 10,
+        journal=ScanJournal(folder),
+    )
     first.drain()  # dies where `crash` says; its lock on the file goes with it
     assert segment.exists()
     written_before = sum(scans_of(session, unit_code.id).values())
-    assert written_before == {"between the scans and their offset": 0,
-                              "between the commit and the unlink": 5,
-                              "in the second batch": 2}[crash]
+    assert (
+        written_before
+        == {
+            "between the scans and their offset": 0,
+            "between the commit and the unlink": 5,
+            "in the second batch": 2,
+        }[crash]
+    )
     calls: list[int] = []
-    second = authenticity.ScanRecorder(write=journal_writer(session_factory, calls=calls),
-                                       max_batch=2, journal=ScanJournal(folder))
+    second = authenticity.ScanRecorder(
+        write=journal_writer(session_factory, calls=calls), max_batch=2, journal=ScanJournal(folder)
+    )
     assert second.drain() == 5 - written_before
     # Every scan the dead process answered is written, once; its torn last line never was one.
     assert scans_of(session, unit_code.id) == Counter(f"dead-{number}" for number in range(5))
@@ -221,31 +250,30 @@ def test_a_dead_process_s_scans_are_drained_once_even_when_a_drainer_dies_midway
 
 
 def test_a_live_process_s_journal_is_left_to_it_and_an_offset_moves_only_from_where_it_is(
-        session, session_factory, unit_code, tmp_path):
+    session, session_factory, unit_code, tmp_path
+):
     folder = tmp_path / "journal"
     record = authenticity.ScanRecord(unit_code.id, True, datetime.now(UTC), None, "live")
-    live = authenticity.ScanRecorder(write=journal_writer(session_factory), interval=3600,
-                                     sweep_interval=None, journal=ScanJournal(folder))
+    live = authenticity.ScanRecorder(
+        write=journal_writer(session_factory), interval=3600, sweep_interval=None, journal=ScanJournal(folder)
+    )
     live.add(record)
     live.add(record)
     (segment,) = folder.glob("*.scans")
     # On disk when add returns, that is before the scan is answered.
     assert segment.read_bytes().count(b"\tlive\n") == 2
-    other = authenticity.ScanRecorder(write=journal_writer(session_factory),
-                                      journal=ScanJournal(folder))
+    other = authenticity.ScanRecorder(write=journal_writer(session_factory), journal=ScanJournal(folder))
     assert other.drain() == 0 and segment.exists()
     size = segment.stat().st_size
     # A batch claiming bytes someone else wrote is refused, scans and all.
     write = journal_writer(session_factory)
     with pytest.raises(journal.JournalConflict):
-        write([record], functools.partial(journal.record_offsets,
-                                          offsets={segment.name: (size // 2, size)}))
+        write([record], functools.partial(journal.record_offsets, offsets={segment.name: (size // 2, size)}))
     assert scans_of(session, unit_code.id) == Counter()
     live.flush()
     assert scans_of(session, unit_code.id) == Counter({"live": 2})
     with pytest.raises(journal.JournalConflict):
-        write([record], functools.partial(journal.record_offsets,
-                                          offsets={segment.name: (0, size)}))
+        write([record], functools.partial(journal.record_offsets, offsets={segment.name: (0, size)}))
     assert session.get(Code, unit_code.id).scan_count == 2
     assert other.drain() == 0
     live.close()
@@ -254,7 +282,8 @@ def test_a_live_process_s_journal_is_left_to_it_and_an_offset_moves_only_from_wh
 
 
 def test_a_journal_moves_to_a_new_file_as_it_grows_and_a_failed_write_keeps_its_offsets(
-        session, session_factory, unit_code, tmp_path):
+    session, session_factory, unit_code, tmp_path
+):
     folder = tmp_path / "journal"
     calls: list[int] = []
     write = journal_writer(session_factory, calls=calls)
@@ -265,11 +294,17 @@ def test_a_journal_moves_to_a_new_file_as_it_grows_and_a_failed_write_keeps_its_
             raise RuntimeError("database is locked")
         write(records, then)
 
-    records = [authenticity.ScanRecord(unit_code.id, True, datetime.now(UTC), None,
-                                       f"grow-{number}") for number in range(7)]
+    records = [
+        authenticity.ScanRecord(unit_code.id, True, datetime.now(UTC), None, f"grow-{number}")
+        for number in range(7)
+    ]
     line = len(authenticity.encode_scan(records[0]))
-    recorder = authenticity.ScanRecorder(write=fails_once, interval=3600, sweep_interval=None,
-                                         journal=ScanJournal(folder, segment_bytes=2 * line))
+    recorder = authenticity.ScanRecorder(
+        write=fails_once,
+        interval=3600,
+        sweep_interval=None,
+        journal=ScanJournal(folder, segment_bytes=2 * line),
+    )
     for record in records[:6]:  # two lines a file: three files
         recorder.add(record)
     assert len(list(folder.glob("*.scans"))) == 3

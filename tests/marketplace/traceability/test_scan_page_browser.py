@@ -32,8 +32,16 @@ from tests import factories
 CHROMIUM = "/usr/bin/chromium"
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 ARTIFACTS = PROJECT_ROOT / "test-artifacts"
-LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-               "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+LAUNCH_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 def _require_browser():
@@ -61,33 +69,73 @@ def serving_a_scan(tmp_path: Path, **overrides) -> Iterator[str]:
     engine = make_engine(f"sqlite:///{tmp_path / 'browser.sqlite3'}")
     schema.upgrade(engine)
     factory = make_session_factory(engine)
-    server = make_server("127.0.0.1", 0, create_app(
-        Settings(database_url="sqlite://", secret_key="browser-test", testing=True,
-                 public_base_url="http://placeholder", load_demo=False).with_overrides(**overrides),
-        session_factory=factory), threaded=True)
+    server = make_server(
+        "127.0.0.1",
+        0,
+        create_app(
+            Settings(
+                database_url="sqlite://",
+                secret_key="browser-test",
+                testing=True,
+                public_base_url="http://placeholder",
+                load_demo=False,
+            ).with_overrides(**overrides),
+            session_factory=factory,
+        ),
+        threaded=True,
+    )
     base_url = f"http://127.0.0.1:{server.server_port}"
-    server.app.extensions["shanhai"].settings = server.app.extensions["shanhai"].settings \
-        .with_overrides(public_base_url=base_url)
+    server.app.extensions["shanhai"].settings = server.app.extensions["shanhai"].settings.with_overrides(
+        public_base_url=base_url
+    )
     with factory() as session:
         cooperative = factories.make_organisation(session, name_zh="益农蔬菜专业合作社")
         user = factories.make_user(session, role=factories.Role.COOPERATIVE, organisation=cooperative)
-        village = factories.make_village(session, name_zh="群围村", name_en="Qunwei Village",
-                                         township_zh="益农镇", county_zh="萧山区",
-                                         latitude=Decimal("30.2467"), longitude=Decimal("120.4861"))
-        brand = factories.make_brand(session, name_zh="共富智", story_zh="三村联建，一片一品牌。",
-                                     logo_png=factories.make_png(64, 64),
-                                     logo_sha256="0" * 64)
-        product = factories.make_product(session, cooperative=cooperative, brand=brand, village=village,
-                                         name_zh="益农西芹", description_zh="沙地西芹，脆嫩多汁。")
+        village = factories.make_village(
+            session,
+            name_zh="群围村",
+            name_en="Qunwei Village",
+            township_zh="益农镇",
+            county_zh="萧山区",
+            latitude=Decimal("30.2467"),
+            longitude=Decimal("120.4861"),
+        )
+        brand = factories.make_brand(
+            session,
+            name_zh="共富智",
+            story_zh="三村联建，一片一品牌。",
+            logo_png=factories.make_png(64, 64),
+            logo_sha256="0" * 64,
+        )
+        product = factories.make_product(
+            session,
+            cooperative=cooperative,
+            brand=brand,
+            village=village,
+            name_zh="益农西芹",
+            description_zh="沙地西芹，脆嫩多汁。",
+        )
         sku = factories.make_sku(session, product=product)
-        lot = catalog_service.register_lot(session, actor=user, product_id=product.id,
-                                           lot_code="YN2026-04", harvested_on=date(2026, 4, 8),
-                                           quantity=Decimal("700"), unit="kg")
+        lot = catalog_service.register_lot(
+            session,
+            actor=user,
+            product_id=product.id,
+            lot_code="YN2026-04",
+            harvested_on=date(2026, 4, 8),
+            quantity=Decimal("700"),
+            unit="kg",
+        )
         catalog_service.transition_lot(lot, LotStatus.INSPECTED)
         catalog_service.transition_lot(lot, LotStatus.GRADED)
-        batch = codes_service.mint_codes(session, actor=user, lot_id=lot.id, sku_id=sku.id,
-                                         level=CodeLevel.UNIT, quantity=1,
-                                         keys=server.app.extensions["shanhai"].settings.signing_keys)
+        batch = codes_service.mint_codes(
+            session,
+            actor=user,
+            lot_id=lot.id,
+            sku_id=sku.id,
+            level=CodeLevel.UNIT,
+            quantity=1,
+            keys=server.app.extensions["shanhai"].settings.signing_keys,
+        )
         code = next(codes_service.batch_codes(session, batch=batch))
         uri = codes_service.code_uri(code, base_url=base_url)
         session.commit()
@@ -112,19 +160,29 @@ def phone_page(problems: list[str]):
     """A phone-sized Chromium page that notes console errors, failed requests and CSP refusals."""
     sync_playwright = _require_browser()
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS,
-                                             headless=True)
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS, headless=True)
         try:
-            context = browser.new_context(viewport={"width": 390, "height": 844},
-                                          device_scale_factor=2, is_mobile=True, has_touch=True,
-                                          locale="zh-CN")
+            context = browser.new_context(
+                viewport={"width": 390, "height": 844},
+                device_scale_factor=2,
+                is_mobile=True,
+                has_touch=True,
+                locale="zh-CN",
+            )
             # Injected by the browser itself, so the page's own CSP does not stop it.
-            context.add_init_script("document.addEventListener('securitypolicyviolation', event =>"
-                                    " console.error(`CSP ${event.violatedDirective} refused "
-                                    "${event.blockedURI}`))")
+            context.add_init_script(
+                "document.addEventListener('securitypolicyviolation', event =>"
+                " console.error(`CSP ${event.violatedDirective} refused "
+                "${event.blockedURI}`))"
+            )
             page = context.new_page()
-            page.on("console", lambda message: message.type in ("error", "warning")
-                    and problems.append(f"console {message.type}: {message.text}"))
+            page.on(
+                "console",
+                lambda message: (
+                    message.type in ("error", "warning")
+                    and problems.append(f"console {message.type}: {message.text}")
+                ),
+            )
             page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
             page.on("requestfailed", lambda request: problems.append(f"failed: {request.url}"))
             yield page
@@ -159,8 +217,10 @@ def test_a_configured_tile_server_draws_the_village_on_the_phone(tmp_path, tile_
     tiles_url, requested = tile_server
     problems: list[str] = []
     ARTIFACTS.mkdir(exist_ok=True)
-    with serving_a_scan(tmp_path, map_tile_url=tiles_url + "/{z}/{x}/{y}.png") as uri, \
-            phone_page(problems) as page:
+    with (
+        serving_a_scan(tmp_path, map_tile_url=tiles_url + "/{z}/{x}/{y}.png") as uri,
+        phone_page(problems) as page,
+    ):
         assert page.goto(uri, wait_until="networkidle").status == 200
         tile = page.locator("#village .tile img")
         # Qunwei Village, 30.2467° N 120.4861° E, falls in the zoom-12 tile x 3418, y 1686.
@@ -174,12 +234,15 @@ def test_a_configured_tile_server_draws_the_village_on_the_phone(tmp_path, tile_
 
 @pytest.mark.parametrize("tile_url", ["", "http://tiles.region.test:8080/{z}/{x}/{y}.png"])
 def test_the_scan_pages_csp_admits_images_from_the_configured_tile_server_only(tmp_path, tile_url):
-    with serving_a_scan(tmp_path, map_tile_url=tile_url) as uri:
-        with urllib.request.urlopen(urllib.request.Request(uri, headers={"Accept": "text/html"})) as page:
-            policy = page.headers["Content-Security-Policy"]
-            body = page.read().decode()
-    img_src = next(directive.split()[1:] for directive in policy.split(";")
-                   if directive.split()[:1] == ["img-src"])
+    with (
+        serving_a_scan(tmp_path, map_tile_url=tile_url) as uri,
+        urllib.request.urlopen(urllib.request.Request(uri, headers={"Accept": "text/html"})) as page,
+    ):
+        policy = page.headers["Content-Security-Policy"]
+        body = page.read().decode()
+    img_src = next(
+        directive.split()[1:] for directive in policy.split(";") if directive.split()[:1] == ["img-src"]
+    )
     if tile_url:
         assert img_src == ["'self'", "data:", "http://tiles.region.test:8080"]
         assert 'src="http://tiles.region.test:8080/12/3418/1686.png"' in body

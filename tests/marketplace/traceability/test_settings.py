@@ -17,8 +17,9 @@ def test_signing_keys_are_read_newest_first_in_either_base64_alphabet():
     assert settings.signing_keys == (("k2", b"k" * 32), ("k1", b"o" * 24))
 
 
-@pytest.mark.parametrize("value", ["k2", "k2:", "k 2:" + KEY_TWO, "k2:c2hvcnQ", "k2:%%%%",
-                                   f"k2:{KEY_TWO},k2:{KEY_ONE}"])
+@pytest.mark.parametrize(
+    "value", ["k2", "k2:", "k 2:" + KEY_TWO, "k2:c2hvcnQ", "k2:%%%%", f"k2:{KEY_TWO},k2:{KEY_ONE}"]
+)
 def test_malformed_signing_keys_stop_the_app_from_starting(value):
     with pytest.raises(ConfigurationError, match="CODE_SIGNING_KEYS"):
         Settings.from_env({"SECRET_KEY": "s", "CODE_SIGNING_KEYS": value})
@@ -37,9 +38,18 @@ def test_development_derives_a_stable_key_from_the_secret_key():
 
 
 def test_scan_thresholds_are_configurable():
-    settings = Settings.from_env({"SECRET_KEY": "s", "SCAN_COUNT_THRESHOLD": "50",
-                                  "SCAN_PLACE_THRESHOLD": "5", "SCAN_PLACE_WINDOW_HOURS": "6",
-                                  "MAP_TILE_URL": "http://tiles.local/{z}/{x}/{y}.png"})
-    assert (settings.scan_count_threshold, settings.scan_place_threshold,
-            settings.scan_place_window_hours) == (50, 5, 6)
+    settings = Settings.from_env(
+        {
+            "SECRET_KEY": "s",
+            "SCAN_COUNT_THRESHOLD": "50",
+            "SCAN_PLACE_THRESHOLD": "5",
+            "SCAN_PLACE_WINDOW_HOURS": "6",
+            "MAP_TILE_URL": "http://tiles.local/{z}/{x}/{y}.png",
+        }
+    )
+    assert (
+        settings.scan_count_threshold,
+        settings.scan_place_threshold,
+        settings.scan_place_window_hours,
+    ) == (50, 5, 6)
     assert settings.map_tile_url.startswith("http://tiles.local/")

@@ -25,17 +25,31 @@ def traced_lot(session, callers):
     cooperative = callers.cooperative
     product = factories.make_product(session, cooperative=cooperative.organisation)
     factories.make_sku(session, product=product)
-    lot = catalog_service.register_lot(session, actor=cooperative.user, product_id=product.id,
-                                       lot_code="L2026A", harvested_on=date(2026, 4, 2),
-                                       quantity=Decimal("500"), unit="kg")
+    lot = catalog_service.register_lot(
+        session,
+        actor=cooperative.user,
+        product_id=product.id,
+        lot_code="L2026A",
+        harvested_on=date(2026, 4, 2),
+        quantity=Decimal("500"),
+        unit="kg",
+    )
     catalog_service.transition_lot(lot, LotStatus.INSPECTED)
     catalog_service.transition_lot(lot, LotStatus.GRADED)
     factories.make_grade(session, lot=lot)  # the brand gate sells only a lot an inspector graded
-    catalog_service.change_lot_status(session, actor=cooperative.user, lot_id=lot.id,
-                                      status=LotStatus.ON_SALE)
-    service.add_event(session, lot=lot, actor_organisation_id=cooperative.organisation.id,
-                      event_type=EventType.SHIPPING, place="杭州 冷链仓", quantity="120",
-                      unit="kg", details={"reference": "WB-77"})
+    catalog_service.change_lot_status(
+        session, actor=cooperative.user, lot_id=lot.id, status=LotStatus.ON_SALE
+    )
+    service.add_event(
+        session,
+        lot=lot,
+        actor_organisation_id=cooperative.organisation.id,
+        event_type=EventType.SHIPPING,
+        place="杭州 冷链仓",
+        quantity="120",
+        unit="kg",
+        details={"reference": "WB-77"},
+    )
     return lot
 
 
@@ -49,8 +63,13 @@ def test_registering_a_lot_commissions_it_with_its_harvest_date(session, traced_
 
 def test_lifecycle_steps_append_events_each_linked_to_the_one_before(session, traced_lot):
     events = service.lot_events(session, lot_id=traced_lot.id)
-    assert [e.event_type.value for e in events] == ["commissioning", "inspecting", "inspecting",
-                                                    "retail_selling", "shipping"]
+    assert [e.event_type.value for e in events] == [
+        "commissioning",
+        "inspecting",
+        "inspecting",
+        "retail_selling",
+        "shipping",
+    ]
     assert [e.disposition for e in events[1:3]] == ["in_progress", "conformant"]
     for before, after in zip(events, events[1:], strict=False):
         assert after.previous_hash == before.hash
@@ -59,8 +78,13 @@ def test_lifecycle_steps_append_events_each_linked_to_the_one_before(session, tr
 
 
 def test_a_recall_is_recorded_with_its_reason(session, callers, traced_lot):
-    catalog_service.change_lot_status(session, actor=callers.operator.user, lot_id=traced_lot.id,
-                                      status=LotStatus.RECALLED, reason="疑似污染")
+    catalog_service.change_lot_status(
+        session,
+        actor=callers.operator.user,
+        lot_id=traced_lot.id,
+        status=LotStatus.RECALLED,
+        reason="疑似污染",
+    )
     last = service.lot_events(session, lot_id=traced_lot.id)[-1]
     assert last.event_type is EventType.RECALLED and last.disposition == "recalled"
     assert json.loads(last.details)["reason"] == "疑似污染"
@@ -74,8 +98,10 @@ EDITS = [
     ("quantity", "'9999'"),
     ("unit", "'g'"),
     ("details", "'{}'"),
-    ("actor_organisation_id", "CASE WHEN actor_organisation_id IS NULL "
-                              "THEN (SELECT min(id) FROM organisations) END"),
+    (
+        "actor_organisation_id",
+        "CASE WHEN actor_organisation_id IS NULL THEN (SELECT min(id) FROM organisations) END",
+    ),
     ("previous_hash", "'" + "1" * 64 + "'"),
     ("hash", "'" + "2" * 64 + "'"),
 ]
@@ -84,12 +110,12 @@ EDITS = [
 @pytest.mark.parametrize("position", [0, 2, 4])
 @pytest.mark.parametrize(("column", "value"), EDITS)
 def test_editing_any_stored_event_is_detected_and_the_first_broken_link_named(
-        session, traced_lot, position, column, value):
+    session, traced_lot, position, column, value
+):
     events = service.lot_events(session, lot_id=traced_lot.id)
     target = events[position]
     original = getattr(target, column)
-    session.execute(sa.text(f"UPDATE trace_events SET {column} = {value} WHERE id = :id"),
-                    {"id": target.id})
+    session.execute(sa.text(f"UPDATE trace_events SET {column} = {value} WHERE id = :id"), {"id": target.id})
     session.expire_all()
     assert getattr(session.get(TraceEvent, target.id), column) != original
     report = service.verify_chain(session, lot_id=traced_lot.id)
@@ -112,8 +138,13 @@ def test_the_trace_exports_as_an_epcis_2_json_ld_document(session, traced_lot):
     assert document["type"] == "EPCISDocument" and document["schemaVersion"] == "2.0"
     assert document["@context"][0].startswith("https://ref.gs1.org/standards/epcis/2.0.0/")
     events = document["epcisBody"]["eventList"]
-    assert [e["bizStep"] for e in events] == ["commissioning", "inspecting", "inspecting",
-                                              "retail_selling", "shipping"]
+    assert [e["bizStep"] for e in events] == [
+        "commissioning",
+        "inspecting",
+        "inspecting",
+        "retail_selling",
+        "shipping",
+    ]
     commissioning = events[0]
     assert commissioning["action"] == "ADD" and commissioning["type"] == "ObjectEvent"
     assert commissioning["ilmd"]["cbvmda:harvestStartDate"] == "2026-04-02"
@@ -126,7 +157,12 @@ def test_the_trace_exports_as_an_epcis_2_json_ld_document(session, traced_lot):
 def test_the_trace_exports_as_a_sortable_fsma_204_csv(session, traced_lot):
     rows = list(csv.DictReader(io.StringIO(export.fsma_csv(session, lot_id=traced_lot.id))))
     assert [row["critical_tracking_event"] for row in rows] == [
-        "Harvesting", "Inspecting", "Inspecting", "Retail Selling", "Shipping"]
+        "Harvesting",
+        "Inspecting",
+        "Inspecting",
+        "Retail Selling",
+        "Shipping",
+    ]
     assert rows == sorted(rows, key=lambda row: (row["event_date_time"], int(row["sequence"])))
     assert rows[-1]["reference"] == "WB-77" and rows[-1]["location_description"] == "杭州 冷链仓"
     assert rows[0]["traceability_lot_code"].endswith("-L2026A")
