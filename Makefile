@@ -6,7 +6,7 @@ PORT ?= 8000
 
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: run test setup clean chromium
+.PHONY: run test check setup clean chromium
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,13 @@ chromium:
 		echo "NOTE: $(CHROMIUM) is missing and we are not root: install Debian's chromium" \
 		     "(sudo apt-get install chromium); the browser test skips locally and fails under CI=true" >&2; \
 	fi
+
+# Lint and format (ruff), types (mypy), the layers' import contracts (import-linter).
+check: $(VENV)/.installed-test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 test: $(VENV)/.installed-test chromium
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
