@@ -8,9 +8,10 @@ from contextvars import ContextVar
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from functools import wraps
+from typing import Any, TypeVar
 
 from flask import current_app, g, has_request_context, request
-from sqlalchemy import DateTime, Engine, Integer, MetaData, Numeric, create_engine, event
+from sqlalchemy import DateTime, Engine, Integer, MetaData, Numeric, Select, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.sql import operators
@@ -234,7 +235,10 @@ def unit_of_work(factory: sessionmaker[Session] | None = None, *, writes: bool =
         _writing.reset(token)
 
 
-def sorted_by(statement, sort: str | None, columns: dict, default) -> object:
+SelectT = TypeVar("SelectT", bound=Select[Any])
+
+
+def sorted_by(statement: SelectT, sort: str | None, columns: dict, default) -> SelectT:
     """Order a Select by a client's `sort` key ("name" or "-name"), ties broken by the default."""
     if not sort:
         return statement.order_by(default)
