@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any, cast
 
 import sqlalchemy as sa
-from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session, object_session
 
 from catalog import gtin as gtin_rules
@@ -33,7 +31,7 @@ from catalog.models import LOT_TRANSITIONS, Brand, Category, Lot, LotStatus, Pro
 from marketplace.accounts import service as auth_service
 from marketplace.accounts.errors import NotYours
 from marketplace.accounts.models import Role, User
-from marketplace.core.db import sorted_by, utcnow
+from marketplace.core.db import rows_matched, sorted_by, utcnow
 from marketplace.core.models import apply_changes
 from marketplace.parties import service as parties_service
 from marketplace.traceability import trace as trace_service
@@ -489,8 +487,7 @@ def reserve_stock(session: Session, *, lot_id: int, quantity: Decimal) -> bool:
         .values(reserved=Lot.reserved + quantity)
         .execution_options(synchronize_session=False)
     )
-    # An UPDATE answers a CursorResult, which has the rowcount; Session.execute is typed as Result.
-    return cast("CursorResult[Any]", result).rowcount == 1
+    return rows_matched(result) == 1
 
 
 def release_stock(session: Session, *, lot_id: int, quantity: Decimal) -> None:
@@ -526,15 +523,14 @@ def consume_stock(session: Session, *, lot_id: int, quantity: Decimal) -> None:
 def take_stock(session: Session, *, lot_id: int, quantity: Decimal) -> bool:
     """Take unreserved stock off a lot outside a sale (a contract delivery); False if too little."""
     taken = (
-        cast(
-            "CursorResult[Any]",
+        rows_matched(
             session.execute(
                 sa.update(Lot)
                 .where(Lot.id == lot_id, Lot.stock_on_hand - Lot.reserved >= quantity)
                 .values(stock_on_hand=Lot.stock_on_hand - quantity)
                 .execution_options(synchronize_session=False)
-            ),
-        ).rowcount
+            )
+        )
         == 1
     )
     lot = session.get(Lot, lot_id, populate_existing=True)

@@ -8,11 +8,12 @@ from contextvars import ContextVar
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from functools import wraps
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from flask import current_app, g, has_request_context, request
 from sqlalchemy import DateTime, Engine, Integer, MetaData, Numeric, Select, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import CursorResult, Result
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.sql import operators
 from sqlalchemy.types import TypeDecorator
@@ -244,3 +245,9 @@ def sorted_by(statement: SelectT, sort: str | None, columns: dict, default) -> S
         return statement.order_by(default)
     column = columns[sort.lstrip("-")]
     return statement.order_by(column.desc() if sort.startswith("-") else column.asc(), default)
+
+
+def rows_matched(result: Result) -> int:
+    """How many rows an UPDATE or DELETE matched. Session.execute types its answer as a Result;
+    for those statements it is a CursorResult, which carries the count."""
+    return cast(CursorResult, result).rowcount
