@@ -28,16 +28,15 @@ import logging
 import os
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from marketplace.core.db import rows_matched, utcnow
+from marketplace.core.db import utcnow
 from marketplace.traceability.models import ScanJournalSegment
 
 logger = logging.getLogger("shanhai.codes")
@@ -47,8 +46,7 @@ SUFFIX = ".scans"
 SEGMENT_BYTES = 4 * 1024 * 1024
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
-# A declarative class maps a Table; SQLAlchemy types __table__ as any FromClause.
-_SEGMENTS = cast(sa.Table, ScanJournalSegment.__table__)
+_SEGMENTS = ScanJournalSegment.__table__
 
 
 class JournalConflict(RuntimeError):
@@ -262,7 +260,7 @@ def written_offset(session: Session, name: str) -> int:
     return session.scalar(sa.select(_SEGMENTS.c.written_bytes).where(_SEGMENTS.c.name == name)) or 0
 
 
-def record_offsets(session: Session, offsets: dict[str, tuple[int, int]], forget: Sequence[str] = ()) -> None:
+def record_offsets(session: Session, offsets: dict[str, tuple[int, int]], forget: list[str] = ()) -> None:
     """Move each segment's offset from its batch's start to its end, in the caller's
     transaction; `JournalConflict` (the caller rolls back) when it is not at the start."""
     now = utcnow()
@@ -274,13 +272,11 @@ def record_offsets(session: Session, offsets: dict[str, tuple[int, int]], forget
             except sa.exc.IntegrityError as error:
                 raise JournalConflict(f"segment {name} was written by another process") from error
             continue
-        moved = rows_matched(
-            session.execute(
-                _SEGMENTS.update()
-                .where(_SEGMENTS.c.name == name, _SEGMENTS.c.written_bytes == start)
-                .values(written_bytes=end, updated_at=now)
-            )
-        )
+        moved = session.execute(
+            _SEGMENTS.update()
+            .where(_SEGMENTS.c.name == name, _SEGMENTS.c.written_bytes == start)
+            .values(written_bytes=end, updated_at=now)
+        ).rowcount
         if moved != 1:
             raise JournalConflict(f"segment {name} is not at offset {start}")
     if forget:
