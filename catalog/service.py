@@ -31,7 +31,7 @@ from catalog.models import LOT_TRANSITIONS, Brand, Category, Lot, LotStatus, Pro
 from marketplace.accounts import service as auth_service
 from marketplace.accounts.errors import NotYours
 from marketplace.accounts.models import Role, User
-from marketplace.core.db import sorted_by, utcnow
+from marketplace.core.db import rows_matched, sorted_by, utcnow
 from marketplace.core.models import apply_changes
 from marketplace.parties import service as parties_service
 from marketplace.traceability import trace as trace_service
@@ -82,7 +82,7 @@ def set_brand_logo(session: Session, *, brand_id: int, data: bytes, max_bytes: i
 
 def get_brand_logo(session: Session, brand_id: int) -> tuple[bytes, str]:
     brand = get_brand(session, brand_id)
-    if brand.logo_png is None:
+    if brand.logo_png is None or brand.logo_sha256 is None:
         raise LogoNotFound(f"brand {brand_id} has no logo yet")
     return brand.logo_png, brand.logo_sha256
 
@@ -487,7 +487,7 @@ def reserve_stock(session: Session, *, lot_id: int, quantity: Decimal) -> bool:
         .values(reserved=Lot.reserved + quantity)
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount == 1
+    return rows_matched(result) == 1
 
 
 def release_stock(session: Session, *, lot_id: int, quantity: Decimal) -> None:
@@ -499,6 +499,8 @@ def release_stock(session: Session, *, lot_id: int, quantity: Decimal) -> None:
         .execution_options(synchronize_session=False)
     )
     lot = session.get(Lot, lot_id, populate_existing=True)
+    if lot is None:
+        raise LotNotFound(f"lot {lot_id} does not exist")
     if lot.status is LotStatus.SOLD_OUT and lot.stock_on_hand > lot.reserved:
         transition_lot(lot, LotStatus.ON_SALE)
 
@@ -512,6 +514,8 @@ def consume_stock(session: Session, *, lot_id: int, quantity: Decimal) -> None:
         .execution_options(synchronize_session=False)
     )
     lot = session.get(Lot, lot_id, populate_existing=True)
+    if lot is None:
+        raise LotNotFound(f"lot {lot_id} does not exist")
     if lot.stock_on_hand == 0 and lot.status is LotStatus.ON_SALE:
         transition_lot(lot, LotStatus.SOLD_OUT)
 
@@ -519,16 +523,18 @@ def consume_stock(session: Session, *, lot_id: int, quantity: Decimal) -> None:
 def take_stock(session: Session, *, lot_id: int, quantity: Decimal) -> bool:
     """Take unreserved stock off a lot outside a sale (a contract delivery); False if too little."""
     taken = (
-        session.execute(
-            sa.update(Lot)
-            .where(Lot.id == lot_id, Lot.stock_on_hand - Lot.reserved >= quantity)
-            .values(stock_on_hand=Lot.stock_on_hand - quantity)
-            .execution_options(synchronize_session=False)
-        ).rowcount
+        rows_matched(
+            session.execute(
+                sa.update(Lot)
+                .where(Lot.id == lot_id, Lot.stock_on_hand - Lot.reserved >= quantity)
+                .values(stock_on_hand=Lot.stock_on_hand - quantity)
+                .execution_options(synchronize_session=False)
+            )
+        )
         == 1
     )
     lot = session.get(Lot, lot_id, populate_existing=True)
-    if taken and lot.stock_on_hand == 0 and lot.status is LotStatus.ON_SALE:
+    if taken and lot is not None and lot.stock_on_hand == 0 and lot.status is LotStatus.ON_SALE:
         transition_lot(lot, LotStatus.SOLD_OUT)
     return taken
 
@@ -542,5 +548,7 @@ def return_stock(session: Session, *, lot_id: int, quantity: Decimal) -> None:
         .execution_options(synchronize_session=False)
     )
     lot = session.get(Lot, lot_id, populate_existing=True)
+    if lot is None:
+        raise LotNotFound(f"lot {lot_id} does not exist")
     if lot.status is LotStatus.SOLD_OUT and lot.stock_on_hand > lot.reserved:
         transition_lot(lot, LotStatus.ON_SALE)

@@ -45,9 +45,10 @@ def demo_command() -> None:
 @shanhai.command("setup")
 def setup_command() -> None:
     """Migrate, then load the demo region unless SHANHAI_LOAD_DEMO=0."""
-    migrate_command.callback()
+    context = click.get_current_context()
+    context.invoke(migrate_command)
     if _runtime().settings.load_demo:
-        demo_command.callback()
+        context.invoke(demo_command)
 
 
 @shanhai.command("backup")
@@ -118,10 +119,10 @@ def verify_trace_command(lot_id: int | None) -> None:
     # Only reads: it must not hold the write lock while it walks every chain.
     with db.unit_of_work(writes=False) as session:
         report = trace_service.verify_chain(session, lot_id=lot_id)
-    if report.intact:
+    broken = report.first_broken
+    if broken is None:
         click.echo(f"trace intact: {report.events_checked} events in {report.lots_checked} lots")
         return
-    broken = report.first_broken
     click.echo(
         f"trace broken at event {broken.event_id} (lot {broken.lot_id}, sequence "
         f"{broken.sequence}): {broken.reason}",

@@ -82,7 +82,7 @@ def get_seller_order(
     statement = sa.select(Order).where(Order.id == order_id)
     order = session.scalar(statement.with_for_update() if for_update else statement)
     part = seller_part(order, seller_id=seller.organisation_id) if order is not None else None
-    if part is None or not part.lines:
+    if order is None or part is None or not part.lines:
         raise OrderNotFound(f"order {order_id} does not exist")
     return order, part
 

@@ -103,9 +103,9 @@ def place_order(
         )
     expire_reservations(session)
     wanted: dict[int, int] = {}
-    for line in lines:
-        wanted[line["sku_id"]] = wanted.get(line["sku_id"], 0) + line["quantity"]
-    if buyer is None:
+    for requested in lines:
+        wanted[requested["sku_id"]] = wanted.get(requested["sku_id"], 0) + requested["quantity"]
+    if buyer is None and email:
         _ensure_within_guest_limits(
             session, wanted=wanted, email=email, client_address=client_address, limits=guest_limits
         )
@@ -194,7 +194,9 @@ def _ensure_within_guest_limits(
         (same_email, limits.open_orders_per_email, "this e-mail address"),
         (same_address, limits.open_orders_per_address, "your address"),
     ):
-        held = session.scalar(sa.select(sa.func.count()).select_from(Order).where(holding, matches))
+        held = session.execute(
+            sa.select(sa.func.count()).select_from(Order).where(holding, matches)
+        ).scalar_one()
         if held >= limit:
             raise GuestHoldsExceeded(
                 f"{whose} already has {held} unpaid orders holding stock; pay or cancel one first, or sign in"
@@ -560,7 +562,7 @@ def _on_charge_refunded(session: Session, charge: dict, gateway: StripeGateway) 
         ours = session.scalar(sa.select(Refund).where(Refund.idempotency_key == key)) if key else None
         if ours is not None:
             if ours.status is RefundStatus.PENDING:
-                _settle_refund(session, key=key, external_id=made["id"])
+                _settle_refund(session, key=ours.idempotency_key, external_id=made["id"])
                 recorded += 1
             continue
         refund = Refund(
@@ -647,11 +649,11 @@ def _open_refund(
     reason: str,
     reverses_sale: bool,
 ) -> Refund:
-    ours = session.scalar(
+    ours = session.execute(
         sa.select(sa.func.coalesce(sa.func.sum(Refund.amount_fen), 0)).where(
             Refund.payment_id == payment.id, Refund.status != RefundStatus.FAILED
         )
-    )
+    ).scalar_one()
     # Stripe's own count too, in case a refund was made there and its webhook is still on the way.
     already = max(ours, gateway.refunded_so_far(payment.external_id))
     if amount_fen <= 0 or already + amount_fen > payment.captured_fen:
@@ -659,7 +661,9 @@ def _open_refund(
             f"{amount_fen} fen would exceed what is left to refund "
             f"({payment.captured_fen - already} of {payment.captured_fen} fen)"
         )
-    earlier = session.scalar(sa.select(sa.func.count(Refund.id)).where(Refund.payment_id == payment.id))
+    earlier = session.execute(
+        sa.select(sa.func.count(Refund.id)).where(Refund.payment_id == payment.id)
+    ).scalar_one()
     refund = Refund(
         payment=payment,
         status=RefundStatus.PENDING,
@@ -750,14 +754,14 @@ def send_refund(session: Session, *, call: RefundCall, gateway: StripeGateway) -
 def _settle_refund(
     session: Session, *, key: str, external_id: str | None, failure: str | None = None
 ) -> Refund:
-    refund = session.scalar(sa.select(Refund).where(Refund.idempotency_key == key))
+    refund = session.scalars(sa.select(Refund).where(Refund.idempotency_key == key)).one()
     order = get_order(session, refund.payment.order.reference, for_update=True)
-    refund = session.scalar(
+    refund = session.scalars(
         sa.select(Refund)
         .where(Refund.id == refund.id)
         .with_for_update()
         .execution_options(populate_existing=True)
-    )
+    ).one()
     if refund.status is not RefundStatus.PENDING:
         return refund  # another delivery or retry recorded the answer first
     refund.external_id = external_id
@@ -781,6 +785,8 @@ def _book_refund(session: Session, order: Order, refund: Refund) -> None:
         OrderStatus.COMPLETED,
         OrderStatus.PARTIALLY_REFUNDED,
     ):
+        if refund.external_id is None:
+            raise PaymentProviderError(f"refund {refund.id} succeeded without Stripe's refund id")
         ledger.post_reversal(
             session,
             source_type=REFUND,

@@ -53,9 +53,10 @@ class StripeGateway:
         self.settings = settings
         self._client = None
         if settings.secret_key:
-            base = {"api": settings.api_base} if settings.api_base else None
             self._client = stripe.StripeClient(
-                settings.secret_key, base_addresses=base, max_network_retries=2
+                settings.secret_key,
+                base_addresses={"api": settings.api_base} if settings.api_base else None,
+                max_network_retries=2,
             )
 
     @property

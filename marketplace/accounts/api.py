@@ -4,6 +4,7 @@ from datetime import timedelta
 
 from marketplace.accounts import service
 from marketplace.accounts.access import bearer_token, current_user, requires
+from marketplace.accounts.errors import MissingCredentials
 from marketplace.accounts.models import Role
 from marketplace.accounts.schemas import (
     MeSchema,
@@ -36,7 +37,10 @@ class Token(ApiView):
     @blp.response(204)
     def delete(self):
         """Revoke the token this request carries"""
-        service.revoke_token(db.session(), bearer_token())
+        raw = bearer_token()
+        if raw is None:
+            raise MissingCredentials("send 'Authorization: Bearer <token>' from POST /api/v1/auth/token")
+        service.revoke_token(db.session(), raw)
 
 
 @blp.route("/me")

@@ -10,13 +10,14 @@ import sqlite3
 from pathlib import Path
 
 from sqlalchemy import Engine
+from sqlalchemy.pool import PoolProxiedConnection
 
 
 class BackupError(RuntimeError):
     """The backup or restore could not be made safely."""
 
 
-def backup_sqlite(engine: Engine, destination: Path) -> int:
+def backup_sqlite(engine: Engine, destination: str | Path) -> int:
     """Copy the live database into `destination`; returns the number of pages copied."""
     _require_sqlite(engine)
     destination = Path(destination)
@@ -27,7 +28,7 @@ def backup_sqlite(engine: Engine, destination: Path) -> int:
         target = sqlite3.connect(destination)
         try:
             # One step (pages=-1) holds a read snapshot, so concurrent writes cannot tear the copy.
-            raw.driver_connection.backup(target, pages=-1)
+            _driver_connection(raw).backup(target, pages=-1)
             pages = target.execute("PRAGMA page_count").fetchone()[0]
         finally:
             target.close()
@@ -36,7 +37,7 @@ def backup_sqlite(engine: Engine, destination: Path) -> int:
     return pages
 
 
-def restore_sqlite(engine: Engine, source: Path) -> None:
+def restore_sqlite(engine: Engine, source: str | Path) -> None:
     """Replace the database's contents with a backup, after checking the backup is sound."""
     _require_sqlite(engine)
     source = Path(source)
@@ -52,7 +53,7 @@ def restore_sqlite(engine: Engine, source: Path) -> None:
             raise BackupError(f"{source} is damaged: {verdict}")
         raw = engine.raw_connection()
         try:
-            backup.backup(raw.driver_connection, pages=-1)
+            backup.backup(_driver_connection(raw), pages=-1)
         finally:
             raw.close()
     finally:
@@ -65,3 +66,10 @@ def _require_sqlite(engine: Engine) -> None:
         raise BackupError(
             "this command backs up SQLite; for PostgreSQL use pg_dump (see the README's run-book)"
         )
+
+
+def _driver_connection(raw: PoolProxiedConnection) -> sqlite3.Connection:
+    driver = raw.driver_connection
+    if driver is None:
+        raise BackupError("the database connection was closed before the copy began")
+    return driver

@@ -8,10 +8,12 @@ from contextvars import ContextVar
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from functools import wraps
+from typing import Any, TypeVar, cast
 
 from flask import current_app, g, has_request_context, request
-from sqlalchemy import DateTime, Engine, Integer, MetaData, Numeric, create_engine, event
+from sqlalchemy import DateTime, Engine, Integer, MetaData, Numeric, Select, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import CursorResult, Result
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.sql import operators
 from sqlalchemy.types import TypeDecorator
@@ -234,9 +236,18 @@ def unit_of_work(factory: sessionmaker[Session] | None = None, *, writes: bool =
         _writing.reset(token)
 
 
-def sorted_by(statement, sort: str | None, columns: dict, default) -> object:
+SelectT = TypeVar("SelectT", bound=Select[Any])
+
+
+def sorted_by(statement: SelectT, sort: str | None, columns: dict, default) -> SelectT:
     """Order a Select by a client's `sort` key ("name" or "-name"), ties broken by the default."""
     if not sort:
         return statement.order_by(default)
     column = columns[sort.lstrip("-")]
     return statement.order_by(column.desc() if sort.startswith("-") else column.asc(), default)
+
+
+def rows_matched(result: Result) -> int:
+    """How many rows an UPDATE or DELETE matched. Session.execute types its answer as a Result;
+    for those statements it is a CursorResult, which carries the count."""
+    return cast(CursorResult, result).rowcount

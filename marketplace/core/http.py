@@ -70,7 +70,7 @@ class Api(flask_smorest.Api):
         # Every error is documented as what it is: application/problem+json.
         problem = {PROBLEM_MEDIA_TYPE: {"schema": self.ERROR_SCHEMA}}
         for status in http.HTTPStatus:
-            response = {"description": status.phrase}
+            response: dict[str, object] = {"description": status.phrase}
             if status >= 400:
                 response["content"] = problem
             self.spec.components.response(status.name, response, lazy=True)
@@ -156,7 +156,7 @@ class SelectPage(Page):
     def item_count(self) -> int:
         statement: sa.Select = self.collection
         counted = sa.select(sa.func.count()).select_from(statement.order_by(None).subquery())
-        return db.session().scalar(counted)
+        return db.session().execute(counted).scalar_one()
 
 
 class IdConverter(IntegerConverter):

@@ -8,7 +8,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine
 
-from marketplace.core.config import PROJECT_ROOT
+from marketplace.core.config import PROJECT_ROOT, ConfigurationError
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
@@ -25,7 +25,10 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 
 
 def head_revision() -> str:
-    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    if head is None:
+        raise ConfigurationError("the migrations directory holds no revision")
+    return head
 
 
 def current_revision(connection: Connection) -> str | None:

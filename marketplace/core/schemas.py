@@ -112,7 +112,7 @@ _BOUNDS_NOTE = (
 )
 
 
-class _DocumentedBounds:
+class _DocumentedBounds(ma.fields.Field):
     """Puts the business-date bounds into a date field's documented description."""
 
     def __init__(self, **kwargs) -> None:

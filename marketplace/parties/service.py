@@ -295,7 +295,7 @@ def serves_village_clause(organisation_id, village_id) -> sa.Exists:
 
 
 def serves_village(session: Session, *, organisation_id: int, village_id: int) -> bool:
-    return session.scalar(sa.select(serves_village_clause(organisation_id, village_id)))
+    return session.execute(sa.select(serves_village_clause(organisation_id, village_id))).scalar_one()
 
 
 def ensure_serves_village(session: Session, *, organisation_id: int, village_id: int) -> None:

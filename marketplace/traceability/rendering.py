@@ -37,7 +37,7 @@ def render_png(uri: str, *, size: int = 512, logo_png: bytes | None = None) -> b
     for y, row in enumerate(matrix):
         for x, dark in enumerate(row):
             if dark:
-                pixels[x, y] = 0
+                pixels[x, y] = 0  # type: ignore[index]  # load() is None only for an image without pixel data
     image = image.resize((modules * scale, modules * scale), Image.Resampling.NEAREST).convert("RGB")
     if logo_png:
         _paste_logo(image, logo_png)
@@ -195,5 +195,5 @@ def _qr_bitmap(uri: str) -> Image.Image:
     for y, row in enumerate(matrix):
         for x, dark in enumerate(row):
             if dark:
-                pixels[x, y] = 0
+                pixels[x, y] = 0  # type: ignore[index]  # load() is None only for an image without pixel data
     return image.resize((modules * 4, modules * 4), Image.Resampling.NEAREST)

@@ -63,7 +63,8 @@ def identifier_of(*, gtin: str, lot_code: str, serial: str | None) -> str:
 
 
 def attribute_pairs(attributes: str) -> tuple[tuple[str, str], ...]:
-    return tuple(tuple(item.split("=", 1)) for item in attributes.split("&") if item)
+    pairs = (item.split("=", 1) for item in attributes.split("&") if item)
+    return tuple((ai, value) for ai, value in pairs)
 
 
 def signed_content(*, gtin: str, lot_code: str, serial: str | None, attributes: str) -> str:
@@ -170,7 +171,7 @@ def mint_codes(
         ]
         for start in range(0, len(rows), 5000):
             session.execute(insert, rows[start : start + 5000])
-        minted = session.scalar(sa.select(sa.func.count()).where(Code.batch_id == batch.id))
+        minted = session.execute(sa.select(sa.func.count()).where(Code.batch_id == batch.id)).scalar_one()
         if minted == quantity:
             session.flush()
             return batch

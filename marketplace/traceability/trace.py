@@ -224,9 +224,10 @@ def verify_chain(session: Session, *, lot_id: int | None = None) -> ChainReport:
     previous: TraceEvent | None = None
     for event in session.scalars(statement.execution_options(yield_per=1000)):
         lots.add(event.lot_id)
-        starts_chain = previous is None or previous.lot_id != event.lot_id
-        expected_sequence = 1 if starts_chain else previous.sequence + 1
-        expected_previous = GENESIS_HASH if starts_chain else previous.hash
+        if previous is None or previous.lot_id != event.lot_id:
+            expected_sequence, expected_previous = 1, GENESIS_HASH
+        else:
+            expected_sequence, expected_previous = previous.sequence + 1, previous.hash
         reason = None
         if event.sequence != expected_sequence:
             reason = f"sequence {event.sequence} follows {expected_sequence - 1}: an event is missing"

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from catalog import units
 from catalog.models import Sku
 from marketplace.accounts.models import Role, User
-from marketplace.core.db import utcnow
+from marketplace.core.db import rows_matched, utcnow
 from orders import service as orders_service
 from orders.contracts import service
 from orders.contracts.errors import (
@@ -47,8 +47,8 @@ def place_call_off(
     if actor.role is not Role.ENTERPRISE or actor.organisation_id != contract.enterprise_id:
         raise NotAContractParty(f"only the enterprise of contract {contract_id} calls off")
     terms = service._active_terms(contract)
-    for line in lines:
-        sku = session.get(Sku, line["sku_id"])
+    for requested in lines:
+        sku = session.get(Sku, requested["sku_id"])
         if sku is not None and sku.product_id != contract.product_id:
             raise CallOffInvalid(
                 f"SKU {sku.id} is not of the contract's product",
@@ -72,7 +72,11 @@ def place_call_off(
                 errors={"json": {"lines": ["unit cannot be converted"]}},
             )
         grades = [quality_service.current_grade(session, a.lot_id) for a in line.allocations]
-        codes = [g.grade_code for g in grades if g is not None and g.grade_code in terms["grades"]]
+        codes = [
+            g.grade_code
+            for g in grades
+            if g is not None and g.grade_code is not None and g.grade_code in terms["grades"]
+        ]
         if len(codes) != len(grades):
             raise CallOffInvalid(
                 f"SKU {line.sku_id}'s stock has no grade of this contract",
@@ -86,16 +90,16 @@ def place_call_off(
         drawn += pack * line.quantity
     order.total_fen = sum(line.total_fen for line in order.lines)
     drawn = drawn.quantize(Decimal("0.001"))
-    taken = (
-        drawn <= contract.maximum_quantity
-        and session.execute(
+    taken = drawn <= contract.maximum_quantity and rows_matched(
+        session.execute(
             sa.update(Contract)
             .where(
-                Contract.id == contract.id, Contract.accepted_quantity + drawn <= Contract.maximum_quantity
+                Contract.id == contract.id,
+                Contract.accepted_quantity + drawn <= Contract.maximum_quantity,
             )
             .values(accepted_quantity=Contract.accepted_quantity + drawn)
             .execution_options(synchronize_session=False)
-        ).rowcount
+        )
     )
     if not taken:
         raise OverContractQuantity(

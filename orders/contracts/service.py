@@ -19,7 +19,7 @@ from catalog import licences, units
 from catalog import service as catalog_service
 from marketplace.accounts import service as auth_service
 from marketplace.accounts.models import Role, User
-from marketplace.core.db import sorted_by, utcnow
+from marketplace.core.db import rows_matched, sorted_by, utcnow
 from marketplace.parties.models import Organisation, OrganisationKind
 from marketplace.traceability import trace as trace_service
 from marketplace.traceability.models import EventType
@@ -302,7 +302,10 @@ def _clear_signatures(version: ContractVersion) -> None:
 def _active_terms(contract: Contract) -> dict:
     if contract.status is not ContractStatus.ACTIVE:
         raise ContractNotActive(f"contract {contract.id} is {contract.status.value}, not active")
-    return contract.terms_in_force.terms
+    version = contract.terms_in_force
+    if version is None:
+        raise ContractNotActive(f"contract {contract.id} has no terms in force")
+    return version.terms
 
 
 def record_market_price(
@@ -515,6 +518,7 @@ def accept_delivery(
             reinspection is None
             or reinspection.lot_id != delivery.lot_id
             or reinspection.graded_at < delivery.created_at
+            or reinspection.grade_code is None
             or reinspection.grade_code not in terms["grades"]
         ):
             raise DeliveryInvalid(
@@ -531,15 +535,17 @@ def accept_delivery(
         )
     price, basis = unit_price(session, terms=terms, grade=governing, on=delivery.delivered_on)
     # A conditional update, so that two acceptances at the same moment cannot both fit.
-    taken = session.execute(
-        sa.update(Contract)
-        .where(
-            Contract.id == contract.id,
-            Contract.accepted_quantity + received_quantity <= Contract.maximum_quantity,
+    taken = rows_matched(
+        session.execute(
+            sa.update(Contract)
+            .where(
+                Contract.id == contract.id,
+                Contract.accepted_quantity + received_quantity <= Contract.maximum_quantity,
+            )
+            .values(accepted_quantity=Contract.accepted_quantity + received_quantity)
+            .execution_options(synchronize_session=False)
         )
-        .values(accepted_quantity=Contract.accepted_quantity + received_quantity)
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    )
     if not taken:
         session.refresh(contract)
         raise OverContractQuantity(
@@ -593,11 +599,13 @@ def reject_delivery(
         raise DeliveryAlreadyDecided(f"delivery {delivery_id} is {delivery.status.value} already")
     delivery.status = DeliveryStatus.REJECTED
     terms = (contract.terms_in_force or contract.latest).terms
-    catalog_service.return_stock(
-        session,
-        lot_id=delivery.lot_id,
-        quantity=units.convert(delivery.quantity, terms["unit"], delivery.lot.unit),
-    )
+    in_lot_unit = units.convert(delivery.quantity, terms["unit"], delivery.lot.unit)
+    if in_lot_unit is None:
+        raise DeliveryInvalid(
+            f"lot {delivery.lot_id} counts in {delivery.lot.unit}, which {terms['unit']} do not convert to",
+            errors={"json": {"delivery_id": ["its unit does not convert to the lot's"]}},
+        )
+    catalog_service.return_stock(session, lot_id=delivery.lot_id, quantity=in_lot_unit)
     delivery.rejection_reason = reason
     delivery.decided_by_id, delivery.decided_at = actor.id, utcnow()
     session.flush()
@@ -617,7 +625,14 @@ def progress(session: Session, *, actor: User, contract_id: int, on: date | None
         mine = [d for d in deliveries if d.window == number]
         contracted = Decimal(window["quantity"])
         ends_on = date.fromisoformat(window["ends_on"])
-        accepted = sum((d.received_quantity for d in mine if d.status is DeliveryStatus.ACCEPTED), Decimal(0))
+        accepted = sum(
+            (
+                d.received_quantity
+                for d in mine
+                if d.status is DeliveryStatus.ACCEPTED and d.received_quantity is not None
+            ),
+            Decimal(0),
+        )
         windows.append(
             {
                 "window": number,

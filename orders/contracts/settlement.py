@@ -24,6 +24,7 @@ from marketplace.core.db import utcnow
 from marketplace.core.spreadsheets import CsvWriter
 from orders.contracts import service
 from orders.contracts.errors import (
+    ContractNotActive,
     DeductionsExceedDeliveries,
     NotAContractParty,
     NothingToSettle,
@@ -32,6 +33,7 @@ from orders.contracts.errors import (
 )
 from orders.contracts.models import (
     Advance,
+    Contract,
     Delivery,
     DeliveryStatus,
     Settlement,
@@ -46,6 +48,20 @@ ROUNDING_RULE = (
 )
 SOURCE = "settlement"
 FONT = "STSong-Light"
+
+
+def _terms_in_force(contract: Contract) -> dict:
+    version = contract.terms_in_force
+    if version is None:
+        raise ContractNotActive(f"contract {contract.id} has no terms in force")
+    return version.terms
+
+
+def _accepted_amount(delivery: Delivery) -> int:
+    """What an accepted delivery is worth; acceptance prices every delivery it takes."""
+    if delivery.amount_fen is None:
+        raise NothingToSettle(f"delivery {delivery.id} is not priced; accept it before settling")
+    return delivery.amount_fen
 
 
 def create_settlement(
@@ -80,7 +96,7 @@ def create_settlement(
         )
         .order_by(Advance.id)
     ).all()
-    terms = contract.terms_in_force.terms
+    terms = _terms_in_force(contract)
     # The deposit was paid once, so it is deducted once: at the contract's first settlement.
     deposit_taken = session.scalar(
         sa.select(sa.func.count())
@@ -88,7 +104,7 @@ def create_settlement(
         .where(Settlement.contract_id == contract.id, Settlement.deposit_fen > 0)
     )
     deposit = 0 if deposit_taken else terms["deposit_fen"]
-    gross = sum(d.amount_fen for d in deliveries)
+    gross = sum(_accepted_amount(d) for d in deliveries)
     advanced = sum(a.amount_fen for a in advances)
     if advanced + deposit > gross:
         raise DeductionsExceedDeliveries(
@@ -107,7 +123,8 @@ def create_settlement(
     )
     session.add(settlement)
     session.flush()
-    for item in (*deliveries, *advances):
+    settled: list[Delivery | Advance] = [*deliveries, *advances]
+    for item in settled:
         item.settlement_id = settlement.id
     session.flush()
     session.refresh(settlement)
@@ -151,7 +168,7 @@ def mark_paid(session: Session, *, actor: User, settlement_id: int, bank_referen
         sales=[
             ledger.Sale(
                 lot=delivery.lot,
-                amount_fen=delivery.amount_fen,
+                amount_fen=_accepted_amount(delivery),
                 memo=f"contract {settlement.contract_id} delivery {delivery.id}",
             )
             for delivery in settlement.deliveries
@@ -166,7 +183,7 @@ def mark_paid(session: Session, *, actor: User, settlement_id: int, bank_referen
 
 def statement(settlement: Settlement) -> dict:
     """The statement as data: shared by the JSON, the CSV and the PDF."""
-    terms = settlement.contract.terms_in_force.terms
+    terms = _terms_in_force(settlement.contract)
     return {
         "settlement_id": settlement.id,
         "contract_id": settlement.contract_id,

@@ -58,7 +58,7 @@ def split(
     first = min(guaranteed_fen, amount) if guaranteed_party else 0
     parts = largest_remainder(amount - first, [points for _, points in shares])
     result: dict[Party, int] = {}
-    if first:
+    if first and guaranteed_party is not None:
         result[guaranteed_party] = first
     for (party, _), part in zip(shares, parts, strict=True):
         result[party] = result.get(party, 0) + part

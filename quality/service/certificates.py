@@ -65,9 +65,9 @@ def issue_certificate(
         )
     village = lot.village
     issued_on = issued_on or utcnow().date()
-    count = session.scalar(
+    count = session.execute(
         sa.select(sa.func.count()).select_from(Certificate).where(Certificate.lot_id == lot_id)
-    )
+    ).scalar_one()
     certificate = Certificate(
         number=f"HG{issued_on:%Y%m%d}-{lot.id:06d}-{count + 1:02d}",
         lot=lot,

@@ -79,7 +79,7 @@ def below_brand_minimum(session: Session, lot: Lot) -> tuple[str, type] | None:
     """Why the lot's current grade is below its brand's minimum; None when it is not (or when
     there is no grade or no minimum to compare)."""
     grade = current_grade(session, lot.id)
-    if grade is None or grade.rejected:
+    if grade is None or grade.rejected or grade.grade_rank is None:
         return None
     minimum = session.scalar(
         sa.select(BrandMinimumGrade).where(
@@ -143,8 +143,8 @@ def graded_clean(session: Session, lot: Lot) -> tuple[str, type] | None:
 
 def ensure_saleable(session: Session, *, lot: Lot) -> None:
     """The brand gate: catalog calls this before a lot goes on sale."""
-    allowed, reason, problem = saleability(session, lot=lot)
-    if not allowed:
+    _, reason, problem = saleability(session, lot=lot)
+    if problem is not None:
         raise problem(reason, lot_id=lot.id)
 
 
@@ -182,7 +182,7 @@ def scan_summary(session: Session, *, lot_id: int) -> dict | None:
         "standard_name": f"{grade.standard.code} {grade.standard.title_zh}" if grade else None,
         "standard_version": grade.standard.version if grade else None,
         "inspection": {
-            "summary": grade.summary if grade else (inspection.note or ""),
+            "summary": grade.summary if grade else ((inspection and inspection.note) or ""),
             "inspected_at": inspection.inspected_at.isoformat(timespec="minutes") if inspection else None,
         },
         "certificate": {"number": certificate.number, "url": f"/api/v1/certificates/{certificate.id}/pdf"}

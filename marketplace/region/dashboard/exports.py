@@ -56,7 +56,7 @@ def villages_csv(figures: dict) -> str:
 
 def villages_xlsx(figures: dict) -> bytes:
     workbook = Workbook()
-    sheet = workbook.active
+    sheet = workbook.worksheets[0]  # a new workbook's one sheet, the active one
     sheet.title = "villages"
     append_row(sheet, [title for _, title in COLUMNS])
     for cell in sheet[1]:

@@ -133,7 +133,7 @@ def village_rows(
     """Each village's figures for the period and a year before: income from the ledger against
     baseline and targets, sales, contract deliveries and codes, one grouped query each."""
     before = period.year_before()
-    figures = {
+    figures: dict[str, dict[str, dict]] = {
         when: {
             "income": _income_by_village(session, village_ids, span),
             "sales": _sales_by_village(session, village_ids, span),
@@ -243,7 +243,8 @@ def _deliveries_by_village(
     if village_ids is not None:
         statement = statement.where(Lot.village_id.in_(village_ids))
     return {
-        village_id: {"accepted": count, "rejected": rejected, "accepted_value_fen": int(value)}
+        # coalesce(..., 0) is never NULL; SQLAlchemy types it as its first argument.
+        village_id: {"accepted": count, "rejected": rejected, "accepted_value_fen": int(value)}  # type: ignore[arg-type]
         for village_id, count, rejected, value in session.execute(statement)
     }
 
@@ -274,8 +275,9 @@ def deliveries_by_grade(session: Session, village_ids: list[int], period: Period
             "grade": grade,
             "unit": unit,
             "deliveries": count,
-            "quantity": Decimal(quantity).quantize(QUANTUM),
-            "value_fen": int(value),
+            # Accepted deliveries always have both; SQLAlchemy types any SUM as nullable.
+            "quantity": Decimal(quantity).quantize(QUANTUM),  # type: ignore[arg-type]
+            "value_fen": int(value),  # type: ignore[arg-type]
         }
         for grade, unit, count, quantity, value in session.execute(statement)
     ]

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Mapping
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -55,35 +57,35 @@ def load_demo(
         for v in region.VILLAGES
     }
     organisations = {}
-    for item in region.ORGANISATIONS:
-        organisations[item["key"]] = parties_service.create_organisation(
+    for organisation in region.ORGANISATIONS:
+        organisations[organisation["key"]] = parties_service.create_organisation(
             session,
-            kind=OrganisationKind(item["kind"]),
-            name_zh=item["name_zh"],
-            name_en=item["name_en"],
-            contact_phone=item["contact_phone"],
-            village_id=villages[item["village"]].id if item["village"] else None,
+            kind=OrganisationKind(organisation["kind"]),
+            name_zh=organisation["name_zh"],
+            name_en=organisation["name_en"],
+            contact_phone=organisation["contact_phone"],
+            village_id=villages[organisation["village"]].id if organisation["village"] else None,
         )
     clusters = {}
-    for item in region.CLUSTERS:
-        clusters[item["key"]] = parties_service.create_cluster(
+    for cluster in region.CLUSTERS:
+        clusters[cluster["key"]] = parties_service.create_cluster(
             session,
-            slug=item["key"],
-            name_zh=item["name_zh"],
-            name_en=item["name_en"],
-            description_zh=item["description_zh"],
-            description_en=item["description_en"],
-            key_village_id=villages[item["key_village"]].id,
-            village_ids=[villages[key].id for key in item["villages"]],
-            operator_id=organisations[item["operator"]].id,
+            slug=cluster["key"],
+            name_zh=cluster["name_zh"],
+            name_en=cluster["name_en"],
+            description_zh=cluster["description_zh"],
+            description_en=cluster["description_en"],
+            key_village_id=villages[cluster["key_village"]].id,
+            village_ids=[villages[key].id for key in cluster["villages"]],
+            operator_id=organisations[cluster["operator"]].id,
         )
-    for item in region.PAIRINGS:
+    for pairing in region.PAIRINGS:
         parties_service.create_pairing(
             session,
-            village_id=villages[item["village"]].id,
-            enterprise_id=organisations[item["enterprise"]].id,
-            since=item["since"],
-            note_zh=item["note_zh"],
+            village_id=villages[pairing["village"]].id,
+            enterprise_id=organisations[pairing["enterprise"]].id,
+            since=pairing["since"],
+            note_zh=pairing["note_zh"],
         )
     users = {}
     for item in region.USERS:
@@ -123,20 +125,20 @@ def load_demo(
             cooperative_id=organisations[item["cooperative"]].id,
             **_fields(item, "key", "brand", "category", "village", "cooperative"),
         )
-    for item in region.SKUS:
+    for sku in region.SKUS:
         catalog_service.create_sku(
             session,
             actor=operator,
-            product_id=products[item["product"]].id,
+            product_id=products[sku["product"]].id,
             currency=currency,
-            **_fields(item, "key", "product"),
+            **_fields(sku, "key", "product"),
         )
-    for item in region.SHARING_RULES:
+    for rule in region.SHARING_RULES:
         ledger.create_rule(
             session,
-            name=item["name"],
-            cluster_id=clusters[item["cluster"]].id,
-            shares=[{"party": Party(party), "basis_points": points} for party, points in item["shares"]],
+            name=rule["name"],
+            cluster_id=clusters[rule["cluster"]].id,
+            shares=[{"party": Party(party), "basis_points": points} for party, points in rule["shares"]],
         )
     lots = {item["key"]: _load_lot(session, item, products, villages, organisations) for item in region.LOTS}
     session.flush()
@@ -164,8 +166,8 @@ def load_demo(
     if signing_keys:
         _mint_demo_codes(session, list(lots.values()), operator, signing_keys)
         _load_scan_history(session, zone)
-    for item in region.CONTRACTS:
-        _load_contract(session, item, users, products, lots, organisations)
+    for contract in region.CONTRACTS:
+        _load_contract(session, contract, users, products, lots, organisations)
     return True
 
 
@@ -184,11 +186,11 @@ def _load_licences_and_villages(
             valid_until=valid_until,
             note="演示授权 demo licence",
         )
-    for item in region.VILLAGE_MEMBERSHIPS:
-        for village in item["villages"]:
+    for membership in region.VILLAGE_MEMBERSHIPS:
+        for village in membership["villages"]:
             parties_service.add_village_membership(
                 session,
-                organisation_id=organisations[item["organisation"]].id,
+                organisation_id=organisations[membership["organisation"]].id,
                 village_id=villages[village].id,
                 since=region.MEMBERSHIP_SINCE,
             )
@@ -385,5 +387,5 @@ def _load_sales_history(session: Session, lots) -> None:
             )
 
 
-def _fields(item: dict, *leave_out: str) -> dict:
+def _fields(item: Mapping[str, Any], *leave_out: str) -> dict:
     return {key: value for key, value in item.items() if key not in leave_out}

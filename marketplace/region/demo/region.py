@@ -7,6 +7,7 @@ seeds do not give (coordinates are approximate, WGS84).
 
 from datetime import date, datetime
 from decimal import Decimal
+from typing import TypedDict
 from zoneinfo import ZoneInfo
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -177,7 +178,18 @@ VILLAGES = [
     ),
 ]
 
-ORGANISATIONS = [
+
+class OrganisationSeed(TypedDict):
+    key: str
+    kind: str
+    name_zh: str
+    name_en: str
+    village: str | None
+    contact_phone: str
+    source: str
+
+
+ORGANISATIONS: list[OrganisationSeed] = [
     dict(
         key="region-operator",
         kind="operator",
@@ -342,7 +354,20 @@ USERS = [
 ]
 DEMO_PASSWORD = "shanhai-demo"
 
-CLUSTERS = [
+
+class ClusterSeed(TypedDict):
+    key: str
+    name_zh: str
+    name_en: str
+    key_village: str
+    villages: list[str]
+    operator: str
+    description_zh: str
+    description_en: str
+    source: str
+
+
+CLUSTERS: list[ClusterSeed] = [
     dict(
         key="jinhua",
         name_zh="进化“云飞寿潜”片区",
@@ -388,7 +413,16 @@ CLUSTERS = [
     ),
 ]
 
-PAIRINGS = [
+
+class PairingSeed(TypedDict):
+    village: str
+    enterprise: str
+    since: date
+    note_zh: str
+    source: str
+
+
+PAIRINGS: list[PairingSeed] = [
     # Seed 003 dates the 传化 agreement 「去年6月」 in an article on 2022, so June 2022; the day is
     # not given.
     dict(
@@ -592,7 +626,14 @@ BRAND_LICENCES = [
 ]
 
 # The villages each grower works in (its products' and lots' villages). Illustrative.
-VILLAGE_MEMBERSHIPS = [
+
+
+class VillageMembershipSeed(TypedDict):
+    organisation: str
+    villages: list[str]
+
+
+VILLAGE_MEMBERSHIPS: list[VillageMembershipSeed] = [
     dict(organisation="jinhua-poultry-coop", villages=["datangwu", "yunfei"]),
     dict(organisation="jinhua-svc", villages=["huantan"]),
     dict(organisation="jinhua-tea-coop", villages=["jishan"]),
@@ -603,7 +644,20 @@ VILLAGE_MEMBERSHIPS = [
 MEMBERSHIP_SINCE = date(2024, 1, 1)
 
 # GTINs use the fictional company prefix 0697990000; the last digit is the GS1 mod-10 check digit.
-SKUS = [
+
+
+class SkuSeed(TypedDict):
+    key: str
+    product: str
+    name_zh: str
+    name_en: str
+    pack_size: Decimal
+    pack_unit: str
+    price_fen: int
+    gtin: str
+
+
+SKUS: list[SkuSeed] = [
     dict(
         key="longjing-mingqian-250g-tin",
         product="longjing-mingqian",
@@ -883,7 +937,16 @@ LOT_INSPECTIONS = {
 }
 
 # 利益联结: how each cluster's sales are split (basis points; 100 % = 10000).
-SHARING_RULES = [
+
+
+class SharingRuleSeed(TypedDict):
+    cluster: str
+    name: str
+    shares: list[tuple[str, int]]
+    source: str
+
+
+SHARING_RULES: list[SharingRuleSeed] = [
     dict(
         cluster="yinong",
         name="共富智 股份结构 (村集体10%+村小组10%+企业41%+村民39%)",
