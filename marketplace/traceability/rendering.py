@@ -29,16 +29,7 @@ def qr_matrix(uri: str) -> list[list[bool]]:
 
 def render_png(uri: str, *, size: int = 512, logo_png: bytes | None = None) -> bytes:
     """A square PNG of about `size` pixels, whole pixels per module so that edges stay sharp."""
-    matrix = qr_matrix(uri)
-    modules = len(matrix)
-    scale = max(1, size // modules)
-    image = Image.new("1", (modules, modules), 1)
-    pixels = image.load()
-    for y, row in enumerate(matrix):
-        for x, dark in enumerate(row):
-            if dark:
-                pixels[x, y] = 0
-    image = image.resize((modules * scale, modules * scale), Image.Resampling.NEAREST).convert("RGB")
+    image = _qr_bitmap(qr_matrix(uri), size=size).convert("RGB")
     if logo_png:
         _paste_logo(image, logo_png)
     out = io.BytesIO()
@@ -149,7 +140,9 @@ def label_sheet_pdf(
         x = margin_x + column * cell_width
         y = page_height - margin_y - (row + 1) * cell_height
         qr_x, qr_y = x + 2 * mm, y + (cell_height - qr_side) / 2
-        pdf.drawImage(ImageReader(_qr_bitmap(label.uri)), qr_x, qr_y, qr_side, qr_side)
+        # Four pixels a module keep viewers that smooth images from blurring module edges.
+        bitmap = _qr_bitmap(qr_matrix(label.uri), pixels_per_module=4)
+        pdf.drawImage(ImageReader(bitmap), qr_x, qr_y, qr_side, qr_side)
         if logo_reader is not None:
             side = qr_side * LOGO_SHARE
             pad = side / 12
@@ -186,14 +179,16 @@ def label_sheet_pdf(
     spool.close()
 
 
-def _qr_bitmap(uri: str) -> Image.Image:
-    matrix = qr_matrix(uri)
+def _qr_bitmap(
+    matrix: list[list[bool]], *, size: int | None = None, pixels_per_module: int | None = None
+) -> Image.Image:
+    """The symbol as a 1-bit image: whole pixels a module, as many as fit in `size` (at least one)."""
     modules = len(matrix)
-    # Four pixels a module keeps viewers that smooth images from blurring module edges.
+    scale = pixels_per_module or max(1, (size or modules) // modules)
     image = Image.new("1", (modules, modules), 1)
     pixels = image.load()
     for y, row in enumerate(matrix):
         for x, dark in enumerate(row):
             if dark:
                 pixels[x, y] = 0
-    return image.resize((modules * 4, modules * 4), Image.Resampling.NEAREST)
+    return image.resize((modules * scale, modules * scale), Image.Resampling.NEAREST)
