@@ -12,6 +12,8 @@ import qrcode
 from PIL import Image
 from qrcode.constants import ERROR_CORRECT_H
 
+from marketplace.core.pdf import register_cjk_font
+
 QUIET_ZONE = 4
 # The logo covers at most this share of the symbol's width: about 5 % of its area, well inside
 # the 30 % that error correction H restores.
@@ -116,13 +118,9 @@ def label_sheet_pdf(
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.units import mm
     from reportlab.lib.utils import ImageReader
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
     from reportlab.pdfgen import canvas
 
-    font = "STSong-Light"
-    if font not in pdfmetrics.getRegisteredFontNames():
-        pdfmetrics.registerFont(UnicodeCIDFont(font))
+    font = register_cjk_font()
     spool = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115 - read out and closed below
     pdf = canvas.Canvas(spool, pagesize=A4, pageCompression=1)
     pdf.setTitle(title)
