@@ -13,7 +13,6 @@ from marketplace.accounts.errors import InvalidCredentials, MissingCredentials
 from marketplace.accounts.models import Role, User
 from marketplace.core import db
 from marketplace.core.audit import set_actor
-from marketplace.parties.models import Organisation
 
 
 def bearer_token() -> str | None:
@@ -36,10 +35,6 @@ def current_user() -> User:
         g.current_user = user
         set_actor(db.session(), user_id=user.id, organisation_id=user.organisation_id)
     return g.current_user
-
-
-def current_organisation() -> Organisation:
-    return current_user().organisation
 
 
 def requires(*roles: Role) -> Callable:
