@@ -6,7 +6,7 @@ from collections.abc import Callable
 from functools import wraps
 
 import flask_smorest
-from flask import g, request
+from flask import g, request, url_for
 
 from marketplace.accounts import service
 from marketplace.accounts.errors import InvalidCredentials, MissingCredentials
@@ -28,7 +28,8 @@ def current_user() -> User:
     if "current_user" not in g:
         raw = bearer_token()
         if raw is None:
-            raise MissingCredentials("send 'Authorization: Bearer <token>' from POST /api/v1/auth/token")
+            token_url = url_for("auth.Token")
+            raise MissingCredentials(f"send 'Authorization: Bearer <token>' from POST {token_url}")
         user = service.authenticate(db.session(), raw)
         if user is None:
             raise InvalidCredentials("the token is unknown, expired or revoked")
