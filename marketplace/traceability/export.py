@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 from datetime import UTC
+from decimal import Decimal
 
 from sqlalchemy.orm import Session
 
@@ -69,7 +70,7 @@ def _epc_class(lot: Lot, gtin: str | None, base_url: str) -> str:
 def _quantity(event: TraceEvent) -> tuple[float | None, str | None]:
     if event.quantity is None:
         return None, None
-    quantity, unit = event.quantity, event.unit or ""
+    quantity, unit = Decimal(event.quantity), event.unit or ""
     if unit == "jin":  # UN/ECE Recommendation 20 has no code for 斤: it goes out in kilograms
         kilograms = units.convert(quantity, "jin", "kg")
         assert kilograms is not None  # both measure mass
