@@ -18,6 +18,8 @@ from sqlalchemy.orm import DeclarativeBase, Session, SessionTransaction, session
 from sqlalchemy.sql import operators
 from sqlalchemy.types import TypeDecorator
 
+from marketplace.core.errors import DomainError
+
 logger = logging.getLogger("shanhai.db")
 T = TypeVar("T")
 
@@ -223,6 +225,10 @@ class AfterCommit(Generic[T]):
         self.ran = True
         try:
             self.value = self.callback()
+        except DomainError as error:
+            # A refusal or an outage the caller answers with (Stripe refused, or did not answer).
+            logger.warning("after-commit callback %r: %s", self.callback, error)
+            self.error = error
         except Exception as error:
             # The transaction is committed whatever a callback does; the next ones still run.
             logger.exception("after-commit callback %r failed", self.callback)
