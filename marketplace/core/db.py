@@ -9,7 +9,7 @@ from contextvars import ContextVar
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from functools import wraps
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 from flask import current_app, g, has_request_context, request
 from sqlalchemy import DateTime, Engine, Integer, MetaData, Numeric, create_engine, event
@@ -240,7 +240,7 @@ class AfterCommit(Generic[T]):
             raise RuntimeError("the callback has not run: its transaction did not commit")
         if self.error is not None:
             raise self.error
-        return self.value  # type: ignore[return-value]  # set by run() when no error was caught
+        return cast(T, self.value)
 
 
 _AFTER_COMMIT = "shanhai_after_commit"
@@ -312,8 +312,8 @@ def answer_after_commit(view: Callable) -> Callable:
     """For a view whose answer is what happens after its commit (a Stripe call that must follow it).
 
     Put it below `@blp.response`: when the view returns, the request's transaction commits and
-    its `after_commit` callbacks run; the answer is then the view's result, an `AfterCommit` in
-    it replaced by what its callback returned. Should a callback have raised, that is the answer.
+    its `after_commit` callbacks run; the answer is then the view's result or, when that is an
+    `AfterCommit`, what its callback returned. Should any callback have raised, that is the answer.
     What the view's decorators write afterwards (an idempotency record) is committed by
     `transactional` as usual.
     """
