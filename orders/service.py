@@ -657,15 +657,17 @@ def refund_order(
         .order_by(Refund.id)
         .limit(1)
     )
-    refund = pending or _open_refund(
-        session,
-        order=order,
-        payment=payment,
-        amount_fen=amount_fen,
-        gateway=gateway,
-        reason=reason,
-        reverses_sale=True,
-    )
+    refund = pending
+    if refund is None:
+        refund = _open_refund(
+            session,
+            order=order,
+            payment=payment,
+            amount_fen=amount_fen,
+            gateway=gateway,
+            reason=reason,
+            reverses_sale=True,
+        )
     call = refund_call(refund)
     return db.after_commit(session, lambda: _refused_raises(_send_in_own_unit(call, gateway)))
 
