@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import marshmallow as ma
+from flask import url_for
 from flask_smorest.fields import Upload
 from marshmallow import validate
 
@@ -40,7 +41,7 @@ class BrandSchema(ObjectSchema):
     logo_url = ma.fields.Method("_logo_url", dump_only=True)
 
     def _logo_url(self, brand) -> str | None:
-        return f"/api/v1/brands/{brand.id}/logo" if brand.logo_sha256 else None
+        return url_for("catalog.BrandLogo", brand_id=brand.id) if brand.logo_sha256 else None
 
 
 class BrandUpdateSchema(Partial, BrandSchema):

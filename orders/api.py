@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import dataclasses
 from datetime import timedelta
 
 import marshmallow as ma
@@ -15,7 +14,6 @@ from marketplace.core.idempotency import idempotent
 from orders import fulfilment, metrics, service
 from orders.errors import OutOfStock, StripeEventMalformed
 from orders.ledger import service as ledger
-from orders.models import RefundStatus
 from orders.schemas import (
     CancelSchema,
     CardPaymentRequestSchema,
@@ -35,7 +33,7 @@ from orders.schemas import (
     StripeEventSchema,
     WebhookAckSchema,
 )
-from orders.stripe_gateway import RefundRefused, WebhookSignatureInvalid
+from orders.stripe_gateway import WebhookSignatureInvalid
 
 blp = Blueprint(
     "orders",
@@ -126,26 +124,10 @@ class OrderPayments(ApiView):
     @idempotent
     @blp.arguments(CardPaymentRequestSchema)
     @blp.response(201, CardPaymentSchema)
+    @db.answer_after_commit
     def post(self, data, reference):
         """Start paying by card: returns the Stripe PaymentIntent's client secret (one per order)"""
-        session, gateway = db.session(), runtime().stripe
-        call = service.plan_card_payment(session, reference=reference)
-        # Stripe is asked with no transaction open: on SQLite the write lock is never held
-        # across the network, so concurrent buyers wait for each other's writes only.
-        session.commit()
-        intent = service.ask_for_payment_intent(gateway, call)
-        payment = service.record_card_payment(session, call=call, intent=intent)
-        if payment.external_id != intent.id:
-            session.commit()
-            intent = service.ask_for_payment_intent(
-                gateway, dataclasses.replace(call, open_intent_id=payment.external_id)
-            )
-        return {
-            "payment_intent_id": payment.external_id,
-            "client_secret": intent.client_secret,
-            "amount_fen": payment.amount_fen,
-            "currency": call.currency,
-        }
+        return service.start_card_payment(db.session(), reference=reference, gateway=runtime().stripe)
 
 
 @blp.route(f"/orders/{REFERENCE}/refunds")
@@ -154,18 +136,10 @@ class OrderRefunds(ApiView):
     @idempotent
     @blp.arguments(RefundRequestSchema)
     @blp.response(201, RefundSchema)
+    @db.answer_after_commit
     def post(self, data, reference):
         """Refund part or all of a paid order; never more than was captured"""
-        session, gateway = db.session(), runtime().stripe
-        service.refund_order(session, reference=reference, gateway=gateway, **data)
-        (call,) = service.refunds_to_send(session)
-        # On record as pending before Stripe is asked: no money moves that the books do not show.
-        session.commit()
-        refund = service.send_refund(session, call=call, gateway=gateway)
-        if refund.status is RefundStatus.FAILED:
-            session.commit()
-            raise RefundRefused(f"{refund.failure_message}; nothing was refunded")
-        return refund
+        return service.refund_order(db.session(), reference=reference, gateway=runtime().stripe, **data)
 
 
 @blp.route(f"/orders/{REFERENCE}/fulfilment")
@@ -246,6 +220,7 @@ class StripeWebhook(ApiView):
         ],
         requestBody={"required": True, "content": {"application/json": {"schema": {"type": "object"}}}},
     )
+    @db.answer_after_commit
     def post(self):
         """Stripe's events, verified by signature; each event id changes things at most once"""
         gateway = runtime().stripe
@@ -259,16 +234,11 @@ class StripeWebhook(ApiView):
         try:
             outcome = service.handle_stripe_event(session, event=event, gateway=gateway)
         except service.DuplicateDelivery:
+            # The other delivery's transaction wins; what ours queued for after it goes too.
             session.rollback()
-            service.refunds_to_send(session)
             outcome = "duplicate"
-        refunds = service.refunds_to_send(session)
-        # Refunds the event decided are on record before Stripe is asked for them. If Stripe
-        # cannot be reached, the error answer makes Stripe deliver the event again, and the
-        # repeat sends them.
-        session.commit()
-        for call in refunds:
-            service.send_refund(session, call=call, gateway=gateway)
+        # Refunds the event decided are sent after the commit. If Stripe cannot be reached, the
+        # error answer makes Stripe deliver the event again, and the repeat sends them.
         metrics.PAYMENTS.labels(outcome.split(":")[0]).inc()
         return {"received": True, "outcome": outcome}
 

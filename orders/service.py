@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -16,7 +16,8 @@ from catalog import service as catalog_service
 from catalog.models import Lot, LotStatus, Sku
 from marketplace.accounts.errors import NotYours
 from marketplace.accounts.models import Role, User
-from marketplace.core.db import sorted_by, utcnow
+from marketplace.core import db
+from marketplace.core.db import AfterCommit, sorted_by, utcnow
 from orders.contracts.models import CallOff, Contract
 from orders.errors import (
     GuestHoldsExceeded,
@@ -306,10 +307,44 @@ class CardPaymentCall:
     open_intent_id: str | None = None
 
 
+@dataclass(frozen=True)
+class CardPaymentStart:
+    """What a buyer's client needs to pay: the order's PaymentIntent and its client secret."""
+
+    payment_intent_id: str
+    client_secret: str
+    amount_fen: int
+    currency: str
+
+
+def start_card_payment(
+    session: Session, *, reference: str, gateway: StripeGateway
+) -> AfterCommit[CardPaymentStart]:
+    """Check that the order takes a card payment; once that is committed, ask Stripe for its
+    PaymentIntent and record it. Stripe is asked with no transaction open: on SQLite the write
+    lock is never held across the network, so concurrent buyers wait for each other's writes only."""
+    call = plan_card_payment(session, reference=reference)
+    return db.after_commit(session, lambda: _ask_and_record_card_payment(call, gateway))
+
+
+def _ask_and_record_card_payment(call: CardPaymentCall, gateway: StripeGateway) -> CardPaymentStart:
+    intent = ask_for_payment_intent(gateway, call)
+    with db.unit_of_work() as session:
+        payment = record_card_payment(session, call=call, intent=intent)
+        intent_id, amount_fen = payment.external_id, payment.amount_fen
+    if intent_id != intent.id:
+        # A concurrent start recorded its intent first: the buyer pays that one.
+        intent = ask_for_payment_intent(gateway, replace(call, open_intent_id=intent_id))
+    return CardPaymentStart(
+        payment_intent_id=intent_id,
+        client_secret=intent.client_secret,
+        amount_fen=amount_fen,
+        currency=call.currency,
+    )
+
+
 def plan_card_payment(session: Session, *, reference: str) -> CardPaymentCall:
-    """Check that the order takes a card payment and say what to ask Stripe for. The caller asks
-    with no transaction open (a SQLite write lock is never held across the network), then records
-    the answer with `record_card_payment`."""
+    """Check that the order takes a card payment and say what to ask Stripe for."""
     order = get_order(session, reference, for_update=True)
     if order.status is OrderStatus.PENDING_PAYMENT and order.reserved_until < utcnow():
         _cancel(session, order, "the reservation expired before payment")
@@ -385,7 +420,7 @@ def handle_stripe_event(session: Session, *, event: dict, gateway: StripeGateway
     if session.get(StripeEvent, event_id) is not None:
         # Stripe delivers again when our answer was not a 2xx: a refund this event put on
         # record may still be waiting to be sent, so it goes out with this delivery.
-        _queue_pending_refunds(session, event)
+        _queue_pending_refunds(session, event, gateway)
         return "duplicate"
     handler = _HANDLERS.get(event_type)
     outcome = handler(session, event["data"]["object"], gateway) if handler else "ignored"
@@ -468,7 +503,7 @@ def _on_payment_succeeded(session: Session, intent: dict, gateway: StripeGateway
             if order.status is not OrderStatus.PENDING_PAYMENT
             else f"received {received} fen for an order of {order.total_fen}"
         )
-        _open_refund(
+        refund = _open_refund(
             session,
             order=order,
             payment=payment,
@@ -477,6 +512,7 @@ def _on_payment_succeeded(session: Session, intent: dict, gateway: StripeGateway
             reason=f"automatic refund: {why}",
             reverses_sale=False,
         )
+        _send_after_commit(session, refund_call(refund), gateway)
         return f"refunded: {why}"
     _mark_paid(session, order)
     return "paid"
@@ -598,13 +634,11 @@ class RefundCall:
     reason: str
 
 
-_REFUNDS_TO_SEND = "orders.refunds_to_send"
-
-
 def refund_order(
     session: Session, *, reference: str, amount_fen: int, reason: str, gateway: StripeGateway
-) -> Refund:
-    """Put a refund on record as pending; the caller sends it once that is committed.
+) -> AfterCommit[Refund]:
+    """Put a refund on record as pending; once that is committed, send it to Stripe and record
+    the answer. The refund, settled, is the result; a refusal is recorded and then raised.
 
     The same refund (amount and reason) asked again while it is pending is that refund, sent
     again: a retry after Stripe did not answer never refunds twice. Other refunds of the same
@@ -625,18 +659,35 @@ def refund_order(
         .order_by(Refund.id)
         .limit(1)
     )
-    if pending is not None:
-        session.info.setdefault(_REFUNDS_TO_SEND, []).append(refund_call(pending))
-        return pending
-    return _open_refund(
-        session,
-        order=order,
-        payment=payment,
-        amount_fen=amount_fen,
-        gateway=gateway,
-        reason=reason,
-        reverses_sale=True,
-    )
+    refund = pending
+    if refund is None:
+        refund = _open_refund(
+            session,
+            order=order,
+            payment=payment,
+            amount_fen=amount_fen,
+            gateway=gateway,
+            reason=reason,
+            reverses_sale=True,
+        )
+    call = refund_call(refund)
+    return db.after_commit(session, lambda: _refused_raises(_send_in_own_unit(call, gateway)))
+
+
+def _send_after_commit(session: Session, call: RefundCall, gateway: StripeGateway) -> AfterCommit[Refund]:
+    """On record as pending before Stripe is asked: no money moves that the books do not show."""
+    return db.after_commit(session, lambda: _send_in_own_unit(call, gateway))
+
+
+def _send_in_own_unit(call: RefundCall, gateway: StripeGateway) -> Refund:
+    with db.unit_of_work() as session:
+        return send_refund(session, call=call, gateway=gateway)
+
+
+def _refused_raises(refund: Refund) -> Refund:
+    if refund.status is RefundStatus.FAILED:
+        raise RefundRefused(f"{refund.failure_message}; nothing was refunded")
+    return refund
 
 
 def _open_refund(
@@ -674,7 +725,6 @@ def _open_refund(
     )
     session.add(refund)
     session.flush()
-    session.info.setdefault(_REFUNDS_TO_SEND, []).append(refund_call(refund))
     return refund
 
 
@@ -687,13 +737,7 @@ def refund_call(refund: Refund) -> RefundCall:
     )
 
 
-def refunds_to_send(session: Session) -> list[RefundCall]:
-    """The refunds this transaction put on record (and forgets them): send them after the commit,
-    or drop them after a rollback."""
-    return session.info.pop(_REFUNDS_TO_SEND, [])
-
-
-def _queue_pending_refunds(session: Session, event: dict) -> None:
+def _queue_pending_refunds(session: Session, event: dict, gateway: StripeGateway) -> None:
     obj = (event.get("data") or {}).get("object") if isinstance(event.get("data"), dict) else None
     if not isinstance(obj, dict):
         return
@@ -706,7 +750,8 @@ def _queue_pending_refunds(session: Session, event: dict) -> None:
         .where(Payment.external_id == intent_id, Refund.status == RefundStatus.PENDING)
         .order_by(Refund.id)
     )
-    session.info.setdefault(_REFUNDS_TO_SEND, []).extend(refund_call(r) for r in pending)
+    for refund in pending:
+        _send_after_commit(session, refund_call(refund), gateway)
 
 
 def pending_refunds(

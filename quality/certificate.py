@@ -7,23 +7,14 @@ server, and PDF readers supply the glyphs.
 from __future__ import annotations
 
 import io
-from functools import cache
 
 from reportlab.lib.pagesizes import A5
 from reportlab.lib.units import mm
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfgen import canvas
 
+from marketplace.core.pdf import CJK_FONT, register_cjk_font
 from quality.grading import fmt
 from quality.models import CERTIFICATE_BASES, Certificate
-
-FONT = "STSong-Light"
-
-
-@cache
-def _register_font() -> None:
-    pdfmetrics.registerFont(UnicodeCIDFont(FONT))
 
 
 def certificate_fields(certificate: Certificate) -> list[tuple[str, str]]:
@@ -47,27 +38,27 @@ def certificate_fields(certificate: Certificate) -> list[tuple[str, str]]:
 
 
 def render_pdf(certificate: Certificate) -> bytes:
-    _register_font()
+    register_cjk_font()
     out = io.BytesIO()
     width, height = A5
     # invariant: the same certificate renders to the same bytes.
     page = canvas.Canvas(out, pagesize=A5, invariant=1)
     page.setTitle(f"承诺达标合格证 {certificate.number}")
-    page.setFont(FONT, 16)
+    page.setFont(CJK_FONT, 16)
     page.drawCentredString(width / 2, height - 20 * mm, "食用农产品承诺达标合格证")
-    page.setFont(FONT, 9)
+    page.setFont(CJK_FONT, 9)
     page.drawCentredString(width / 2, height - 26 * mm, "Certificate of commitment to compliance")
     y = height - 38 * mm
     for label, value in certificate_fields(certificate):
-        page.setFont(FONT, 9)
+        page.setFont(CJK_FONT, 9)
         page.drawString(12 * mm, y, label)
-        page.setFont(FONT, 10)
+        page.setFont(CJK_FONT, 10)
         for line in _wrap(value, 24):
             page.drawString(50 * mm, y, line)
             y -= 5.5 * mm
         y -= 1.5 * mm
     y -= 3 * mm
-    page.setFont(FONT, 9)
+    page.setFont(CJK_FONT, 9)
     page.drawString(12 * mm, y, "承诺声明 Commitment")
     y -= 5.5 * mm
     for line in _wrap(certificate.commitment, 34):

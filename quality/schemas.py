@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import marshmallow as ma
+from flask import url_for
 from marshmallow import validate
 
 from catalog.models import LotStatus
@@ -150,7 +151,11 @@ class PhotoSchema(Schema):
     width = ma.fields.Integer()
     height = ma.fields.Integer()
     sha256 = ma.fields.String()
-    url = ma.fields.Function(lambda photo: f"/api/v1/inspections/{photo.inspection_id}/photos/{photo.id}")
+    url = ma.fields.Function(
+        lambda photo: url_for(
+            "quality.InspectionPhotoById", inspection_id=photo.inspection_id, photo_id=photo.id
+        )
+    )
 
 
 class InspectionCreateSchema(Schema):
@@ -254,7 +259,9 @@ class CertificateSchema(ObjectSchema):
     standard_code = ma.fields.String(attribute="grade.standard.code")
     standard_version = ma.fields.String(attribute="grade.standard.version")
     residue_result = ma.fields.String(attribute="grade.residue_result")
-    pdf_url = ma.fields.Function(lambda certificate: f"/api/v1/certificates/{certificate.id}/pdf")
+    pdf_url = ma.fields.Function(
+        lambda certificate: url_for("quality.CertificatePdf", certificate_id=certificate.id)
+    )
 
 
 class LotQualitySchema(Schema):

@@ -6,14 +6,13 @@ from collections.abc import Callable
 from functools import wraps
 
 import flask_smorest
-from flask import g, request
+from flask import g, request, url_for
 
 from marketplace.accounts import service
 from marketplace.accounts.errors import InvalidCredentials, MissingCredentials
 from marketplace.accounts.models import Role, User
 from marketplace.core import db
 from marketplace.core.audit import set_actor
-from marketplace.parties.models import Organisation
 
 
 def bearer_token() -> str | None:
@@ -29,17 +28,14 @@ def current_user() -> User:
     if "current_user" not in g:
         raw = bearer_token()
         if raw is None:
-            raise MissingCredentials("send 'Authorization: Bearer <token>' from POST /api/v1/auth/token")
+            token_url = url_for("auth.Token")
+            raise MissingCredentials(f"send 'Authorization: Bearer <token>' from POST {token_url}")
         user = service.authenticate(db.session(), raw)
         if user is None:
             raise InvalidCredentials("the token is unknown, expired or revoked")
         g.current_user = user
         set_actor(db.session(), user_id=user.id, organisation_id=user.organisation_id)
     return g.current_user
-
-
-def current_organisation() -> Organisation:
-    return current_user().organisation
 
 
 def requires(*roles: Role) -> Callable:

@@ -2,21 +2,27 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from functools import wraps
-from typing import Any, TypeVar, cast
+from typing import Any, Generic, TypeVar, cast
 
 from flask import current_app, g, has_request_context, request
 from sqlalchemy import DateTime, Engine, Integer, MetaData, Numeric, Select, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import CursorResult, Result
-from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Session, SessionTransaction, sessionmaker
 from sqlalchemy.sql import operators
 from sqlalchemy.types import TypeDecorator
+
+from marketplace.core.errors import DomainError
+
+logger = logging.getLogger("shanhai.db")
+T = TypeVar("T")
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -182,14 +188,22 @@ def session() -> Session:
     """The session of the current request or app context, opened on first use."""
     if "db_session" not in g:
         g.db_session = current_app.extensions["shanhai"].session_factory()
-        if has_request_context():
-            # Read by the audit trail: which request each write came from.
-            g.db_session.info["audit_actor"] = {
-                "request_id": g.get("request_id"),
-                "method": request.method,
-                "path": request.path,
-            }
+        _stamp_request(g.db_session)
     return g.db_session
+
+
+def _stamp_request(work_session: Session) -> None:
+    if not has_request_context():
+        return
+    # Read by the audit trail: which request (and once signed in, whose) each write came from.
+    if "db_session" in g and work_session is not g.db_session:
+        work_session.info["audit_actor"] = dict(g.db_session.info.get("audit_actor", {}))
+        return
+    work_session.info["audit_actor"] = {
+        "request_id": g.get("request_id"),
+        "method": request.method,
+        "path": request.path,
+    }
 
 
 def close_session(_exception: BaseException | None = None) -> None:
@@ -198,8 +212,86 @@ def close_session(_exception: BaseException | None = None) -> None:
         db_session.close()
 
 
+class AfterCommit(Generic[T]):
+    """A callback waiting for its transaction's commit, and once it ran, what it returned or raised."""
+
+    def __init__(self, callback: Callable[[], T], transaction: SessionTransaction | None) -> None:
+        self.callback = callback
+        self.transaction = transaction
+        self.ran = False
+        self.value: T | None = None
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        self.ran = True
+        try:
+            self.value = self.callback()
+        except DomainError as error:
+            # A refusal or an outage the caller answers with (Stripe refused, or did not answer).
+            logger.warning("after-commit callback %r: %s", self.callback, error)
+            self.error = error
+        except Exception as error:
+            # The transaction is committed whatever a callback does; the next ones still run.
+            logger.exception("after-commit callback %r failed", self.callback)
+            self.error = error
+
+    def result(self) -> T:
+        """What the callback returned; what it raised is raised again."""
+        if not self.ran:
+            raise RuntimeError("the callback has not run: its transaction did not commit")
+        if self.error is not None:
+            raise self.error
+        return cast(T, self.value)
+
+
+_AFTER_COMMIT = "shanhai_after_commit"
+
+
+def after_commit(work_session: Session, callback: Callable[[], T]) -> AfterCommit[T]:
+    """Run `callback()` once the session's transaction commits; forget it if that rolls back.
+
+    For what must leave the process only once the change is committed, a Stripe POST, a
+    message, a webhook: the callback runs with no transaction open, and records what came back
+    in a unit of work of its own. Callbacks run in the order they were queued.
+    """
+    if _AFTER_COMMIT not in work_session.info:
+        work_session.info[_AFTER_COMMIT] = []
+        event.listen(work_session, "after_soft_rollback", _forget_rolled_back)
+    queued = AfterCommit(callback, work_session.get_nested_transaction() or work_session.get_transaction())
+    work_session.info[_AFTER_COMMIT].append(queued)
+    return queued
+
+
+def _forget_rolled_back(work_session: Session, rolled_back: SessionTransaction) -> None:
+    # A failed flush rolls back a subtransaction: what goes is its savepoint, or the whole.
+    while rolled_back.parent is not None and not rolled_back.nested:
+        rolled_back = rolled_back.parent
+
+    def undone(transaction: SessionTransaction | None) -> bool:
+        if transaction is None:  # queued before the transaction began: it belongs to the outermost
+            return rolled_back.parent is None
+        while transaction is not None:
+            if transaction is rolled_back:
+                return True
+            transaction = transaction.parent
+        return False
+
+    queue = work_session.info.get(_AFTER_COMMIT, [])
+    queue[:] = [queued for queued in queue if not undone(queued.transaction)]
+
+
+def run_after_commit(work_session: Session) -> list[AfterCommit[Any]]:
+    """Run the callbacks the committed transaction queued, each once; they are then forgotten."""
+    queue = work_session.info.get(_AFTER_COMMIT, [])
+    ran, queue[:] = list(queue), []
+    for queued in ran:
+        queued.run()
+    return ran
+
+
 def transactional(view: Callable) -> Callable:
-    """Commit once when the view returns, roll back when it raises: the request's one transaction."""
+    """Commit once when the view returns, roll back when it raises: the request's one transaction.
+    What the transaction queued with `after_commit` runs after the commit."""
 
     @wraps(view)
     def wrapper(*args, **kwargs):
@@ -211,7 +303,31 @@ def transactional(view: Callable) -> Callable:
             raise
         if "db_session" in g:
             g.db_session.commit()
+            run_after_commit(g.db_session)
         return response
+
+    return wrapper
+
+
+def answer_after_commit(view: Callable) -> Callable:
+    """For a view whose answer is what happens after its commit (a Stripe call that must follow it).
+
+    Put it below `@blp.response`: when the view returns, the request's transaction commits and
+    its `after_commit` callbacks run; the answer is then the view's result or, when that is an
+    `AfterCommit`, what its callback returned. Should any callback have raised, that is the answer.
+    What the view's decorators write afterwards (an idempotency record) is committed by
+    `transactional` as usual.
+    """
+
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        result = view(*args, **kwargs)
+        request_session = session()
+        request_session.commit()
+        failed = [queued.error for queued in run_after_commit(request_session) if queued.error is not None]
+        if failed:
+            raise failed[0]
+        return result.result() if isinstance(result, AfterCommit) else result
 
     return wrapper
 
@@ -220,12 +336,15 @@ def transactional(view: Callable) -> Callable:
 def unit_of_work(factory: sessionmaker[Session] | None = None, *, writes: bool = True) -> Iterator[Session]:
     """One transaction for a CLI command or a job: commit on success, roll back on error.
 
-    On SQLite a unit that `writes` takes the write lock when it begins (see on_begin).
+    On SQLite a unit that `writes` takes the write lock when it begins (see on_begin). What it
+    queued with `after_commit` runs after the commit; in a request, its writes are the request's
+    in the audit trail.
     """
     factory = factory or current_app.extensions["shanhai"].session_factory
     token = _writing.set(writes)
     try:
         with factory() as work_session:
+            _stamp_request(work_session)
             try:
                 yield work_session
                 work_session.commit()
@@ -234,6 +353,7 @@ def unit_of_work(factory: sessionmaker[Session] | None = None, *, writes: bool =
                 raise
     finally:
         _writing.reset(token)
+    run_after_commit(work_session)
 
 
 SelectT = TypeVar("SelectT", bound=Select[Any])

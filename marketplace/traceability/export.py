@@ -5,10 +5,12 @@ from __future__ import annotations
 import io
 import json
 from datetime import UTC
+from decimal import Decimal
 
 from sqlalchemy.orm import Session
 
 from catalog import service as catalog_service
+from catalog import units
 from catalog.models import Lot, Sku
 from marketplace.core.db import utcnow
 from marketplace.core.spreadsheets import CsvWriter
@@ -25,7 +27,6 @@ UNECE_UNITS = {
     "ml": "MLT",
     "each": "H87",
     "box": "XBX",
-    "jin": "KGM",
 }
 FSMA_EVENTS = {
     EventType.COMMISSIONING: "Harvesting",
@@ -69,10 +70,12 @@ def _epc_class(lot: Lot, gtin: str | None, base_url: str) -> str:
 def _quantity(event: TraceEvent) -> tuple[float | None, str | None]:
     if event.quantity is None:
         return None, None
-    amount = float(event.quantity)
-    if event.unit == "jin":
-        amount /= 2
-    return amount, UNECE_UNITS.get(event.unit or "", "H87")
+    quantity, unit = Decimal(event.quantity), event.unit or ""
+    if unit == "jin":  # UN/ECE Recommendation 20 has no code for 斤: it goes out in kilograms
+        kilograms = units.convert(quantity, "jin", "kg")
+        assert kilograms is not None  # both measure mass
+        quantity, unit = kilograms, "kg"
+    return float(quantity), UNECE_UNITS.get(unit, "H87")
 
 
 def epcis_document(session: Session, *, lot_id: int, base_url: str) -> dict:

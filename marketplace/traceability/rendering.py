@@ -12,6 +12,8 @@ import qrcode
 from PIL import Image
 from qrcode.constants import ERROR_CORRECT_H
 
+from marketplace.core.pdf import register_cjk_font
+
 QUIET_ZONE = 4
 # The logo covers at most this share of the symbol's width: about 5 % of its area, well inside
 # the 30 % that error correction H restores.
@@ -29,16 +31,7 @@ def qr_matrix(uri: str) -> list[list[bool]]:
 
 def render_png(uri: str, *, size: int = 512, logo_png: bytes | None = None) -> bytes:
     """A square PNG of about `size` pixels, whole pixels per module so that edges stay sharp."""
-    matrix = qr_matrix(uri)
-    modules = len(matrix)
-    scale = max(1, size // modules)
-    image = Image.new("1", (modules, modules), 1)
-    pixels = image.load()
-    for y, row in enumerate(matrix):
-        for x, dark in enumerate(row):
-            if dark:
-                pixels[x, y] = 0  # type: ignore[index]  # load() is None only for an image without pixel data
-    image = image.resize((modules * scale, modules * scale), Image.Resampling.NEAREST).convert("RGB")
+    image = _qr_bitmap(qr_matrix(uri), size=size).convert("RGB")
     if logo_png:
         _paste_logo(image, logo_png)
     out = io.BytesIO()
@@ -125,13 +118,9 @@ def label_sheet_pdf(
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.units import mm
     from reportlab.lib.utils import ImageReader
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
     from reportlab.pdfgen import canvas
 
-    font = "STSong-Light"
-    if font not in pdfmetrics.getRegisteredFontNames():
-        pdfmetrics.registerFont(UnicodeCIDFont(font))
+    font = register_cjk_font()
     spool = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115 - read out and closed below
     pdf = canvas.Canvas(spool, pagesize=A4, pageCompression=1)
     pdf.setTitle(title)
@@ -149,7 +138,9 @@ def label_sheet_pdf(
         x = margin_x + column * cell_width
         y = page_height - margin_y - (row + 1) * cell_height
         qr_x, qr_y = x + 2 * mm, y + (cell_height - qr_side) / 2
-        pdf.drawImage(ImageReader(_qr_bitmap(label.uri)), qr_x, qr_y, qr_side, qr_side)
+        # Four pixels a module keep viewers that smooth images from blurring module edges.
+        bitmap = _qr_bitmap(qr_matrix(label.uri), pixels_per_module=4)
+        pdf.drawImage(ImageReader(bitmap), qr_x, qr_y, qr_side, qr_side)
         if logo_reader is not None:
             side = qr_side * LOGO_SHARE
             pad = side / 12
@@ -186,14 +177,16 @@ def label_sheet_pdf(
     spool.close()
 
 
-def _qr_bitmap(uri: str) -> Image.Image:
-    matrix = qr_matrix(uri)
+def _qr_bitmap(
+    matrix: list[list[bool]], *, size: int | None = None, pixels_per_module: int | None = None
+) -> Image.Image:
+    """The symbol as a 1-bit image: whole pixels a module, as many as fit in `size` (at least one)."""
     modules = len(matrix)
-    # Four pixels a module keeps viewers that smooth images from blurring module edges.
+    scale = pixels_per_module or max(1, (size or modules) // modules)
     image = Image.new("1", (modules, modules), 1)
     pixels = image.load()
     for y, row in enumerate(matrix):
         for x, dark in enumerate(row):
             if dark:
                 pixels[x, y] = 0  # type: ignore[index]  # load() is None only for an image without pixel data
-    return image.resize((modules * 4, modules * 4), Image.Resampling.NEAREST)
+    return image.resize((modules * scale, modules * scale), Image.Resampling.NEAREST)

@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 
 import marshmallow as ma
+from flask import url_for
 from marshmallow import validate
 
 from marketplace.core.schemas import (
@@ -37,8 +38,8 @@ class CodeBatchSchema(ObjectSchema):
     level = ma.fields.Enum(CodeLevel, by_value=True)
     quantity = ma.fields.Integer()
     created_at = ma.fields.AwareDateTime()
-    csv_url = ma.fields.Function(lambda batch: f"/api/v1/code-batches/{batch.id}/codes.csv")
-    labels_url = ma.fields.Function(lambda batch: f"/api/v1/code-batches/{batch.id}/labels.pdf")
+    csv_url = ma.fields.Function(lambda batch: url_for("codes.CodeBatchCsv", batch_id=batch.id))
+    labels_url = ma.fields.Function(lambda batch: url_for("codes.CodeBatchLabels", batch_id=batch.id))
 
 
 class CodeBatchQuerySchema(QuerySchema):

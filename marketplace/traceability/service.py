@@ -288,10 +288,6 @@ def get_code(session: Session, *, actor: User, code_id: int) -> Code:
     return code
 
 
-def find_code(session: Session, *, identifier: str) -> Code | None:
-    return session.scalar(sa.select(Code).where(Code.identifier == identifier))
-
-
 def list_suspected_codes(session: Session, *, lot_id: int | None = None) -> sa.Select:
     """Codes the authenticity check flagged as likely copies, newest flag first."""
     statement = sa.select(Code).where(Code.suspected_copy_at.is_not(None))

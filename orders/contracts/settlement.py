@@ -8,19 +8,17 @@ from __future__ import annotations
 
 import io
 from datetime import date
-from functools import cache
 
 import sqlalchemy as sa
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfgen import canvas
 from sqlalchemy.orm import Session
 
 from marketplace.accounts import service as auth_service
 from marketplace.accounts.models import User
 from marketplace.core.db import utcnow
+from marketplace.core.pdf import CJK_FONT, register_cjk_font
 from marketplace.core.spreadsheets import CsvWriter
 from orders.contracts import service
 from orders.contracts.errors import (
@@ -47,7 +45,6 @@ ROUNDING_RULE = (
     "(1 + margin %)), never below the grade's floor"
 )
 SOURCE = "settlement"
-FONT = "STSong-Light"
 
 
 def _terms_in_force(contract: Contract) -> dict:
@@ -281,21 +278,16 @@ def render_csv(settlement: Settlement) -> str:
     return out.getvalue()
 
 
-@cache
-def _register_font() -> None:
-    pdfmetrics.registerFont(UnicodeCIDFont(FONT))
-
-
 def render_pdf(settlement: Settlement) -> bytes:
-    _register_font()
+    register_cjk_font()
     data = statement(settlement)
     out = io.BytesIO()
     width, height = A4
     page = canvas.Canvas(out, pagesize=A4, invariant=1)
     page.setTitle(f"结算单 Settlement {settlement.id}")
-    page.setFont(FONT, 15)
+    page.setFont(CJK_FONT, 15)
     page.drawCentredString(width / 2, height - 18 * mm, "订单农业结算单 Contract settlement statement")
-    page.setFont(FONT, 9)
+    page.setFont(CJK_FONT, 9)
     y = height - 28 * mm
     for text in (
         f"合同 Contract {data['contract_id']}  结算单 No. {data['settlement_id']}",
@@ -313,7 +305,7 @@ def render_pdf(settlement: Settlement) -> bytes:
     for line in data["lines"]:
         if y < 30 * mm:
             page.showPage()
-            page.setFont(FONT, 9)
+            page.setFont(CJK_FONT, 9)
             y = height - 20 * mm
         for x, value in zip(
             columns,
@@ -335,14 +327,14 @@ def render_pdf(settlement: Settlement) -> bytes:
     for deduction in data["deductions"]:
         page.drawString(15 * mm, y, f"扣除 Less {deduction['kind']}: {yuan(deduction['amount_fen'])}")
         y -= 6 * mm
-    page.setFont(FONT, 11)
+    page.setFont(CJK_FONT, 11)
     page.drawString(15 * mm, y, f"应付合计 Total due: {yuan(data['total_due_fen'])} {data['currency']}")
     y -= 8 * mm
-    page.setFont(FONT, 7)
+    page.setFont(CJK_FONT, 7)
     page.drawString(15 * mm, y, "Rounding: " + ROUNDING_RULE[:150])
     if data["bank_reference"]:
         y -= 6 * mm
-        page.setFont(FONT, 9)
+        page.setFont(CJK_FONT, 9)
         page.drawString(
             15 * mm, y, f"已付 Paid {data['paid_at']:%Y-%m-%d}, bank transfer {data['bank_reference']}"
         )

@@ -3,21 +3,18 @@
 from __future__ import annotations
 
 import io
-from functools import cache
 
 from openpyxl import Workbook
 from openpyxl.styles import Font
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.units import mm
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfgen import canvas
 
+from marketplace.core.pdf import CJK_FONT, register_cjk_font
 from marketplace.core.spreadsheets import CsvWriter, append_row
 from marketplace.region.dashboard.service import flat
 
-FONT = "STSong-Light"
 COLUMNS = [
     ("village_id", "村 ID Village id"),
     ("name_zh", "村 Village"),
@@ -95,27 +92,22 @@ def villages_xlsx(figures: dict) -> bytes:
     return out.getvalue()
 
 
-@cache
-def _register_font() -> None:
-    pdfmetrics.registerFont(UnicodeCIDFont(FONT))
-
-
 def yuan(fen: int) -> str:
     return f"¥{fen / 100:,.2f}"
 
 
 def cluster_report_pdf(figures: dict) -> bytes:
     """One A4 landscape page: the period, sales, and each village against its targets."""
-    _register_font()
+    register_cjk_font()
     out = io.BytesIO()
     page = canvas.Canvas(out, pagesize=landscape(A4))
     width, height = landscape(A4)
     period = figures["period"]
-    page.setFont(FONT, 16)
+    page.setFont(CJK_FONT, 16)
     page.drawString(
         15 * mm, height - 18 * mm, f"{figures['cluster']['name_zh']} · {figures['cluster']['name_en']}"
     )
-    page.setFont(FONT, 10)
+    page.setFont(CJK_FONT, 10)
     page.drawString(
         15 * mm, height - 25 * mm, f"报告期 Period: {period['start']} – {period['end']} (不含 exclusive)"
     )
@@ -167,7 +159,7 @@ def cluster_report_pdf(figures: dict) -> bytes:
     ]
     xs = [15, 75, 120, 165, 210, 250, 285]
     y = height - 64 * mm
-    page.setFont(FONT, 9)
+    page.setFont(CJK_FONT, 9)
     for x, title in zip(xs, headers, strict=True):
         page.drawString(x * mm, y, title)
     page.setStrokeColor(colors.grey)

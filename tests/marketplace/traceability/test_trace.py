@@ -166,3 +166,9 @@ def test_the_trace_exports_as_a_sortable_fsma_204_csv(session, traced_lot):
     assert rows == sorted(rows, key=lambda row: (row["event_date_time"], int(row["sequence"])))
     assert rows[-1]["reference"] == "WB-77" and rows[-1]["location_description"] == "杭州 冷链仓"
     assert rows[0]["traceability_lot_code"].endswith("-L2026A")
+
+
+def test_a_quantity_in_jin_goes_out_in_kilograms():
+    assert export._quantity(TraceEvent(quantity="3.000", unit="jin")) == (1.5, "KGM")
+    assert export._quantity(TraceEvent(quantity="120", unit="box")) == (120.0, "XBX")
+    assert export._quantity(TraceEvent(quantity=None, unit=None)) == (None, None)
