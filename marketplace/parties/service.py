@@ -11,6 +11,7 @@ from marketplace.accounts.errors import NotYours
 from marketplace.accounts.models import Role, User
 from marketplace.core.db import sorted_by
 from marketplace.core.models import apply_changes
+from marketplace.core.signals import send_required
 from marketplace.parties.errors import (
     ClusterNotFound,
     DuplicateName,
@@ -33,6 +34,7 @@ from marketplace.parties.models import (
     Pairing,
     Village,
 )
+from marketplace.parties.signals import village_left
 
 CLUSTER_OPERATOR_KINDS = {OrganisationKind.OPERATOR, OrganisationKind.STRONG_VILLAGE_COMPANY}
 # Who grows and sells produce: the organisations that hold brand licences and work in villages.
@@ -344,14 +346,8 @@ def remove_village_membership(session: Session, *, organisation_id: int, village
         )
     session.delete(membership)
     session.flush()
-    # The lots are catalog's and the gate is quality's; both import this module, hence here.
-    from catalog.models import Lot
-    from quality import service as quality_service
-
-    quality_service.withdraw_unsaleable(
-        session,
-        lots=sa.select(Lot).where(Lot.cooperative_id == organisation_id, Lot.village_id == village_id),
-    )
+    # The lots are catalog's and the brand gate is quality's.
+    send_required(village_left, session, organisation_id=organisation_id, village_id=village_id)
 
 
 def _ensure_own_or_operator(actor: User, organisation_id: int) -> None:
