@@ -14,10 +14,10 @@ from sqlalchemy.orm import Session
 from catalog import licences
 from catalog import service as catalog_service
 from catalog.models import Lot, LotStatus, Sku
-from marketplace.accounts.errors import NotYours
 from marketplace.accounts.models import Role, User
 from marketplace.core.db import sorted_by, utcnow
 from marketplace.core.signals import ask, send_required
+from marketplace.parties.errors import NotYours
 from orders.errors import (
     GuestHoldsExceeded,
     GuestNeedsEmail,
