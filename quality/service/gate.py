@@ -161,13 +161,6 @@ def ensure_saleable(session: Session, *, lot: Lot) -> None:
         raise problem(reason, lot_id=lot.id)
 
 
-# The gate's rules run inside the transaction that puts a lot on sale or changes what its
-# brand promises; catalog and parties refuse to go on when these are not connected.
-catalog_signals.lot_going_on_sale.connect(ensure_saleable)
-catalog_signals.lots_may_be_unsaleable.connect(withdraw_unsaleable)
-parties_signals.village_left.connect(withdraw_unserved)
-
-
 def sellable_lots(session: Session, sku: Sku) -> list[tuple[Lot, Decimal]]:
     """Lots on sale that can fill this SKU, oldest harvest first, with one pack in lot units.
 
@@ -234,3 +227,10 @@ def scan_summary(session: Session, *, lot_id: int) -> dict | None:
         if certificate
         else None,
     }
+
+
+# The gate's rules run inside the transaction that puts a lot on sale or changes what its
+# brand promises; catalog and parties refuse to go on when these are not connected.
+catalog_signals.lot_going_on_sale.connect(ensure_saleable)
+catalog_signals.lots_may_be_unsaleable.connect(withdraw_unsaleable)
+parties_signals.village_left.connect(withdraw_unserved)
