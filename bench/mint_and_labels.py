@@ -55,6 +55,7 @@ def main() -> None:
 
     from fresh_database import migrated_engine
 
+    import marketplace.app  # noqa: F401  (the whole marketplace: trace and gate receivers connect on import)
     from catalog import service as catalog_service
     from marketplace.accounts.models import Role
     from marketplace.core.config import Settings

@@ -57,6 +57,7 @@ def main() -> None:
 
         print(f"rate limit, {name}: {per_call(hit, count):.1f} µs a request (hit + window)")
 
+    security.use_token_owner(auth_service.token_owner_id, shape=auth_service.TOKEN_SHAPE)
     engine = migrated_engine(f"sqlite:///{workdir / 'bench.sqlite3'}")
     factory = make_session_factory(engine)
     with factory() as session:

@@ -23,9 +23,10 @@ from catalog.schemas import (
     SkuSchema,
     SkuUpdateSchema,
 )
-from marketplace.accounts.access import current_user, requires
+from marketplace.accounts.access import current_user
 from marketplace.accounts.models import Role
 from marketplace.core import db
+from marketplace.core.access import requires
 from marketplace.core.http import ApiView, Blueprint, SelectPage, runtime
 
 blp = Blueprint(

@@ -12,10 +12,19 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from catalog.errors import BrandNotLicensed, LicenceNotFound, LicencePeriodEmpty, LicenceRevoked
+from catalog.errors import (
+    BrandNotFound,
+    BrandNotLicensed,
+    CategoryNotFound,
+    LicenceNotFound,
+    LicencePeriodEmpty,
+    LicenceRevoked,
+)
 from catalog.models import Brand, BrandLicence, Category, Lot, LotStatus, Product
+from catalog.signals import lots_may_be_unsaleable
 from marketplace.accounts.models import Role, User
 from marketplace.core.db import sorted_by, utcnow
+from marketplace.core.signals import send_required
 from marketplace.parties import service as parties_service
 from marketplace.parties.errors import VillageNotServed
 
@@ -147,11 +156,11 @@ def grant_licence(
     note: str = "",
 ) -> BrandLicence:
     """Let a grower use a brand, for one product line (category) or all, from a time to a time."""
-    from catalog import service as catalog_service  # catalog.service imports this module
-
-    catalog_service.get_brand(session, brand_id)
-    if category_id is not None:
-        catalog_service.get_category(session, category_id)
+    # Looked up here rather than through catalog.service, which builds on this module.
+    if session.get(Brand, brand_id) is None:
+        raise BrandNotFound(f"brand {brand_id} does not exist")
+    if category_id is not None and session.get(Category, category_id) is None:
+        raise CategoryNotFound(f"category {category_id} does not exist")
     licensee = parties_service.get_organisation(session, licensee_id)
     parties_service.require_kind(licensee, parties_service.GROWER_KINDS, "licensee_id")
     if valid_until is not None and valid_until <= valid_from:
@@ -195,7 +204,5 @@ def revoke_licence(session: Session, *, actor: User, licence_id: int, reason: st
     )
     if licence.category_id is not None:
         lots = lots.where(Product.category_id == licence.category_id)
-    from quality import service as quality_service  # quality imports catalog
-
-    quality_service.withdraw_unsaleable(session, lots=lots)
+    send_required(lots_may_be_unsaleable, session, lots=lots)
     return licence

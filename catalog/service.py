@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, object_session
 
 from catalog import gtin as gtin_rules
-from catalog import licences, units
+from catalog import licences
 from catalog.errors import (
     BrandNotFound,
     CategoryNotFound,
@@ -28,13 +28,14 @@ from catalog.errors import (
 )
 from catalog.logo import normalise_logo
 from catalog.models import LOT_TRANSITIONS, Brand, Category, Lot, LotStatus, Product, Sku
+from catalog.signals import lot_commissioned, lot_going_on_sale, lot_status_changed, lots_may_be_unsaleable
 from marketplace.accounts import service as auth_service
-from marketplace.accounts.errors import NotYours
 from marketplace.accounts.models import Role, User
 from marketplace.core.db import rows_matched, sorted_by, utcnow
 from marketplace.core.models import apply_changes
+from marketplace.core.signals import send_required
 from marketplace.parties import service as parties_service
-from marketplace.traceability import trace as trace_service
+from marketplace.parties.errors import NotYours
 
 GROWER_KINDS = parties_service.GROWER_KINDS
 
@@ -201,9 +202,9 @@ def update_product(session: Session, *, actor: User, product_id: int, changes: d
     session.flush()
     if brand_changed:
         # Lots on sale went through the old brand's gate: the new brand's minimum grade applies.
-        from quality import service as quality_service  # quality imports this module
-
-        quality_service.withdraw_unsaleable(session, lots=sa.select(Lot).where(Lot.product_id == product.id))
+        send_required(
+            lots_may_be_unsaleable, session, lots=sa.select(Lot).where(Lot.product_id == product.id)
+        )
     return product
 
 
@@ -352,7 +353,7 @@ def register_lot(
     )
     session.add(lot)
     session.flush()
-    trace_service.record_lot_commissioned(session, lot=lot, actor_organisation_id=actor.organisation_id)
+    send_required(lot_commissioned, session, lot=lot, actor_organisation_id=actor.organisation_id)
     return lot
 
 
@@ -403,10 +404,8 @@ def change_lot_status(
         )
     auth_service.ensure_role(actor, *allowed_roles)
     if status is LotStatus.ON_SALE:
-        # quality imports this module, so it is imported when called rather than at import time.
-        from quality import service as quality_service
-
-        quality_service.ensure_saleable(session, lot=lot)
+        # The brand gate is quality's: it raises the refusal.
+        send_required(lot_going_on_sale, session, lot=lot)
     if status is LotStatus.GRADED and lot.status is not LotStatus.ON_SALE:
         raise InvalidLotTransition(f"only a lot on sale can be withdrawn; lot {lot_id} is {lot.status.value}")
     if status is LotStatus.ON_SALE and lot.stock_on_hand <= 0:
@@ -431,9 +430,7 @@ def transition_lot(lot: Lot, status: LotStatus, *, reason: str | None = None) ->
     if session is not None:
         # The trace chain records every lifecycle step, whichever module moved the lot.
         session.flush()
-        trace_service.record_lot_status_change(
-            session, lot=lot, status=status, reason=reason or lot.recall_reason
-        )
+        send_required(lot_status_changed, session, lot=lot, status=status, reason=reason or lot.recall_reason)
 
 
 def _ensure_not_in_future(harvested_on: date) -> None:
@@ -448,33 +445,6 @@ def _ensure_free_lot_code(session: Session, product_id: int, lot_code: str) -> N
     exists = session.scalar(sa.select(Lot.id).where(Lot.product_id == product_id, Lot.lot_code == lot_code))
     if exists is not None:
         raise LotCodeTaken(f"product {product_id} already has a lot {lot_code}")
-
-
-def sellable_lots(session: Session, sku: Sku) -> list[tuple[Lot, Decimal]]:
-    """Lots on sale that can fill this SKU, oldest harvest first, with one pack in lot units.
-
-    Only lots that may carry the brand today: a licence in force for their grower, a village
-    the grower works in, and a grade at or above the brand's minimum. A licence can run out
-    with no event to take its lots off sale, so this is asked at every sale."""
-    from quality import service as quality_service  # quality imports this module
-
-    product = sku.product
-    lots = session.scalars(
-        sa.select(Lot)
-        .where(
-            Lot.product_id == sku.product_id,
-            Lot.status == LotStatus.ON_SALE,
-            licences.licensed_clause(Lot.cooperative_id, product.brand_id, product.category_id, utcnow()),
-            parties_service.serves_village_clause(Lot.cooperative_id, Lot.village_id),
-        )
-        .order_by(Lot.harvested_on, Lot.id)
-    ).all()
-    fitting = []
-    for lot in lots:
-        pack = units.convert(sku.pack_size, sku.pack_unit, lot.unit)
-        if pack is not None and quality_service.below_brand_minimum(session, lot) is None:
-            fitting.append((lot, pack))
-    return fitting
 
 
 def reserve_stock(session: Session, *, lot_id: int, quantity: Decimal) -> bool:

@@ -1,56 +1,37 @@
-"""The application factory: the one place that wires settings, database, API and commands."""
+"""The application factory: the platform's app (marketplace.core.factory) with the domains on it."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-import swagger_ui_bundle
-from flask import Flask, current_app, request, send_from_directory
-from flask.json.provider import DefaultJSONProvider
-from flask_limiter import Limiter
-from flask_talisman import Talisman
-from sqlalchemy import Engine
-from sqlalchemy.exc import OperationalError
+from flask import Flask
 from sqlalchemy.orm import Session, sessionmaker
-from werkzeug.exceptions import HTTPException
 
+from catalog.api import blp as catalog_blp
 from marketplace import cli
-from marketplace.core import db
-from marketplace.core.audit import track_writes
+from marketplace.accounts import access
+from marketplace.accounts import service as auth_service
+from marketplace.accounts.api import blp as auth_blp
+from marketplace.core import factory, security
 from marketplace.core.config import Settings
-from marketplace.core.errors import (
-    BadRequest,
-    DatabaseBusy,
-    DomainError,
-    UnsupportedMediaType,
-    render_domain_error,
-    render_http_exception,
-    render_unexpected,
-)
-from marketplace.core.http import Api, IdConverter
-from marketplace.core.observability import configure_logging, init_observability
-from marketplace.core.schemas import DecimalString
-from marketplace.core.security import init_security
+from marketplace.core.http import Api
+from marketplace.parties.api import blp as parties_blp
+from marketplace.region.audit.api import blp as audit_blp
+from marketplace.region.dashboard.api import blp as dashboard_blp
+from marketplace.traceability.api import blp as codes_blp
+from marketplace.traceability.api import trace_blp
 from marketplace.traceability.fast_path import ScanFastPath
+from marketplace.traceability.resolver import blp as resolver_blp
+from orders.api import blp as orders_blp
+from orders.contracts.api import blp as contracts_blp
 from orders.stripe_gateway import StripeGateway, StripeSettings
-
-
-class JsonProvider(DefaultJSONProvider):
-    """JSON as people read it: Chinese names unescaped, fields in the order the schema gives them."""
-
-    ensure_ascii = False
-    sort_keys = False
+from quality.api import blp as quality_blp
 
 
 @dataclass
-class Runtime:
-    """What a request needs from the app: its settings and where sessions come from."""
+class Runtime(factory.Runtime):
+    """The platform's runtime, with the payment gateway orders takes its payments through."""
 
-    settings: Settings
-    engine: Engine
-    session_factory: sessionmaker[Session]
-    limiter: Limiter | None = None
-    talisman: Talisman | None = None
     stripe: StripeGateway | None = None
 
 
@@ -58,41 +39,13 @@ def create_app(
     settings: Settings | None = None, *, session_factory: sessionmaker[Session] | None = None
 ) -> Flask:
     settings = settings or Settings.from_env()
-    if not settings.testing:
-        configure_logging(settings)
-    app = Flask(__name__, static_folder="../static", static_url_path="/static")
-    app.config.update(
-        SECRET_KEY=settings.secret_key,
-        TESTING=settings.testing,
-        MAX_CONTENT_LENGTH=settings.max_content_length,
-        API_TITLE="Shanhai 山海",
-        API_VERSION="v1",
-        OPENAPI_VERSION="3.0.3",
-        OPENAPI_URL_PREFIX="/api",
-        OPENAPI_JSON_PATH="openapi.json",
-        OPENAPI_SWAGGER_UI_PATH="docs",
-        OPENAPI_SWAGGER_UI_URL="/api/docs/assets/",
-        API_SPEC_OPTIONS={
-            "info": {
-                "description": "Regional farm-produce brand and marketplace. Every error is "
-                "an RFC 9457 problem (application/problem+json). Lists are "
-                "paged with ?page=&page_size= and report their total in the "
-                "X-Pagination header."
-            },
-            "servers": [{"url": settings.public_base_url}],
-        },
-    )
-    app.url_map.converters["int"] = IdConverter
-    app.json = JsonProvider(app)
-
-    if session_factory is None:
-        engine = db.make_engine(settings.database_url, busy_timeout=settings.sqlite_busy_timeout_seconds)
-        session_factory = db.make_session_factory(engine)
-    track_writes(session_factory)
-    app.extensions["shanhai"] = Runtime(
-        settings=settings,
-        engine=session_factory.kw["bind"],
+    security.use_token_owner(auth_service.token_owner_id, shape=auth_service.TOKEN_SHAPE)
+    app, api = factory.create_platform_app(
+        __name__,
+        settings,
         session_factory=session_factory,
+        runtime=Runtime,
+        admit=access.admit,
         stripe=StripeGateway(
             StripeSettings(
                 secret_key=settings.stripe_secret_key,
@@ -101,37 +54,16 @@ def create_app(
             )
         ),
     )
-    app.teardown_appcontext(db.close_session)
-
-    api = Api(app)
-    api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
-    api.register_field(DecimalString, "string", "decimal")
     _register_blueprints(api)
-    _register_error_handlers(app, settings)
-    init_observability(app)
-    app.before_request(_require_declared_media_type)
     _register_pages(app)
-    # Inside the proxy fix that init_security adds, so that it sees the client's address.
+    # Inside the proxy fix that securing adds, so that it sees the client's address.
     app.wsgi_app = ScanFastPath(app, app.wsgi_app)  # type: ignore[method-assign]  # Flask's way to add middleware
-    runtime = app.extensions["shanhai"]
-    runtime.limiter, runtime.talisman = init_security(app, settings)
+    factory.secure(app)
     cli.register(app)
     return app
 
 
 def _register_blueprints(api: Api) -> None:
-    from catalog.api import blp as catalog_blp
-    from marketplace.accounts.api import blp as auth_blp
-    from marketplace.parties.api import blp as parties_blp
-    from marketplace.region.audit.api import blp as audit_blp
-    from marketplace.region.dashboard.api import blp as dashboard_blp
-    from marketplace.traceability.api import blp as codes_blp
-    from marketplace.traceability.api import trace_blp
-    from marketplace.traceability.resolver import blp as resolver_blp
-    from orders.api import blp as orders_blp
-    from orders.contracts.api import blp as contracts_blp
-    from quality.api import blp as quality_blp
-
     for blueprint in (
         auth_blp,
         parties_blp,
@@ -148,48 +80,7 @@ def _register_blueprints(api: Api) -> None:
         api.register_blueprint(blueprint)
 
 
-def _register_error_handlers(app: Flask, settings: Settings) -> None:
-    app.register_error_handler(DomainError, render_domain_error)
-    app.register_error_handler(HTTPException, render_http_exception)
-    app.register_error_handler(OperationalError, _render_database_error)
-    if not settings.testing:
-        # Under test an unexpected exception re-raises, so that it fails loudly.
-        app.register_error_handler(Exception, render_unexpected)
-
-
-def _render_database_error(error: OperationalError):
-    if not db.is_busy(error):
-        raise error
-    return render_domain_error(
-        DatabaseBusy("the database is busy with other writes; nothing was saved, try again in a moment")
-    )
-
-
-def _require_declared_media_type() -> None:
-    """Answer 400 when a write lacks its body, 415 when the body is not of the type it reads."""
-    if request.method not in {"POST", "PUT", "PATCH"} or not request.url_rule:
-        return
-    view_class = getattr(current_app.view_functions.get(request.url_rule.endpoint), "view_class", None)
-    method = getattr(view_class, request.method.lower(), None)
-    parameters = getattr(method, "_apidoc", {}).get("arguments", {}).get("parameters", [])
-    locations = {parameter.get("in") for parameter in parameters}
-    if not (request.content_length or request.headers.get("Transfer-Encoding")):
-        if locations & {"json", "files", "form"}:
-            raise BadRequest("this request needs a body; see /api/docs")
-        return
-    if "json" in locations and not request.is_json:
-        raise UnsupportedMediaType(f"send this body as application/json, not {request.mimetype or 'untyped'}")
-    if locations & {"files", "form"} and request.mimetype != "multipart/form-data":
-        raise UnsupportedMediaType(
-            f"send this body as multipart/form-data, not {request.mimetype or 'untyped'}"
-        )
-
-
 def _register_pages(app: Flask) -> None:
-    @app.get("/api/docs/assets/<path:filename>")
-    def swagger_assets(filename: str):
-        return send_from_directory(swagger_ui_bundle.swagger_ui_path, filename)
-
     @app.get("/dashboard")
     def dashboard():
         return app.send_static_file("dashboard/index.html")

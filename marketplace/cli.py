@@ -1,41 +1,35 @@
-"""Flask commands: `flask --app wsgi shanhai …`."""
+"""Flask commands: `flask --app wsgi shanhai …`; the platform's own are in marketplace.core.commands."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import click
-from flask import Flask, current_app
-from flask.cli import AppGroup
+from flask import Flask
 
+from marketplace.accounts import service as auth_service
+from marketplace.accounts.models import Role
 from marketplace.core import db
-from marketplace.core import migrations as schema
 from marketplace.core.audit import set_actor
-
-shanhai = AppGroup("shanhai", help="Shanhai administration.")
+from marketplace.core.commands import migrate_command, shanhai
+from marketplace.core.errors import DomainError
+from marketplace.core.http import runtime
+from marketplace.region.demo.loader import load_demo
+from marketplace.traceability import trace as trace_service
+from orders import service as orders_service
+from orders.stripe_gateway import PaymentProviderError
 
 
 def register(app: Flask) -> None:
     app.cli.add_command(shanhai)
 
 
-def _runtime():
-    return current_app.extensions["shanhai"]
-
-
-@shanhai.command("migrate")
-def migrate_command() -> None:
-    """Upgrade the database to the latest migration."""
-    schema.upgrade(_runtime().engine)
-    click.echo(f"database at revision {schema.head_revision()}")
-
-
 @shanhai.command("demo")
 def demo_command() -> None:
     """Load the demo region from the seeds (does nothing when it is already loaded)."""
-    from marketplace.region.demo.loader import load_demo
-
     with db.unit_of_work() as session:
         set_actor(session, method="CLI", path="shanhai demo")
-        settings = _runtime().settings
+        settings = runtime().settings
         loaded = load_demo(
             session, currency=settings.currency, signing_keys=settings.signing_keys, zone=settings.zone
         )
@@ -47,35 +41,8 @@ def setup_command() -> None:
     """Migrate, then load the demo region unless SHANHAI_LOAD_DEMO=0."""
     context = click.get_current_context()
     context.invoke(migrate_command)
-    if _runtime().settings.load_demo:
+    if runtime().settings.load_demo:
         context.invoke(demo_command)
-
-
-@shanhai.command("backup")
-@click.argument("destination", type=click.Path(dir_okay=False, writable=True))
-def backup_command(destination: str) -> None:
-    """Copy the SQLite database to DESTINATION while the app keeps running."""
-    from marketplace.core.backup import BackupError, backup_sqlite
-
-    try:
-        pages = backup_sqlite(_runtime().engine, destination)
-    except BackupError as error:
-        raise click.ClickException(str(error)) from error
-    click.echo(f"backed up {pages} pages to {destination}")
-
-
-@shanhai.command("restore")
-@click.argument("source", type=click.Path(exists=True, dir_okay=False))
-@click.confirmation_option(prompt="Replace the whole database with this backup? Stop the app first.")
-def restore_command(source: str) -> None:
-    """Replace the SQLite database with the backup SOURCE (stop the app first)."""
-    from marketplace.core.backup import BackupError, restore_sqlite
-
-    try:
-        restore_sqlite(_runtime().engine, source)
-    except BackupError as error:
-        raise click.ClickException(str(error)) from error
-    click.echo(f"restored from {source}")
 
 
 @shanhai.command("create-user")
@@ -90,10 +57,6 @@ def create_user_command(
     email: str, role: str, organisation_id: int, display_name: str, password: str
 ) -> None:
     """Create an account."""
-    from marketplace.accounts import service as auth_service
-    from marketplace.accounts.models import Role
-    from marketplace.core.errors import DomainError
-
     try:
         with db.unit_of_work() as session:
             set_actor(session, method="CLI", path="shanhai create-user")
@@ -114,8 +77,6 @@ def create_user_command(
 @click.option("--lot-id", type=int, default=None, help="verify one lot's chain only")
 def verify_trace_command(lot_id: int | None) -> None:
     """Recompute the trace hash chains; exit 1 naming the first broken link."""
-    from marketplace.traceability import trace as trace_service
-
     # Only reads: it must not hold the write lock while it walks every chain.
     with db.unit_of_work(writes=False) as session:
         report = trace_service.verify_chain(session, lot_id=lot_id)
@@ -142,12 +103,7 @@ def verify_trace_command(lot_id: int | None) -> None:
 )
 def reconcile_refunds_command(min_age: int) -> None:
     """Send refunds still pending again; each is found in Stripe by its key before any new one."""
-    from datetime import timedelta
-
-    from orders import service as orders_service
-    from orders.stripe_gateway import PaymentProviderError
-
-    gateway = _runtime().stripe
+    gateway = runtime().stripe
     with db.unit_of_work() as session:
         calls = orders_service.pending_refunds(session, older_than=timedelta(seconds=min_age))
     still_pending = 0

@@ -5,9 +5,10 @@ from datetime import timedelta
 import marshmallow as ma
 from flask import request
 
-from marketplace.accounts.access import bearer_token, current_user, requires
+from marketplace.accounts.access import bearer_token, current_user
 from marketplace.accounts.models import Role
 from marketplace.core import db
+from marketplace.core.access import requires
 from marketplace.core.errors import PROBLEM_MEDIA_TYPE
 from marketplace.core.http import ApiView, Blueprint, SelectPage, runtime
 from marketplace.core.idempotency import idempotent

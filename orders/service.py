@@ -14,11 +14,11 @@ from sqlalchemy.orm import Session
 from catalog import licences
 from catalog import service as catalog_service
 from catalog.models import Lot, LotStatus, Sku
-from marketplace.accounts.errors import NotYours
 from marketplace.accounts.models import Role, User
 from marketplace.core import db
 from marketplace.core.db import AfterCommit, sorted_by, utcnow
-from orders.contracts.models import CallOff, Contract
+from marketplace.core.signals import ask, send_required
+from marketplace.parties.errors import NotYours
 from orders.errors import (
     GuestHoldsExceeded,
     GuestNeedsEmail,
@@ -43,7 +43,9 @@ from orders.models import (
     RefundStatus,
     StripeEvent,
 )
+from orders.signals import order_cancelled, sales_contract
 from orders.stripe_gateway import PaymentProviderError, RefundRefused, StripeGateway, refund_key
+from quality import service as quality_service
 
 logger = logging.getLogger("shanhai.orders")
 SALE = "order"
@@ -221,7 +223,7 @@ def _ensure_within_guest_limits(
 def _reserve_line(session: Session, line: OrderLine) -> int:
     """Hold packs for the line from lots on sale; returns how many packs could not be held."""
     packs_left = line.quantity
-    for lot, pack in catalog_service.sellable_lots(session, line.sku):
+    for lot, pack in quality_service.sellable_lots(session, line.sku):
         # A refused hold means another order took this lot's stock (or it left sale) meanwhile:
         # read it again, a bounded number of times, then go on to the next lot.
         for _attempt in range(RESERVE_ATTEMPTS):
@@ -288,7 +290,7 @@ def _cancel(session: Session, order: Order, reason: str) -> None:
             if allocation.state is AllocationState.HELD:
                 catalog_service.release_stock(session, lot_id=allocation.lot_id, quantity=allocation.quantity)
                 allocation.state = AllocationState.RELEASED
-    _return_call_off(session, order)
+    send_required(order_cancelled, session, order=order)
     order.status = OrderStatus.CANCELLED
     order.cancelled_at = utcnow()
     order.cancel_reason = reason
@@ -514,23 +516,13 @@ def _on_payment_succeeded(session: Session, intent: dict, gateway: StripeGateway
         )
         _send_after_commit(session, refund_call(refund), gateway)
         return f"refunded: {why}"
-    _mark_paid(session, order)
+    mark_paid(session, order)
     return "paid"
 
 
-def _return_call_off(session: Session, order: Order) -> None:
-    """A cancelled call-off gives its quantity back to the contract it drew down."""
-    call_off = session.get(CallOff, order.id)
-    if call_off is not None:
-        session.execute(
-            sa.update(Contract)
-            .where(Contract.id == call_off.contract_id)
-            .values(accepted_quantity=Contract.accepted_quantity - call_off.quantity)
-        )
-
-
-def _mark_paid(session: Session, order: Order) -> None:
-    call_off = session.get(CallOff, order.id)
+def mark_paid(session: Session, order: Order) -> None:
+    """The order's payment is in, by card or (for a call-off) by bank transfer: its held stock
+    is sold and its sales are posted to the villages' ledgers."""
     sales = []
     for line in order.lines:
         amounts = ledger.largest_remainder(line.total_fen, [a.packs for a in line.allocations])
@@ -550,7 +542,7 @@ def _mark_paid(session: Session, order: Order) -> None:
         source_id=order.reference,
         currency=order.currency,
         sales=sales,
-        contract_id=call_off.contract_id if call_off else None,
+        contract_id=ask(sales_contract, session, order=order),
     )
     order.status = OrderStatus.PAID
     order.paid_at = utcnow()

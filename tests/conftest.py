@@ -17,7 +17,8 @@ import threading
 import time
 import urllib.request
 import uuid
-from collections.abc import Iterator
+import weakref
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -25,6 +26,7 @@ from pathlib import Path
 import pytest
 import redis
 import sqlalchemy as sa
+from blinker import NamedSignal
 from PIL import Image, ImageDraw
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -253,6 +255,23 @@ def app(settings, session_factory):
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+@pytest.fixture
+def disconnect() -> Iterator[Callable[[NamedSignal], None]]:
+    """Disconnect every receiver of a signal for one test, as if the domain answering it were
+    missing; they are connected again afterwards."""
+    taken: list[tuple[NamedSignal, Callable]] = []
+
+    def take(sent: NamedSignal) -> None:
+        for held in list(sent.receivers.values()):
+            receiver = held() if isinstance(held, weakref.ref) else held
+            sent.disconnect(receiver)
+            taken.append((sent, receiver))
+
+    yield take
+    for sent, receiver in taken:
+        sent.connect(receiver)
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from marketplace.accounts import service
-from marketplace.accounts.access import bearer_token, current_user, requires
+from marketplace.accounts.access import bearer_token, current_user
 from marketplace.accounts.errors import MissingCredentials
 from marketplace.accounts.models import Role
 from marketplace.accounts.schemas import (
@@ -15,6 +15,7 @@ from marketplace.accounts.schemas import (
     UserSchema,
 )
 from marketplace.core import db
+from marketplace.core.access import requires
 from marketplace.core.http import ApiView, Blueprint, SelectPage, runtime
 
 blp = Blueprint("auth", __name__, url_prefix="/api/v1", description="Accounts and bearer tokens")

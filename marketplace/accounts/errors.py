@@ -13,10 +13,6 @@ class RoleNotAllowed(Forbidden):
     title = "Your role may not do this"
 
 
-class NotYours(Forbidden):
-    title = "This belongs to another organisation"
-
-
 class UserNotFound(NotFound):
     pass
 

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import enum
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -8,15 +7,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from marketplace.core.db import Base, utcnow
 from marketplace.core.models import Timestamped, enum_column
-from marketplace.parties.models import Organisation, OrganisationKind
-
-
-class Role(enum.StrEnum):
-    OPERATOR = "operator"
-    COOPERATIVE = "cooperative"
-    ENTERPRISE = "enterprise"
-    INSPECTOR = "inspector"
-
+from marketplace.parties.models import Organisation, OrganisationKind, Role
 
 # Which kinds of organisation a role's users may belong to.
 ROLE_ORGANISATION_KINDS: dict[Role, set[OrganisationKind]] = {

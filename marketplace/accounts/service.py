@@ -16,7 +16,6 @@ from zxcvbn import zxcvbn
 from marketplace.accounts.errors import (
     EmailTaken,
     InvalidCredentials,
-    NotYours,
     RoleDoesNotFitOrganisation,
     RoleNotAllowed,
     UserNotFound,
@@ -25,6 +24,7 @@ from marketplace.accounts.errors import (
 from marketplace.accounts.models import ROLE_ORGANISATION_KINDS, AccessToken, Role, User
 from marketplace.core.db import utcnow
 from marketplace.parties import service as parties_service
+from marketplace.parties.errors import NotYours
 
 _hasher = PasswordHasher()
 TOKEN_BYTES = 32

@@ -176,5 +176,5 @@ def download(body, *, mimetype: str, filename: str, inline: bool = False) -> Res
 
 
 def runtime():
-    """The current app's Runtime: settings, engine, session factory, limiter, Stripe gateway."""
+    """The current app's Runtime (marketplace.core.factory; the app's adds the Stripe gateway)."""
     return current_app.extensions["shanhai"]

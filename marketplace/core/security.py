@@ -4,19 +4,20 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import threading
 import time
 import weakref
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from flask import Flask, current_app, request
 from flask_limiter import Limiter
 from flask_talisman import Talisman
 from limits.storage import MemoryStorage
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from marketplace.accounts import service as auth_service
 from marketplace.core.config import Settings
 from marketplace.core.rate_limits import SCHEME as SQLITE_SCHEME
 
@@ -212,9 +213,22 @@ IDENTITY_SECONDS = 30.0
 IDENTITY_CACHE_SIZE = 10_000
 _identities: dict[str, tuple[float, int | None]] = {}
 
+# Who a token belongs to is accounts' to say, and the shape of a token too: the app hands both in.
+TokenOwner = Callable[[Session, str], int | None]
+_token_owner: tuple[TokenOwner, re.Pattern[str]] | None = None
+
+
+def use_token_owner(owner: TokenOwner, *, shape: re.Pattern[str]) -> None:
+    """Hand in the lookup of a token's user id, and the shape a token must have to be looked up."""
+    global _token_owner
+    _token_owner = (owner, shape)
+
 
 def verified_user_id(raw_token: str, session_factory: sessionmaker) -> int | None:
-    if not auth_service.TOKEN_SHAPE.fullmatch(raw_token):
+    if _token_owner is None:
+        raise RuntimeError("no token lookup was handed in (use_token_owner): whose budget is unknown")
+    token_owner_id, token_shape = _token_owner
+    if not token_shape.fullmatch(raw_token):
         return None  # not even shaped like a token: no read
     digest = hashlib.sha256(raw_token.encode()).hexdigest()
     now = time.monotonic()
@@ -222,7 +236,7 @@ def verified_user_id(raw_token: str, session_factory: sessionmaker) -> int | Non
     if known is not None and known[0] > now:
         return known[1]
     with session_factory() as session:
-        user_id = auth_service.token_owner_id(session, raw_token)
+        user_id = token_owner_id(session, raw_token)
     if len(_identities) >= IDENTITY_CACHE_SIZE:
         _identities.clear()  # a flood of invented tokens: start again rather than grow
     _identities[digest] = (now + IDENTITY_SECONDS, user_id)

@@ -1,10 +1,10 @@
 from __future__ import annotations
 
-from marketplace.accounts.access import current_user, requires
-from marketplace.accounts.models import Role
 from marketplace.core import db
+from marketplace.core.access import current_user, requires
 from marketplace.core.http import ApiView, Blueprint, SelectPage
 from marketplace.parties import service
+from marketplace.parties.models import Role
 from marketplace.parties.schemas import (
     ClusterQuerySchema,
     ClusterSchema,

@@ -1,6 +1,10 @@
 from marketplace.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 
 
+class NotYours(Forbidden):
+    title = "This belongs to another organisation"
+
+
 class ClusterNotFound(NotFound):
     pass
 

@@ -19,6 +19,16 @@ class OrganisationKind(enum.StrEnum):
     INSPECTION_BODY = "inspection_body"
 
 
+class Role(enum.StrEnum):
+    """The part a user plays for its organisation; which kinds of organisation may have users of
+    which role is accounts' to say."""
+
+    OPERATOR = "operator"
+    COOPERATIVE = "cooperative"
+    ENTERPRISE = "enterprise"
+    INSPECTOR = "inspector"
+
+
 class Village(Timestamped, Base):
     __tablename__ = "villages"
     __table_args__ = (

@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from marketplace.accounts.errors import NotYours
-from marketplace.accounts.models import Role, User
 from marketplace.core.db import sorted_by
 from marketplace.core.models import apply_changes
+from marketplace.core.signals import send_required
 from marketplace.parties.errors import (
     ClusterNotFound,
     DuplicateName,
     KeyVillageNotMember,
     MembershipExists,
     MembershipNotFound,
+    NotYours,
     OrganisationNotFound,
     PairingExists,
     VillageInAnotherCluster,
@@ -31,8 +32,21 @@ from marketplace.parties.models import (
     Organisation,
     OrganisationKind,
     Pairing,
+    Role,
     Village,
 )
+from marketplace.parties.signals import village_left
+
+
+class Actor(Protocol):
+    """Who acts, as far as parties needs to know: accounts' users are such."""
+
+    @property
+    def role(self) -> Role: ...
+
+    @property
+    def organisation_id(self) -> int: ...
+
 
 CLUSTER_OPERATOR_KINDS = {OrganisationKind.OPERATOR, OrganisationKind.STRONG_VILLAGE_COMPANY}
 # Who grows and sells produce: the organisations that hold brand licences and work in villages.
@@ -310,7 +324,7 @@ def ensure_serves_village(session: Session, *, organisation_id: int, village_id:
         )
 
 
-def list_village_memberships(session: Session, *, actor: User, organisation_id: int) -> sa.Select:
+def list_village_memberships(session: Session, *, actor: Actor, organisation_id: int) -> sa.Select:
     """The villages a grower works in; the operator sees every grower's, a grower its own."""
     get_organisation(session, organisation_id)
     _ensure_own_or_operator(actor, organisation_id)
@@ -344,16 +358,10 @@ def remove_village_membership(session: Session, *, organisation_id: int, village
         )
     session.delete(membership)
     session.flush()
-    # The lots are catalog's and the gate is quality's; both import this module, hence here.
-    from catalog.models import Lot
-    from quality import service as quality_service
-
-    quality_service.withdraw_unsaleable(
-        session,
-        lots=sa.select(Lot).where(Lot.cooperative_id == organisation_id, Lot.village_id == village_id),
-    )
+    # The lots are catalog's and the brand gate is quality's.
+    send_required(village_left, session, organisation_id=organisation_id, village_id=village_id)
 
 
-def _ensure_own_or_operator(actor: User, organisation_id: int) -> None:
+def _ensure_own_or_operator(actor: Actor, organisation_id: int) -> None:
     if actor.role is not Role.OPERATOR and actor.organisation_id != organisation_id:
         raise NotYours("only the operator and the organisation itself see this")

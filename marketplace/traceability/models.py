@@ -10,6 +10,9 @@ from catalog.models import Lot, Sku
 from marketplace.core.db import Base, utcnow
 from marketplace.core.models import enum_column
 
+# The most unit codes one mint makes, so also the most one batch holds.
+MAX_UNIT_CODES = 100_000
+
 
 class CodeLevel(enum.StrEnum):
     LOT = "lot"

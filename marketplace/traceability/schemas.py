@@ -15,8 +15,7 @@ from marketplace.core.schemas import (
     quantity_field,
     sort_field,
 )
-from marketplace.traceability.models import CodeLevel, EventType
-from marketplace.traceability.service import MAX_UNIT_CODES
+from marketplace.traceability.models import MAX_UNIT_CODES, CodeLevel, EventType
 
 
 class CodeMintSchema(Schema):

@@ -26,10 +26,9 @@ from marketplace.traceability.errors import (
     SkuNotOfLot,
     TooManyCodes,
 )
-from marketplace.traceability.models import Code, CodeBatch, CodeLevel
+from marketplace.traceability.models import MAX_UNIT_CODES, Code, CodeBatch, CodeLevel
 from marketplace.traceability.rendering import Label
 
-MAX_UNIT_CODES = 100_000
 # 31 symbols without 0/O/1/I/L, 12 of them: over 59 random bits per serial.
 SERIAL_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 SERIAL_LENGTH = 12

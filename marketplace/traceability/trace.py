@@ -11,6 +11,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from catalog import signals as catalog_signals
 from catalog.models import Lot, LotStatus
 from marketplace.core.db import utcnow
 from marketplace.traceability.errors import EventInFuture, LotNotTraceable
@@ -157,6 +158,12 @@ def record_lot_status_change(
         unit=lot.unit,
         details=details,
     )
+
+
+# A lot's lifecycle is catalog's; each step lands in its chain in the same transaction, and
+# catalog refuses the step when the chain is not connected to hear it.
+catalog_signals.lot_commissioned.connect(record_lot_commissioned)
+catalog_signals.lot_status_changed.connect(record_lot_status_change)
 
 
 def add_event(

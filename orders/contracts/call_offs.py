@@ -17,6 +17,7 @@ from catalog.models import Sku
 from marketplace.accounts.models import Role, User
 from marketplace.core.db import rows_matched, utcnow
 from orders import service as orders_service
+from orders import signals as order_signals
 from orders.contracts import service
 from orders.contracts.errors import (
     BankReferenceUsed,
@@ -133,5 +134,27 @@ def record_bank_transfer(session: Session, *, reference: str, bank_reference: st
         )
     )
     order.captured_fen = order.total_fen
-    orders_service._mark_paid(session, order)
+    orders_service.mark_paid(session, order)
     return order
+
+
+def give_back_quantity(session: Session, *, order: Order) -> None:
+    """A cancelled call-off gives its quantity back to the contract it drew down."""
+    call_off = session.get(CallOff, order.id)
+    if call_off is not None:
+        session.execute(
+            sa.update(Contract)
+            .where(Contract.id == call_off.contract_id)
+            .values(accepted_quantity=Contract.accepted_quantity - call_off.quantity)
+        )
+
+
+def sales_contract_id(session: Session, *, order: Order) -> int | None:
+    """A call-off's sales are split by its contract's sharing rule."""
+    call_off = session.get(CallOff, order.id)
+    return call_off.contract_id if call_off is not None else None
+
+
+# The order package cancels and takes payment for call-offs as for any order; these answer it.
+order_signals.order_cancelled.connect(give_back_quantity)
+order_signals.sales_contract.connect(sales_contract_id)

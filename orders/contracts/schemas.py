@@ -24,6 +24,7 @@ from orders.contracts.models import (
     DeliveryStatus,
     SettlementStatus,
 )
+from orders.contracts.terms import fingerprint
 
 UNITS = ("g", "kg", "jin", "t", "each", "box")
 
@@ -138,8 +139,6 @@ class ContractVersionSchema(Schema):
     signed_at = ma.fields.AwareDateTime(allow_none=True)
 
     def _pending_fingerprint(self, version) -> str:
-        from orders.contracts.service import fingerprint
-
         return fingerprint(version.terms)
 
 

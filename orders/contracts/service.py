@@ -7,8 +7,6 @@ grade's floor if below it; a line's amount is round-half-up(received quantity ×
 
 from __future__ import annotations
 
-import hashlib
-import json
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -48,6 +46,7 @@ from orders.contracts.models import (
     DeliveryStatus,
     MarketPrice,
 )
+from orders.contracts.terms import fingerprint
 from quality import service as quality_service
 from quality.models import Grade
 
@@ -58,12 +57,6 @@ HUNDRED = Decimal(100)
 
 def round_half_up(value: Decimal) -> int:
     return int(value.quantize(Decimal(1), rounding=ROUND_HALF_UP))
-
-
-def fingerprint(terms: dict) -> str:
-    """SHA-256 over the canonical JSON of the terms: sorted keys, no spaces, UTF-8."""
-    canonical = json.dumps(terms, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def _plain_decimal(value: Decimal) -> str:

@@ -10,7 +10,6 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from marketplace.core.db import Base, utcnow
 from marketplace.core.models import enum_column
-from orders.contracts import models as _contracts  # noqa: F401  (sharing_rules.contract_id refers to it)
 
 
 class Party(enum.StrEnum):

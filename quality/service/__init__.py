@@ -13,8 +13,10 @@ from quality.service.gate import (
     lot_quality,
     saleability,
     scan_summary,
+    sellable_lots,
     set_brand_minimum,
     withdraw_unsaleable,
+    withdraw_unserved,
 )
 from quality.service.inspections import (
     current_grade,
@@ -65,7 +67,9 @@ __all__ = [
     "record_inspection",
     "saleability",
     "scan_summary",
+    "sellable_lots",
     "set_brand_minimum",
     "update_standard",
     "withdraw_unsaleable",
+    "withdraw_unserved",
 ]

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from catalog import licences
+from catalog import licences, units
 from catalog import service as catalog_service
-from catalog.models import Lot, LotStatus, Product
+from catalog import signals as catalog_signals
+from catalog.models import Lot, LotStatus, Product, Sku
 from marketplace.core.db import utcnow
+from marketplace.parties import service as parties_service
+from marketplace.parties import signals as parties_signals
 from quality.errors import (
     GradeBelowBrandMinimum,
     LotNotGraded,
@@ -141,11 +146,44 @@ def graded_clean(session: Session, lot: Lot) -> tuple[str, type] | None:
     return None
 
 
+def withdraw_unserved(session: Session, *, organisation_id: int, village_id: int) -> list[Lot]:
+    """The grower left the village: its lots from there may no longer carry their brand."""
+    return withdraw_unsaleable(
+        session,
+        lots=sa.select(Lot).where(Lot.cooperative_id == organisation_id, Lot.village_id == village_id),
+    )
+
+
 def ensure_saleable(session: Session, *, lot: Lot) -> None:
-    """The brand gate: catalog calls this before a lot goes on sale."""
+    """The brand gate: catalog asks it (through its signal) before a lot goes on sale."""
     _, reason, problem = saleability(session, lot=lot)
     if problem is not None:
         raise problem(reason, lot_id=lot.id)
+
+
+def sellable_lots(session: Session, sku: Sku) -> list[tuple[Lot, Decimal]]:
+    """Lots on sale that can fill this SKU, oldest harvest first, with one pack in lot units.
+
+    Only lots that may carry the brand today: a licence in force for their grower, a village
+    the grower works in, and a grade at or above the brand's minimum. A licence can run out
+    with no event to take its lots off sale, so this is asked at every sale."""
+    product = sku.product
+    lots = session.scalars(
+        sa.select(Lot)
+        .where(
+            Lot.product_id == sku.product_id,
+            Lot.status == LotStatus.ON_SALE,
+            licences.licensed_clause(Lot.cooperative_id, product.brand_id, product.category_id, utcnow()),
+            parties_service.serves_village_clause(Lot.cooperative_id, Lot.village_id),
+        )
+        .order_by(Lot.harvested_on, Lot.id)
+    ).all()
+    fitting = []
+    for lot in lots:
+        pack = units.convert(sku.pack_size, sku.pack_unit, lot.unit)
+        if pack is not None and below_brand_minimum(session, lot) is None:
+            fitting.append((lot, pack))
+    return fitting
 
 
 def lot_quality(session: Session, lot_id: int) -> dict:
@@ -189,3 +227,10 @@ def scan_summary(session: Session, *, lot_id: int) -> dict | None:
         if certificate
         else None,
     }
+
+
+# The gate's rules run inside the transaction that puts a lot on sale or changes what its
+# brand promises; catalog and parties refuse to go on when these are not connected.
+catalog_signals.lot_going_on_sale.connect(ensure_saleable)
+catalog_signals.lots_may_be_unsaleable.connect(withdraw_unsaleable)
+parties_signals.village_left.connect(withdraw_unserved)

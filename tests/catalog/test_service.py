@@ -19,10 +19,10 @@ from catalog.errors import (
     LotNotEditable,
 )
 from catalog.models import Lot, LotStatus, Product, Sku
-from marketplace.accounts.errors import NotYours, RoleNotAllowed
+from marketplace.accounts.errors import RoleNotAllowed
 from marketplace.accounts.models import Role
 from marketplace.core.db import utcnow
-from marketplace.parties.errors import VillageNotFound, WrongOrganisationKind
+from marketplace.parties.errors import NotYours, VillageNotFound, WrongOrganisationKind
 from marketplace.parties.models import OrganisationKind
 from quality.errors import LotNotGraded, LotRecalled
 from tests.factories import (

@@ -1,9 +1,9 @@
 from __future__ import annotations
 
-from marketplace.accounts.access import requires
 from marketplace.accounts.models import Role
 from marketplace.core import audit as service
 from marketplace.core import db
+from marketplace.core.access import requires
 from marketplace.core.http import ApiView, Blueprint, SelectPage
 from marketplace.region.audit.schemas import AuditEventQuerySchema, AuditEventSchema
 

@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from catalog.models import LotStatus
-from marketplace.accounts.errors import NotYours
+from marketplace.parties.errors import NotYours
 from marketplace.traceability import authenticity, digital_link, service, signing
 from marketplace.traceability.authenticity import Thresholds
 from marketplace.traceability.errors import LotNotCodable, SkuNotOfLot
