@@ -63,7 +63,7 @@ def story_cache(app: Flask) -> StoryCache:
     if "shanhai.story_cache" not in extensions:
         settings = extensions["shanhai"].settings
         extensions["shanhai.story_cache"] = StoryCache(
-            settings.scan_story_cache_seconds, dumps=app.json.dumps
+            settings.scan_story_cache_seconds, dumps=app.json.dumps, zone=settings.zone
         )
     return extensions["shanhai.story_cache"]
 
