@@ -7,7 +7,6 @@ from dataclasses import dataclass
 import swagger_ui_bundle
 from flask import Flask, current_app, request, send_from_directory
 from flask_limiter import Limiter
-from flask_talisman import Talisman
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -42,7 +41,6 @@ class Runtime:
     engine: Engine
     session_factory: sessionmaker[Session]
     limiter: Limiter | None = None
-    talisman: Talisman | None = None
     stripe: StripeGateway | None = None
 
 
@@ -107,7 +105,7 @@ def create_app(
     # Inside the proxy fix that init_security adds, so that it sees the client's address.
     app.wsgi_app = ScanFastPath(app, app.wsgi_app)
     runtime = app.extensions["shanhai"]
-    runtime.limiter, runtime.talisman = init_security(app, settings)
+    runtime.limiter = init_security(app, settings)
     cli.register(app)
     return app
 

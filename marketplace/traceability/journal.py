@@ -1,6 +1,6 @@
 """The scan journal: a scan is appended to a file of its process before it is answered.
 
-Scans are written to the database behind, in batches (`authenticity.ScanRecorder`); a worker
+Scans are written to the database behind, in batches (`scans.ScanRecorder`); a worker
 killed between answering a scan and writing its batch would lose it. So each process first
 appends every scan it answers, one line, to a segment file of its own in the journal folder, with
 one `os.write` on an O_APPEND descriptor: once the write returns, the kernel keeps the bytes

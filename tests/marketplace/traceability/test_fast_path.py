@@ -17,7 +17,7 @@ from marketplace.accounts.models import Role
 from marketplace.app import create_app
 from marketplace.core import migrations as schema
 from marketplace.core.db import make_engine, make_session_factory
-from marketplace.traceability import resolver
+from marketplace.traceability import scanning
 from marketplace.traceability import service as codes_service
 from marketplace.traceability.models import Code, CodeLevel, Scan
 from tests import factories
@@ -59,7 +59,7 @@ def scan_app(settings, session_factory, session):
 
 
 def flush(app) -> None:
-    recorder = resolver.scan_recorder(app)
+    recorder = scanning.scan_recorder(app)
     recorder.flush()
 
 
@@ -182,7 +182,7 @@ def test_a_failure_after_counting_answers_a_problem_and_counts_the_scan_once(
     def broken(*_args, **_kwargs):
         raise RuntimeError("payload could not be built")
 
-    monkeypatch.setattr(resolver, "scan_payload", broken)
+    monkeypatch.setattr(scanning, "scan_payload", broken)
     answer = app.test_client().get(uris[0], headers=JSON)
     assert answer.status_code == 500 and answer.mimetype == "application/problem+json"
     assert app.flask_requests == []
