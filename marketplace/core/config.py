@@ -197,7 +197,7 @@ class Settings:
 
 def parse_signing_keys(value: str) -> tuple[tuple[str, bytes], ...]:
     """Parse "kid:base64secret,…"; key ids are short because every printed code carries one."""
-    keys = []
+    keys: list[tuple[str, bytes]] = []
     for entry in value.split(","):
         kid, separator, encoded = entry.strip().partition(":")
         if not separator or not re.fullmatch(r"[A-Za-z0-9]{1,8}", kid):

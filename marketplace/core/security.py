@@ -46,19 +46,19 @@ class SteadyMemoryStorage(MemoryStorage):
         super().__init__(uri, wrap_exceptions=wrap_exceptions, **options)
         with _SWEEP_LOCK:
             _STEADY_STORAGES.add(self)
-            if _sweeper is None or not _sweeper.is_alive():
-                _start_sweeper()
+            sweeper = _sweeper if _sweeper is not None and _sweeper.is_alive() else _start_sweeper()
             # The parent class starts a timer of its own only while this one is not alive.
-            self.timer = _sweeper
+            self.timer = sweeper
 
     def sweep(self) -> None:
-        self._MemoryStorage__expire_events()
+        # limits' own sweep of expired entries; it has no public name.
+        self._MemoryStorage__expire_events()  # type: ignore[attr-defined]
 
 
 SWEEP_SECONDS = 1.0
 _STEADY_STORAGES: weakref.WeakSet[SteadyMemoryStorage] = weakref.WeakSet()
 _SWEEP_LOCK = threading.Lock()
-_sweeper: threading.Thread | None = None
+_sweeper: threading.Timer | None = None
 
 
 def _sweep_forever() -> None:
@@ -68,12 +68,15 @@ def _sweep_forever() -> None:
             storage.sweep()
 
 
-def _start_sweeper() -> None:
+def _start_sweeper() -> threading.Timer:
     global _sweeper
-    _sweeper = threading.Thread(target=_sweep_forever, name="rate-limit-sweep", daemon=True)
+    # A Timer (the type the parent class keeps) that starts sweeping at once and never ends.
+    _sweeper = threading.Timer(0, _sweep_forever)
+    _sweeper.name, _sweeper.daemon = "rate-limit-sweep", True
     _sweeper.start()
     for storage in list(_STEADY_STORAGES):
         storage.timer = _sweeper
+    return _sweeper
 
 
 def _after_fork() -> None:

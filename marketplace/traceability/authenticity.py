@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
+from sqlalchemy.engine.interfaces import DBAPICursor, DBAPIModule
 from sqlalchemy.orm import Session, sessionmaker
 
 from marketplace.traceability import digital_link, signing
@@ -90,7 +91,8 @@ class CodeRow(NamedTuple):
 
 
 def find_code(session: Session, identifier: str) -> CodeRow | None:
-    return session.connection().execute(_FIND_CODE, {"identifier": identifier}).first()
+    row = session.connection().execute(_FIND_CODE, {"identifier": identifier}).first()
+    return None if row is None else CodeRow._make(row)
 
 
 class CodeReader:
@@ -121,54 +123,53 @@ class CodeReader:
         ]
 
     def find(self, identifier: str) -> CodeRow | None:
-        if self._engine is None:
+        engine = self._engine
+        if engine is None:
             with self._factory() as session:
                 return find_code(session, identifier)
-        params = {"identifier": identifier}
-        if self._order is not None:
-            params = tuple(params[name] for name in self._order)
+        named = {"identifier": identifier}
+        params = named if self._order is None else tuple(named[name] for name in self._order)
         try:
-            raw = self._read(params)
-        except self._engine.dialect.loaded_dbapi.Error as error:
-            if not self._drop_if_disconnected(error):
+            raw = self._read(engine, params)
+        except engine.dialect.loaded_dbapi.Error as error:
+            if not self._drop_if_disconnected(engine, error):
                 raise
-            raw = self._read(params)  # once more, on a new connection
+            raw = self._read(engine, params)  # once more, on a new connection
         if raw is None:
             return None
-        return CodeRow(
-            *(
-                value if convert is None else convert(value)
-                for convert, value in zip(self._convert, raw, strict=True)
-            )
+        return CodeRow._make(
+            value if convert is None else convert(value)
+            for convert, value in zip(self._convert, raw, strict=True)
         )
 
-    def _read(self, params):
-        cursor = self._cursor()
+    def _read(self, engine: sa.Engine, params: dict[str, str] | tuple[str, ...]) -> Sequence[Any] | None:
+        cursor = self._cursor(engine)
         cursor.execute(self._sql, params)
         # All of it (one row at most): a SQLite statement left unfinished would hold its read
         # snapshot open, and with it the WAL, until the next scan.
         rows = cursor.fetchall()
         return rows[0] if rows else None
 
-    def _cursor(self):
+    def _cursor(self, engine: sa.Engine) -> DBAPICursor:
         """The thread's cursor on its connection, kept from one read to the next."""
         local = self._local
         if getattr(local, "pid", None) != os.getpid():
             # A forked process never uses its parent's connection.
             local.pid, local.connection, local.cursor = os.getpid(), None, None
         if local.connection is None:
-            connection = self._engine.raw_connection()
-            if self._engine.dialect.name == "postgresql":
-                connection.driver_connection.autocommit = True  # no BEGIN/ROLLBACK per read
+            connection = engine.raw_connection()
+            driver = connection.driver_connection
+            if engine.dialect.name == "postgresql" and driver is not None:
+                driver.autocommit = True  # no BEGIN/ROLLBACK per read
             local.connection, local.cursor = connection, connection.cursor()
         return local.cursor
 
-    def _drop_if_disconnected(self, error: Exception) -> bool:
+    def _drop_if_disconnected(self, engine: sa.Engine, error: DBAPIModule.Error) -> bool:
         connection, self._local.connection = self._local.connection, None
         self._local.cursor = None
         if connection is None:
             return False
-        disconnected = self._engine.dialect.is_disconnect(error, connection.dbapi_connection, None)
+        disconnected = engine.dialect.is_disconnect(error, connection.dbapi_connection, None)
         # Out of the pool for good: it is never handed back in autocommit to a session.
         connection.invalidate(error)
         return disconnected

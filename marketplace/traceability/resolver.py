@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 from flask import Response, current_app, json, redirect, render_template, request
+from flask.typing import ResponseReturnValue
 
 from marketplace.core import db, edge
 from marketplace.core.http import ApiView, Blueprint, runtime
@@ -36,7 +37,7 @@ def add_cors_headers(response: Response) -> Response:
 
 @blp.route(SCAN_RULE)
 class DigitalLinkResource(ApiView):
-    def get(self, rest: str) -> Response:
+    def get(self, rest: str) -> ResponseReturnValue:
         """Resolve a collaboration code: scan page, JSON story, linkset or a redirect"""
         scanner = scanning.scanner(current_app._get_current_object())  # type: ignore[attr-defined]
         settings = runtime().settings
@@ -80,12 +81,12 @@ class DigitalLinkResource(ApiView):
         headers = {"Link": scanning.link_header(result, base_url)}
         if representation == "linkset":
             anchor = links["defaultLink"][0]["href"]
-            body = {
+            linkset = {
                 "linkset": [
                     {"anchor": anchor, **{GS1_VOCABULARY + name: targets for name, targets in links.items()}}
                 ]
             }
-            return Response(json.dumps(body), mimetype=LINKSET_TYPE, headers=headers)
+            return Response(json.dumps(linkset), mimetype=LINKSET_TYPE, headers=headers)
         if representation in LINK_TYPES and representation != "defaultLink":
             if representation not in links:
                 raise UnknownLinkType(f"this code has no gs1:{representation} link yet")

@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import cast
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -29,7 +30,7 @@ from catalog.models import Lot
 from marketplace.core.db import insert_on_conflict, utcnow
 from marketplace.traceability import journal
 from marketplace.traceability.authenticity import ScanResult, Verdict, check, find_code
-from marketplace.traceability.journal import ScanJournal
+from marketplace.traceability.journal import DeadSegment, ScanJournal
 from marketplace.traceability.models import Code, CodeLevel, Scan, ScanDay
 
 logger = logging.getLogger("shanhai.codes")
@@ -59,16 +60,19 @@ def client_fingerprint(*, secret: str, address: str, user_agent: str) -> str:
 
 def coarse_place(latitude: str | None, longitude: str | None) -> str | None:
     """A tenth of a degree (about 10 km): enough to see copies spread, not to find a person."""
+    if latitude is None or longitude is None:
+        return None
     try:
         lat, lon = float(latitude), float(longitude)
-    except (TypeError, ValueError):
+    except ValueError:
         return None
     if not (-90 <= lat <= 90 and -180 <= lon <= 180):
         return None
     return f"{lat:.1f},{lon:.1f}"
 
 
-_CODES = Code.__table__
+# A mapped class's table (declared as a FromClause, which has no update()).
+_CODES = cast(sa.Table, Code.__table__)
 _WHEN = _CODES.c.last_scanned_at.type
 _BUMP_COUNTERS = (
     _CODES.update()
@@ -135,8 +139,11 @@ def count_scan(
     entry = ScanRecord(code.id, code.level is CodeLevel.UNIT, utcnow(), place, fingerprint)
     verdict = result.verdict
     if recorder is None:
+        if session is None:
+            raise ValueError("a scan written at once needs a session")
         flags = apply_scans(session, [entry], thresholds=thresholds, zone=zone)
         row = find_code(session, result.link.identifier)
+        assert row is not None  # it was read for this scan, and codes are never deleted
         reason = flags.get(code.id) or row.suspected_copy_reason
         result.verdict = Verdict(
             "suspected_copy" if row.suspected_copy_at else "genuine",
@@ -165,7 +172,7 @@ def apply_scans(
     if not records:
         return {}
     session.connection().execute(
-        Scan.__table__.insert(),
+        sa.insert(Scan),
         [
             {
                 "code_id": r.code_id,
@@ -195,7 +202,7 @@ def apply_scans(
             for code_id in code_ids
         ],
     )
-    counters = {}
+    counters: dict[int, sa.Row[int, int, datetime | None, int]] = {}
     for start in range(0, len(code_ids), 900):
         counters.update(
             (row.id, row)
@@ -272,7 +279,8 @@ def local_date(session: Session, column, zone: ZoneInfo):
     if session.get_bind().dialect.name == "postgresql":
         return sa.cast(sa.func.timezone(zone.key, column), sa.Date)
     # SQLite has no zone database; our zones keep one offset all year (Asia/Shanghai: +8 h).
-    hours = int(datetime.now(zone).utcoffset().total_seconds() // 3600)
+    offset = datetime.now(zone).utcoffset() or timedelta()
+    hours = int(offset.total_seconds() // 3600)
     return sa.type_coerce(sa.func.date(column, f"{hours:+d} hours"), sa.Date)
 
 
@@ -322,10 +330,15 @@ def _copy_reason(
         return f"scanned {count} times, more than {thresholds.scan_count}"
     if not any_place:
         return None
-    places = session.scalar(
-        sa.select(sa.func.count(sa.distinct(Scan.place))).where(
-            Scan.code_id == code_id, Scan.place.is_not(None), Scan.scanned_at >= now - thresholds.place_window
+    places = (
+        session.scalar(
+            sa.select(sa.func.count(sa.distinct(Scan.place))).where(
+                Scan.code_id == code_id,
+                Scan.place.is_not(None),
+                Scan.scanned_at >= now - thresholds.place_window,
+            )
         )
+        or 0
     )
     if places > thresholds.distinct_places:
         hours = int(thresholds.place_window.total_seconds() // 3600)
@@ -368,10 +381,11 @@ class ScanRecorder:
         With a journal, the scan is in this process's journal file when this returns (an
         OSError, such as a full disk, queues nothing)."""
         self._ensure_thread()
-        line = None if self.journal is None else encode_scan(record)
+        scan_journal = self.journal
+        line = None if scan_journal is None else encode_scan(record)
         with self._lock:
-            if line is not None:
-                self.journal.append(line)
+            if scan_journal is not None and line is not None:
+                scan_journal.append(line)
             self._pending.append(record)
             count, first = self._per_code.get(record.code_id, (0, record.scanned_at))
             self._per_code[record.code_id] = (count + 1, first)
@@ -421,13 +435,13 @@ class ScanRecorder:
         with self._writing:
             for dead in self.journal.dead_segments():
                 try:
-                    drained += self._drain(dead)
+                    drained += self._drain(self.journal, dead)
                 except Exception:
                     logger.exception("draining the scan journal %s failed; it is retried", dead.name)
                     dead.close()
         return drained
 
-    def _drain(self, dead: journal.DeadSegment) -> int:
+    def _drain(self, scan_journal: ScanJournal, dead: DeadSegment) -> int:
         found: list[int] = []
         self.write([], lambda session: found.append(journal.written_offset(session, dead.name)))
         offset, drained = found[0], 0
@@ -444,7 +458,7 @@ class ScanRecorder:
             self.write(records, functools.partial(journal.record_offsets, offsets={dead.name: (offset, end)}))
             offset, drained = end, drained + len(records)
         with self._lock:
-            self.journal.retire(dead)
+            scan_journal.retire(dead)
         if drained:
             logger.info("drained %d scans from the scan journal %s", drained, dead.name)
         return drained
@@ -475,10 +489,11 @@ class ScanRecorder:
             atexit.register(self.close)
 
     def _run(self) -> None:
-        sweep = time.monotonic() if self.sweep_interval is not None else None
+        every = self.sweep_interval
+        sweep = time.monotonic()
         while True:
-            if self.journal is not None and sweep is not None and time.monotonic() >= sweep:
-                sweep = time.monotonic() + self.sweep_interval
+            if self.journal is not None and every is not None and time.monotonic() >= sweep:
+                sweep = time.monotonic() + every
                 try:
                     self.drain()
                 except Exception:
