@@ -302,3 +302,36 @@ def test_a_signed_in_scanner_spends_its_own_budget_on_both_paths(scan_app, uris,
     assert signed_in == [200, 200, 429]
     # The same address without the token has its budget still whole.
     assert client.get(uris[0], headers=JSON).status_code == 200
+
+
+def test_a_fast_scan_is_counted_timed_and_logged_as_a_flask_request_is(scan_app, uris, caplog):
+    from prometheus_client import REGISTRY
+
+    labels = {"method": "GET", "endpoint": "/01/<path:rest>", "status": "200"}
+    before = REGISTRY.get_sample_value("shanhai_http_requests_total", labels) or 0
+    fast, slow = scan_app(), scan_app(scan_fast_path=False)
+    with caplog.at_level(logging.INFO, logger="shanhai.requests"):
+        for app, request_id in ((fast, "fast-request-0001"), (slow, "slow-request-0001")):
+            app.test_client().get(uris[0], headers={**JSON, "X-Request-ID": request_id})
+    assert fast.flask_requests == [] and slow.flask_requests == [1]
+    assert REGISTRY.get_sample_value("shanhai_http_requests_total", labels) == before + 2
+    logged = {
+        record.request_id: (record.method, record.path, record.status)
+        for record in caplog.records
+        if record.name == "shanhai.requests"
+    }
+    assert logged["fast-request-0001"] == logged["slow-request-0001"] == ("GET", uris[0].split("?")[0], 200)
+
+
+def test_a_secure_fast_scan_in_production_carries_flasks_security_headers(scan_app, uris):
+    answers = [
+        app.test_client().get(uris[0], headers=JSON, base_url="https://shanhai.test")
+        for app in (
+            scan_app(environment="production"),
+            scan_app(environment="production", scan_fast_path=False),
+        )
+    ]
+    fast_headers, slow_headers = (comparable(answer)[0] for answer in answers)
+    assert fast_headers == slow_headers
+    assert "max-age=31536000" in fast_headers["Strict-Transport-Security"]
+    assert fast_headers["Access-Control-Allow-Origin"] == "*"
