@@ -92,7 +92,7 @@ def init_security(app: Flask, settings: Settings) -> Limiter:
     """Proxy trust, rate limits and security headers; the limits and headers are the edge's
     (`marketplace.core.edge`), which the scan fast path applies too."""
     if settings.trusted_proxies:
-        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]  # Flask's documented way to wrap
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]  # Flask documents wrapping wsgi_app so
             app.wsgi_app,
             x_for=settings.trusted_proxies,
             x_proto=settings.trusted_proxies,
