@@ -125,11 +125,6 @@ class StoryCache:
             return entry[1], entry[2]
         return None
 
-    def get(self, session: Session, *, lot_id: int, lang: str) -> dict:
-        if self.ttl <= 0:
-            return build_story(session, lot_id=lot_id, lang=lang, zone=self._zone)
-        return self.get_with_json(session, lot_id=lot_id, lang=lang)[0]
-
     def get_with_json(self, session: Session, *, lot_id: int, lang: str) -> tuple[dict, str]:
         entry = self.cached(lot_id=lot_id, lang=lang)
         if entry is not None:
