@@ -44,7 +44,7 @@ check: $(VENV)/.installed-test
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-test: $(VENV)/.installed-test chromium
+test: check chromium
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 clean:

@@ -57,7 +57,7 @@ def post_fork(server, worker):
     app.extensions["shanhai"].engine.dispose(close=False)
     # The scan writer starts with the worker: it first drains the scan journals that dead
     # workers left (scans they answered but had not yet written), then writes behind.
-    from marketplace.traceability.resolver import scan_recorder
+    from marketplace.traceability.scanning import scan_recorder
 
     recorder = scan_recorder(app)
     if recorder is not None:

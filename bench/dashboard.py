@@ -56,7 +56,7 @@ def generate(session, *, start: datetime, end: datetime, zone) -> dict:
     from marketplace.accounts import service as auth_service
     from marketplace.accounts.models import Role
     from marketplace.parties.models import Cluster, ClusterVillage, Organisation, OrganisationKind, Village
-    from marketplace.traceability import authenticity
+    from marketplace.traceability import scans
     from marketplace.traceability.models import Code, CodeBatch, CodeLevel, Scan
     from orders.contracts.models import Contract, ContractStatus, ContractVersion, Delivery, DeliveryStatus
     from orders.ledger import service as ledger
@@ -468,7 +468,7 @@ def generate(session, *, start: datetime, end: datetime, zone) -> dict:
             for index, at in scan_rows
         ],
     )
-    authenticity.rebuild_scan_days(session, zone=zone)
+    scans.rebuild_scan_days(session, zone=zone)
     return {"token": token, "cluster_id": cluster_ids[0]}
 
 

@@ -24,8 +24,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from marketplace.traceability.authenticity import ScanRecord, ScanRecorder, encode_scan  # noqa: E402
 from marketplace.traceability.journal import ScanJournal  # noqa: E402
+from marketplace.traceability.scans import ScanRecord, ScanRecorder, encode_scan  # noqa: E402
 
 
 def per_scan(recorder: ScanRecorder, records: list[ScanRecord]) -> float:

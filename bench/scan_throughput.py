@@ -14,7 +14,9 @@ the median of those ratios is the figure; the medians of each are printed too. P
 throughputs and their ratios. --through-flask also measures the scan with the fast path off
 (SCAN_FAST_PATH=0); --without-journal also measures it with no scan journal (SCAN_JOURNAL_DIR=
 empty, scans queued in memory only), which tells what journalling each answered scan costs.
-Nothing here is a pass/fail test: the figures go into the README.
+It also prints the servers' CPU time a request (read from /proc), whose ratio does not move
+with other work on the machine as requests a second do. Nothing here is a pass/fail test: the
+figures go into the README.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ import urllib.request
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
+from typing import NamedTuple
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -102,7 +105,12 @@ def stop(process: subprocess.Popen) -> None:
     process.wait(timeout=30)
 
 
-def wrk(base: str, paths: list[str], seconds: int, connections: int) -> float:
+class Run(NamedTuple):
+    rate: float  # requests a second
+    requests: int
+
+
+def wrk(base: str, paths: list[str], seconds: int, connections: int) -> Run:
     script = tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False)  # noqa: SIM115 - wrk reads it by name
     quoted = ",".join(json.dumps(p) for p in paths)
     script.write(f"""
@@ -125,7 +133,38 @@ end
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
     if non_2xx:
         raise RuntimeError(f"{non_2xx.group(1)} failed responses:\n{output}")
-    return float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
+    return Run(
+        float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),
+        int(re.search(r"(\d+) requests in", output).group(1)),
+    )
+
+
+def cpu_seconds(server: subprocess.Popen) -> float:
+    """CPU time a gunicorn server has used: its master, its workers, and workers gone (which
+    the master has reaped, so they are in its children's times)."""
+    tick = os.sysconf("SC_CLK_TCK")
+
+    def times(pid: int) -> tuple[int, float]:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return int(fields[1]), sum(int(value) for value in fields[11:15]) / tick  # ppid; u+s+cu+cs
+
+    total = times(server.pid)[1]
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parent, used = times(int(entry.name))
+            except (OSError, IndexError, ValueError):
+                continue
+            if parent == server.pid:
+                total += used
+    return total
+
+
+def timed(server: subprocess.Popen, base: str, paths: list[str], seconds: int, connections: int):
+    """wrk against `base`: requests a second, and the server's CPU microseconds a request."""
+    before = cpu_seconds(server)
+    run = wrk(base, paths, seconds, connections)
+    return run.rate, (cpu_seconds(server) - before) / max(run.requests, 1) * 1e6
 
 
 def mint(session_factory, actor_id: int, lot_id: int, sku_id: int, count: int, keys) -> None:
@@ -288,13 +327,18 @@ def main() -> None:
             # Alternate short runs: other work on this shared machine comes and goes over
             # minutes, so each scan run is compared with the bare run just before it.
             bares, scans, flasks, plains = [], [], [], []
+            bare_cpu, scan_cpu = [], []
             for _ in range(args.rounds):
-                bares.append(wrk(bare_base, paths, args.seconds, args.connections))
-                scans.append(wrk(app_base, paths, args.seconds, args.connections))
+                rate, cpu = timed(bare_process, bare_base, paths, args.seconds, args.connections)
+                bares.append(rate)
+                bare_cpu.append(cpu)
+                rate, cpu = timed(app_process, app_base, paths, args.seconds, args.connections)
+                scans.append(rate)
+                scan_cpu.append(cpu)
                 if flask_base:
-                    flasks.append(wrk(flask_base, paths, args.seconds, args.connections))
+                    flasks.append(wrk(flask_base, paths, args.seconds, args.connections).rate)
                 if plain_base:
-                    plains.append(wrk(plain_base, paths, args.seconds, args.connections))
+                    plains.append(wrk(plain_base, paths, args.seconds, args.connections).rate)
             bare, scan = statistics.median(bares), statistics.median(scans)
             ratio = statistics.median(s / b for s, b in zip(scans, bares, strict=True))
         finally:
@@ -325,6 +369,13 @@ def main() -> None:
                 f"(runs: {', '.join(f'{p:.0f}' for p in plains)}); / bare: {plain / bare:.2f}; "
                 f"with / without the journal: {journalled:.2f} median of the runs"
             )
+        # Server CPU a request does not depend on what else the machine runs (wrk, other work),
+        # unlike requests a second: its ratio is the throughput ratio on a machine of its own.
+        bare_us, scan_us = statistics.median(bare_cpu), statistics.median(scan_cpu)
+        print(
+            f"  server CPU a request: bare {bare_us:.0f} µs, JSON scan {scan_us:.0f} µs; "
+            f"bare / scan: {bare_us / scan_us:.2f}"
+        )
         pairs = ", ".join(f"{s / b:.2f}" for s, b in zip(scans, bares, strict=True))
         print(f"  scan / bare, run by run: {pairs}")
         print(

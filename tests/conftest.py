@@ -182,6 +182,10 @@ def settings(localstripe) -> Settings:
         stripe_api_base=localstripe,
         stripe_webhook_secrets=(STRIPE_WEBHOOK_SECRET,),
         metrics_token=METRICS_TOKEN,
+        # Scans written in their request and stories built afresh, so that a test sees its
+        # scan in the database at once; the scan tests ask for production's queue and cache.
+        scan_write_behind_seconds=0,
+        scan_story_cache_seconds=0,
     )
 
 

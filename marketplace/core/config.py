@@ -63,11 +63,13 @@ class Settings:
     scan_count_threshold: int = 20
     scan_place_threshold: int = 3
     scan_place_window_hours: int = 24
-    scan_story_cache_seconds: float = 0.0
+    # A lot's story is built once a language per this many seconds (a recall shows this late).
+    scan_story_cache_seconds: float = 15.0
     # 0 writes each scan in its request; more queues scans and writes them together this late.
-    scan_write_behind_seconds: float = 0.0
+    scan_write_behind_seconds: float = 0.5
     # Where each process journals the scans it answers before they are written behind (a
-    # folder per database inside it); empty keeps queued scans in memory only.
+    # folder per database inside it; from_env puts it in the instance folder); empty keeps
+    # queued scans in memory only.
     scan_journal_dir: str = ""
     map_tile_url: str = ""
     # The JSON scan answered in front of Flask (marketplace/traceability/fast_path.py); 0 turns it off.
@@ -105,7 +107,7 @@ class Settings:
     @classmethod
     def from_env(cls, environ: os._Environ | dict | None = None) -> Settings:
         env = os.environ if environ is None else environ
-        environment = env.get("SHANHAI_ENV", "development")
+        environment = env.get("SHANHAI_ENV", cls.environment)
         instance_path = Path(env.get("SHANHAI_INSTANCE_PATH", DEFAULT_INSTANCE_PATH))
         database_url = env.get("DATABASE_URL") or f"sqlite:///{instance_path / 'shanhai.sqlite3'}"
         secret_key = env.get("SECRET_KEY")
@@ -113,7 +115,7 @@ class Settings:
             if environment == "production":
                 raise ConfigurationError("SECRET_KEY must be set when SHANHAI_ENV=production")
             secret_key = _development_secret(instance_path)
-        timezone = env.get("SHANHAI_TIMEZONE", "Asia/Shanghai")
+        timezone = env.get("SHANHAI_TIMEZONE", cls.timezone)
         try:
             ZoneInfo(timezone)
         except Exception as error:
@@ -123,7 +125,7 @@ class Settings:
             parse_signing_keys(signing_keys)
         elif environment == "production":
             raise ConfigurationError("CODE_SIGNING_KEYS must be set when SHANHAI_ENV=production")
-        map_tile_url = env.get("MAP_TILE_URL", "")
+        map_tile_url = env.get("MAP_TILE_URL", cls.map_tile_url)
         if map_tile_url and not (
             map_tile_url.startswith(("http://", "https://"))
             and all(part in map_tile_url for part in ("{z}", "{x}", "{y}"))
@@ -140,24 +142,32 @@ class Settings:
             public_base_url=env.get("PUBLIC_BASE_URL", f"http://127.0.0.1:{env.get('PORT', '8000')}").rstrip(
                 "/"
             ),
-            currency=env.get("SHANHAI_CURRENCY", "CNY").upper(),
+            currency=env.get("SHANHAI_CURRENCY", cls.currency).upper(),
             timezone=timezone,
-            token_lifetime_hours=int(env.get("TOKEN_LIFETIME_HOURS", 24 * 7)),
-            load_demo=env.get("SHANHAI_LOAD_DEMO", "1") not in {"0", "false", "no"},
+            token_lifetime_hours=int(env.get("TOKEN_LIFETIME_HOURS", cls.token_lifetime_hours)),
+            load_demo=_flag(env, "SHANHAI_LOAD_DEMO", cls.load_demo),
             redis_url=env.get("REDIS_URL") or None,
             token_rate_limit=env.get("RATE_LIMIT_TOKEN", cls.token_rate_limit),
             write_rate_limit=env.get("RATE_LIMIT_WRITES", cls.write_rate_limit),
             read_rate_limit=env.get("RATE_LIMIT_READS", cls.read_rate_limit),
             scan_rate_limit=env.get("RATE_LIMIT_SCANS", cls.scan_rate_limit),
             rate_limit_file=env.get("RATE_LIMIT_FILE", str(instance_path / "rate-limits.sqlite3")),
-            trusted_proxies=int(env.get("TRUSTED_PROXIES", 0)),
-            log_format=env.get("LOG_FORMAT", "json"),
-            reservation_minutes=int(env.get("RESERVATION_MINUTES", 15)),
-            sqlite_busy_timeout_seconds=float(env.get("SQLITE_BUSY_TIMEOUT_SECONDS", 15)),
-            guest_max_packs_per_order=int(env.get("GUEST_MAX_PACKS_PER_ORDER", 30)),
-            guest_max_packs_per_sku=int(env.get("GUEST_MAX_PACKS_PER_SKU", 10)),
-            guest_max_open_orders_per_email=int(env.get("GUEST_MAX_OPEN_ORDERS_PER_EMAIL", 3)),
-            guest_max_open_orders_per_address=int(env.get("GUEST_MAX_OPEN_ORDERS_PER_ADDRESS", 10)),
+            trusted_proxies=int(env.get("TRUSTED_PROXIES", cls.trusted_proxies)),
+            log_format=env.get("LOG_FORMAT", cls.log_format),
+            reservation_minutes=int(env.get("RESERVATION_MINUTES", cls.reservation_minutes)),
+            sqlite_busy_timeout_seconds=float(
+                env.get("SQLITE_BUSY_TIMEOUT_SECONDS", cls.sqlite_busy_timeout_seconds)
+            ),
+            guest_max_packs_per_order=int(
+                env.get("GUEST_MAX_PACKS_PER_ORDER", cls.guest_max_packs_per_order)
+            ),
+            guest_max_packs_per_sku=int(env.get("GUEST_MAX_PACKS_PER_SKU", cls.guest_max_packs_per_sku)),
+            guest_max_open_orders_per_email=int(
+                env.get("GUEST_MAX_OPEN_ORDERS_PER_EMAIL", cls.guest_max_open_orders_per_email)
+            ),
+            guest_max_open_orders_per_address=int(
+                env.get("GUEST_MAX_OPEN_ORDERS_PER_ADDRESS", cls.guest_max_open_orders_per_address)
+            ),
             stripe_secret_key=env.get("STRIPE_SECRET_KEY") or None,
             stripe_webhook_secrets=tuple(
                 secret.strip()
@@ -166,16 +176,18 @@ class Settings:
             ),
             stripe_api_base=env.get("STRIPE_API_BASE") or None,
             code_signing_keys=signing_keys,
-            scan_count_threshold=int(env.get("SCAN_COUNT_THRESHOLD", 20)),
-            scan_place_threshold=int(env.get("SCAN_PLACE_THRESHOLD", 3)),
-            scan_place_window_hours=int(env.get("SCAN_PLACE_WINDOW_HOURS", 24)),
-            scan_story_cache_seconds=float(env.get("SCAN_STORY_CACHE_SECONDS", 15)),
-            scan_write_behind_seconds=float(env.get("SCAN_WRITE_BEHIND_SECONDS", 0.5)),
+            scan_count_threshold=int(env.get("SCAN_COUNT_THRESHOLD", cls.scan_count_threshold)),
+            scan_place_threshold=int(env.get("SCAN_PLACE_THRESHOLD", cls.scan_place_threshold)),
+            scan_place_window_hours=int(env.get("SCAN_PLACE_WINDOW_HOURS", cls.scan_place_window_hours)),
+            scan_story_cache_seconds=float(env.get("SCAN_STORY_CACHE_SECONDS", cls.scan_story_cache_seconds)),
+            scan_write_behind_seconds=float(
+                env.get("SCAN_WRITE_BEHIND_SECONDS", cls.scan_write_behind_seconds)
+            ),
             scan_journal_dir=env.get("SCAN_JOURNAL_DIR", str(instance_path / "scan-journal")),
             map_tile_url=map_tile_url,
-            scan_fast_path=env.get("SCAN_FAST_PATH", "1") != "0",
-            label_sheet_max_labels=int(env.get("LABEL_SHEET_MAX_LABELS", 105)),
-            metrics_token=env.get("METRICS_TOKEN", ""),
+            scan_fast_path=_flag(env, "SCAN_FAST_PATH", cls.scan_fast_path),
+            label_sheet_max_labels=int(env.get("LABEL_SHEET_MAX_LABELS", cls.label_sheet_max_labels)),
+            metrics_token=env.get("METRICS_TOKEN", cls.metrics_token),
             business_dates_from=_iso_date(env, "BUSINESS_DATES_FROM", cls.business_dates_from),
             business_dates_years_ahead=int(
                 env.get("BUSINESS_DATES_YEARS_AHEAD", cls.business_dates_years_ahead)
@@ -203,6 +215,12 @@ def parse_signing_keys(value: str) -> tuple[tuple[str, bytes], ...]:
             raise ConfigurationError(f"CODE_SIGNING_KEYS: key id {kid} appears twice")
         keys.append((kid, secret))
     return tuple(keys)
+
+
+def _flag(env, name: str, default: bool) -> bool:
+    if name not in env:
+        return default
+    return env[name] not in {"0", "false", "no"}
 
 
 def _iso_date(env, name: str, default: date) -> date:

@@ -11,7 +11,6 @@ import swagger_ui_bundle
 from flask import Flask, current_app, request, send_from_directory
 from flask.json.provider import DefaultJSONProvider
 from flask_limiter import Limiter
-from flask_talisman import Talisman
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -50,7 +49,6 @@ class Runtime:
     engine: Engine
     session_factory: sessionmaker[Session]
     limiter: Limiter | None = None
-    talisman: Talisman | None = None
     # Who the caller is and whether their role lets them through (core.access); the app hands
     # in accounts' check.
     admit: Callable[..., Any] | None = None
@@ -122,7 +120,7 @@ def create_platform_app(
 def secure(app: Flask) -> None:
     """Rate limits, security headers and proxy trust, outermost: last, after any WSGI wrapper."""
     runtime = app.extensions["shanhai"]
-    runtime.limiter, runtime.talisman = init_security(app, runtime.settings)
+    runtime.limiter = init_security(app, runtime.settings)
 
 
 def _register_error_handlers(app: Flask, settings: Settings) -> None:

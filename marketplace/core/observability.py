@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import functools
 import hmac
 import logging
 import logging.config
 import os
-import random
-import re
 import time
 
 import sqlalchemy as sa
@@ -17,26 +14,16 @@ from prometheus_client import (
     CONTENT_TYPE_LATEST,
     REGISTRY,
     CollectorRegistry,
-    Counter,
-    Histogram,
     generate_latest,
     multiprocess,
 )
 
+from marketplace.core import edge
 from marketplace.core import migrations as schema
 from marketplace.core.config import Settings
 from marketplace.core.errors import problem_response
 
 logger = logging.getLogger("shanhai.requests")
-REQUEST_ID_PATTERN = re.compile(r"[A-Za-z0-9._:-]{8,128}")
-
-REQUESTS = Counter("shanhai_http_requests_total", "HTTP requests answered", ["method", "endpoint", "status"])
-LATENCY = Histogram(
-    "shanhai_http_request_duration_seconds",
-    "Time to answer an HTTP request",
-    ["method", "endpoint"],
-    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
-)
 
 
 class RequestIdFilter(logging.Filter):
@@ -85,23 +72,16 @@ def init_observability(app: Flask) -> None:
     app.add_url_rule("/metrics", "metrics", metrics)
 
 
-def request_id(given: str) -> str:
-    """The client's X-Request-ID when it is a sensible one, else a new id."""
-    # An id must be unique, not secret: the random module (reseeded in every forked worker)
-    # costs no system call, which os.urandom does on each of these requests.
-    return given if REQUEST_ID_PATTERN.fullmatch(given) else f"{random.getrandbits(128):032x}"
-
-
 def _start_request() -> None:
-    g.request_id = request_id(request.headers.get("X-Request-ID", ""))
+    g.request_id = edge.request_id(request.headers.get("X-Request-ID", ""))
     g.request_started = time.perf_counter()
 
 
 def _finish_request(response: Response) -> Response:
-    rid = g.get("request_id") or request_id("")
+    rid = g.get("request_id") or edge.request_id("")
     response.headers["X-Request-ID"] = rid
     user = g.get("current_user")
-    record_request(
+    edge.record_request(
         method=request.method,
         endpoint=request.url_rule.rule if request.url_rule else "unmatched",
         path=request.path,
@@ -111,41 +91,6 @@ def _finish_request(response: Response) -> Response:
         user_id=user.id if user is not None else None,
     )
     return response
-
-
-def record_request(
-    *,
-    method: str,
-    endpoint: str,
-    path: str,
-    status: int,
-    started: float | None,
-    request_id: str,
-    user_id: int | None,
-) -> None:
-    """Count, time and log one answered request."""
-    elapsed = time.perf_counter() - started if started else 0.0
-    requests, latency = _request_metrics(method, endpoint, status)
-    requests.inc()
-    latency.observe(elapsed)
-    # The path, never the query string or headers: nothing secret is logged.
-    logger.info(
-        "request",
-        extra={
-            "request_id": request_id,
-            "method": method,
-            "path": path,
-            "status": status,
-            "duration_ms": round(elapsed * 1000, 2),
-            "user_id": user_id,
-        },
-    )
-
-
-@functools.lru_cache(maxsize=1024)
-def _request_metrics(method: str, endpoint: str, status: int):
-    # Endpoints are route templates, so the label sets are few: each is looked up once.
-    return REQUESTS.labels(method, endpoint, str(status)), LATENCY.labels(method, endpoint)
 
 
 def healthz():

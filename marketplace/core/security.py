@@ -1,4 +1,4 @@
-"""Rate limits, security headers and proxy trust: one policy, applied in one place."""
+"""Rate limits, security headers and proxy trust, applied to the Flask app in one place."""
 
 from __future__ import annotations
 
@@ -9,50 +9,25 @@ import threading
 import time
 import weakref
 from collections.abc import Callable
-from urllib.parse import urlsplit
 
-from flask import Flask, current_app, request
+from flask import Blueprint, Flask, Response, current_app, g, request
+from flask.blueprints import BlueprintSetupState
 from flask_limiter import Limiter
-from flask_talisman import Talisman
 from limits.storage import MemoryStorage
 from sqlalchemy.orm import Session, sessionmaker
+from werkzeug.exceptions import TooManyRequests
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from marketplace.core import edge
 from marketplace.core.config import Settings
 from marketplace.core.rate_limits import SCHEME as SQLITE_SCHEME
 
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 # /metrics is not exempt: its token must not be guessable at any speed.
 EXEMPT_PATHS = ("/healthz", "/readyz", "/static/", "/api/docs")
-
-PAGE_POLICY = {
-    "default-src": "'self'",
-    "img-src": ["'self'", "data:"],
-    "style-src": "'self'",
-    "script-src": "'self'",
-    "connect-src": "'self'",
-    "frame-ancestors": "'none'",
-    "base-uri": "'none'",
-    "form-action": "'self'",
-    "object-src": "'none'",
-}
-# flask-smorest's Swagger UI page starts itself with an inline script and inline styles.
-DOCS_POLICY = {
-    **PAGE_POLICY,
-    "script-src": ["'self'", "'unsafe-inline'"],
-    "style-src": ["'self'", "'unsafe-inline'"],
-}
-
-
-def page_policy(settings: Settings) -> dict:
-    """The pages' CSP; a configured map tile server is the one other origin images come from."""
-    if not settings.map_tile_url:
-        return PAGE_POLICY
-    tiles = urlsplit(settings.map_tile_url)
-    return {**PAGE_POLICY, "img-src": [*PAGE_POLICY["img-src"], f"{tiles.scheme}://{tiles.netloc}"]}
-
-
-RATE_LIMIT_KEY_PREFIX = "shanhai"
+DOCS_ENDPOINT = "api-docs.openapi_swagger_ui"
+# Blueprints whose views take their budget themselves (`limit_blueprint`), by name, per app.
+SELF_LIMITED = "shanhai.self_limited_blueprints"
 
 
 class SteadyMemoryStorage(MemoryStorage):
@@ -71,19 +46,19 @@ class SteadyMemoryStorage(MemoryStorage):
         super().__init__(uri, wrap_exceptions=wrap_exceptions, **options)
         with _SWEEP_LOCK:
             _STEADY_STORAGES.add(self)
-            if _sweeper is None or not _sweeper.is_alive():
-                _start_sweeper()
+            sweeper = _sweeper if _sweeper is not None and _sweeper.is_alive() else _start_sweeper()
             # The parent class starts a timer of its own only while this one is not alive.
-            self.timer = _sweeper
+            self.timer = sweeper
 
     def sweep(self) -> None:
-        self._MemoryStorage__expire_events()
+        # limits' own sweep of expired entries; it has no public name.
+        self._MemoryStorage__expire_events()  # type: ignore[attr-defined]
 
 
 SWEEP_SECONDS = 1.0
 _STEADY_STORAGES: weakref.WeakSet[SteadyMemoryStorage] = weakref.WeakSet()
 _SWEEP_LOCK = threading.Lock()
-_sweeper: threading.Thread | None = None
+_sweeper: threading.Timer | None = None
 
 
 def _sweep_forever() -> None:
@@ -93,12 +68,15 @@ def _sweep_forever() -> None:
             storage.sweep()
 
 
-def _start_sweeper() -> None:
+def _start_sweeper() -> threading.Timer:
     global _sweeper
-    _sweeper = threading.Thread(target=_sweep_forever, name="rate-limit-sweep", daemon=True)
+    # A Timer (the type the parent class keeps) that starts sweeping at once and never ends.
+    _sweeper = threading.Timer(0, _sweep_forever)
+    _sweeper.name, _sweeper.daemon = "rate-limit-sweep", True
     _sweeper.start()
     for storage in list(_STEADY_STORAGES):
         storage.timer = _sweeper
+    return _sweeper
 
 
 def _after_fork() -> None:
@@ -110,47 +88,72 @@ def _after_fork() -> None:
 os.register_at_fork(after_in_child=_after_fork)
 
 
-def init_security(app: Flask, settings: Settings) -> tuple[Limiter, Talisman]:
+def init_security(app: Flask, settings: Settings) -> Limiter:
+    """Proxy trust, rate limits and security headers; the limits and headers are the edge's
+    (`marketplace.core.edge`), which the scan fast path applies too."""
     if settings.trusted_proxies:
-        app.wsgi_app = ProxyFix(
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]  # Flask documents wrapping wsgi_app so
             app.wsgi_app,
             x_for=settings.trusted_proxies,
             x_proto=settings.trusted_proxies,
             x_host=settings.trusted_proxies,
         )
-    talisman = Talisman(
-        app,
-        # TLS ends at the proxy in front of us; it redirects, we announce HSTS.
-        force_https=False,
-        strict_transport_security=settings.is_production,
-        strict_transport_security_max_age=31536000,
-        session_cookie_secure=settings.is_production,
-        session_cookie_http_only=True,
-        frame_options="DENY",
-        content_security_policy=page_policy(settings),
-        referrer_policy="strict-origin-when-cross-origin",
-        permissions_policy={"geolocation": "(self)", "camera": "()", "microphone": "()"},
+    app.config.update(
+        SESSION_COOKIE_SECURE=settings.is_production,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
     )
-    docs_view = app.view_functions.get("api-docs.openapi_swagger_ui")
-    if docs_view is not None:
-
-        def swagger_ui(*args, **kwargs):
-            return docs_view(*args, **kwargs)
-
-        app.view_functions["api-docs.openapi_swagger_ui"] = talisman(content_security_policy=DOCS_POLICY)(
-            swagger_ui
-        )
     limiter = Limiter(
         key_func=rate_limit_key,
         app=app,
         storage_uri=rate_limit_storage_uri(settings),
-        key_prefix=RATE_LIMIT_KEY_PREFIX,
+        key_prefix=edge.RATE_LIMIT_KEY_PREFIX,
         headers_enabled=True,
         default_limits=[_limit_for_request],
         default_limits_exempt_when=_exempt,
         strategy="moving-window",
     )
-    return limiter, talisman
+    app.extensions["shanhai.edge"] = edge.Edge(settings, limiter)
+    app.after_request(_add_security_headers)
+    return limiter
+
+
+def _add_security_headers(response: Response) -> Response:
+    headers = edge.of(current_app).security_headers(
+        secure=edge.is_secure(request.environ), docs=request.endpoint == DOCS_ENDPOINT
+    )
+    for name, value in headers:
+        response.headers[name] = value
+    return response
+
+
+def limit_blueprint(blueprint: Blueprint, limit_of: Callable[[Settings], str]) -> None:
+    """Have each request to `blueprint`'s views spend the budget `limit_of(settings)` names,
+    through the edge (as a caller answering in front of Flask can), instead of Flask-Limiter's
+    defaults. The budget is the caller's (`rate_limit_key`) for the view's route."""
+
+    @blueprint.record_once
+    def _self_limited(state: BlueprintSetupState) -> None:
+        state.app.extensions.setdefault(SELF_LIMITED, set()).add(blueprint.name)
+
+    @blueprint.before_request
+    def _take_budget() -> None:
+        budget = edge.of(current_app).take(
+            limit_of(_settings()),
+            key=rate_limit_key(),
+            scope=request.url_rule.rule if request.url_rule else "unmatched",
+        )
+        if budget is None:
+            return
+        g.rate_limit_headers = budget.headers
+        if not budget.allowed:
+            raise TooManyRequests(str(budget.limit))
+
+    @blueprint.after_request
+    def _add_budget_headers(response: Response) -> Response:
+        for name, value in g.get("rate_limit_headers", ()):
+            response.headers[name] = value
+        return response
 
 
 def rate_limit_storage_uri(settings: Settings) -> str:
@@ -171,16 +174,15 @@ def _limit_for_request() -> str:
     settings = _settings()
     if request.endpoint == "auth.Token" and request.method == "POST":
         return settings.token_rate_limit
-    if request.blueprint == "resolver":
-        # Per phone or network: a viral product scanned by a whole town still gets through.
-        return settings.scan_rate_limit
     if request.method in WRITE_METHODS:
         return settings.write_rate_limit
     return settings.read_rate_limit
 
 
 def _exempt() -> bool:
-    return request.path.startswith(EXEMPT_PATHS)
+    return request.path.startswith(EXEMPT_PATHS) or request.blueprint in current_app.extensions.get(
+        SELF_LIMITED, ()
+    )
 
 
 def rate_limit_key() -> str:

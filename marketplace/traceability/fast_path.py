@@ -2,10 +2,10 @@
 
 A region scanning one product at once is the busiest thing this service does, and the JSON scan
 of a unit code is one indexed read and a queued count. Flask's request machinery and its
-extensions cost several times that, so this WSGI layer answers that one request shape itself,
-through the same pieces as the Flask view: the scan check and count (`authenticity`), the story
-cache, the payload and Link header (`resolver`), the rate limit's own counters, the security
-headers Talisman sets on every response, the request id, the metrics and the request log.
+extensions cost several times that, so this WSGI layer answers that one request shape itself
+with the resolver view's own pipeline (`scanning.Scanner.scan_json`: verdict, count, story,
+payload and headers) and the edge every answer passes (`marketplace.core.edge`: the rate
+limit's budget, security headers, request id, metrics and request log).
 
 Everything else goes on to Flask unchanged: pages, linksets, redirects, HEAD and OPTIONS, codes
 that are not genuine or malformed (Flask answers the 404 or 400), a spent rate limit (the 429),
@@ -16,32 +16,23 @@ body and headers.
 
 from __future__ import annotations
 
-import functools
 import logging
 import time
 from collections.abc import Callable, Iterable
 
-from flask import Flask, Response
-from limits import parse as parse_limit
+from flask import Flask
 from werkzeug.wrappers import Request
 
-from marketplace.core import observability
+from marketplace.core import edge
 from marketplace.core.errors import problem_response
-from marketplace.core.security import RATE_LIMIT_KEY_PREFIX, client_key
-from marketplace.traceability import authenticity, digital_link, metrics, resolver
+from marketplace.core.security import client_key
+from marketplace.traceability import digital_link, scanning
+from marketplace.traceability.authenticity import ScanResult
 from marketplace.traceability.errors import MalformedDigitalLink
 
 logger = logging.getLogger("shanhai.codes")
 
-# What Flask's request log and metrics call this route, and Flask-Limiter its rate-limit scope.
-RULE = "/01/<path:rest>"
-ENDPOINT = f"{resolver.blp.name}.{resolver.DigitalLinkResource.__name__}"
-STORY_MARKER = "\x00story\x00"
-
-
-@functools.lru_cache(maxsize=8)
-def _parsed_limit(limit: str):
-    return parse_limit(limit)
+Answer = tuple[list[tuple[str, str]], bytes]
 
 
 class ScanFastPath:
@@ -50,14 +41,11 @@ class ScanFastPath:
     def __init__(self, flask_app: Flask, wsgi_app: Callable) -> None:
         self.flask_app = flask_app
         self.wsgi_app = wsgi_app
-        self._security_headers: dict[bool, list[tuple[str, str]]] = {}
-        self._code_reader: authenticity.CodeReader | None = None
-        self._story_marker = flask_app.json.dumps(STORY_MARKER)  # as the app's JSON writes it
-        self._copy_thresholds: tuple | None = None
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
         if environ.get("REQUEST_METHOD") == "GET" and environ.get("PATH_INFO", "").startswith("/01/"):
             counted: list[bool] = []
+            answer: Answer | None
             try:
                 answer = self._answer(environ, counted)
             except Exception:
@@ -80,16 +68,16 @@ class ScanFastPath:
                 return [body]
         return self.wsgi_app(environ, start_response)
 
-    def _answer(self, environ: dict, counted: list[bool]) -> tuple[list[tuple[str, str]], bytes] | None:
+    def _answer(self, environ: dict, counted: list[bool]) -> Answer | None:
         started = time.perf_counter()
         app = self.flask_app
         current = app.extensions["shanhai"]
         settings = current.settings
-        recorder = resolver.scan_recorder(app)
-        if not settings.scan_fast_path or recorder is None:
+        scanner = scanning.scanner(app)
+        if not settings.scan_fast_path or scanner.recorder is None:
             return None
         try:
-            link = digital_link.parse_path(resolver.raw_path_and_query(environ))
+            link = digital_link.parse_path(scanning.raw_path_and_query(environ))
         except MalformedDigitalLink:
             return None  # Flask answers the problem
         # The query's other parameters, as the parser read them; a name written with escapes
@@ -98,124 +86,52 @@ class ScanFastPath:
         if (
             "linkType" in parameters
             or any("%" in name or "+" in name for name in parameters)
-            or resolver.wanted_representation(None, environ.get("HTTP_ACCEPT", "")) != "json"
+            or scanning.wanted_representation(None, environ.get("HTTP_ACCEPT", "")) != "json"
         ):
             return None
-        result = authenticity.judge(
-            link, keys=settings.signing_keys, find=self._reader(current.session_factory).find
-        )
-        if result.code is None:
-            return None
-        lang = resolver.language(parameters.get("lang"), environ.get("HTTP_ACCEPT_LANGUAGE", ""))
-        stories = resolver.story_cache(app)
-        entry = stories.cached(lot_id=result.code.lot_id, lang=lang)
-        if entry is None:  # once a lot and language per SCAN_STORY_CACHE_SECONDS
-            with current.session_factory() as session:
-                entry = stories.get_with_json(session, lot_id=result.code.lot_id, lang=lang)
-        story, story_json = entry
+        lang = scanning.language(parameters.get("lang"), environ.get("HTTP_ACCEPT_LANGUAGE", ""))
         address = environ.get("REMOTE_ADDR")
-        window = self._take_rate_limit(
-            current.limiter,
-            client_key(
-                environ.get("HTTP_AUTHORIZATION", ""), address, session_factory=current.session_factory
-            ),
-            settings.scan_rate_limit,
+        the_edge = edge.of(app)
+        budget: list[edge.Budget] = []
+
+        def admit(result: ScanResult) -> bool:
+            # Codes that are not ours are Flask's to answer (and count); so is a spent budget.
+            if result.code is None:
+                return False
+            taken = the_edge.take(
+                settings.scan_rate_limit,
+                key=client_key(
+                    environ.get("HTTP_AUTHORIZATION", ""), address, session_factory=current.session_factory
+                ),
+                scope=scanning.SCAN_RULE,
+            )
+            if taken is not None:
+                if not taken.allowed:
+                    return False
+                budget.append(taken)
+            counted.append(True)
+            return True
+
+        client = scanning.Client(
+            address, environ.get("HTTP_USER_AGENT", ""), parameters.get("lat"), parameters.get("lon")
         )
-        if window is False:
+        scan = scanner.scan_json(link, lang=lang, client=client, admit=admit)
+        if scan.answer is None:
             return None
-        counted.append(True)
-        # With a recorder the scan is queued, not written: no session is needed.
-        authenticity.count_scan(
-            None,
-            result,
-            thresholds=self._thresholds(settings),
-            zone=settings.zone,
-            recorder=recorder,
-            fingerprint=resolver.fingerprint(settings, address, environ.get("HTTP_USER_AGENT", "")),
-            place=authenticity.coarse_place(parameters.get("lat"), parameters.get("lon")),
-        )
-        metrics.SCANS.labels(result.verdict.status).inc()
-        links = resolver.code_links(result, story, settings.public_base_url)
-        body = self._body(resolver.scan_payload(result, story, links, lang, settings.zone), story_json)
-        request_id = observability.request_id(environ.get("HTTP_X_REQUEST_ID", ""))
+        request_id = edge.request_id(environ.get("HTTP_X_REQUEST_ID", ""))
         headers = [
-            ("Link", resolver.link_header(result, settings.public_base_url)),
-            ("Content-Language", lang),
-            ("Content-Type", "application/json"),
-            ("Content-Length", str(len(body))),
-            *resolver.CORS_HEADERS.items(),
-            ("Vary", "Accept, Accept-Language"),
+            *scan.answer.headers,
+            *(budget[0].headers if budget else ()),
+            *the_edge.security_headers(secure=edge.is_secure(environ)),
+            ("X-Request-ID", request_id),
         ]
-        if window is not None:
-            headers += window
-        # As Talisman tells a secure request (its HSTS header goes only on those).
-        secure = (
-            environ.get("wsgi.url_scheme") in ("https", "wss")
-            or environ.get("HTTP_X_FORWARDED_PROTO", "http") == "https"
-        )
-        headers += self._talisman_headers(current.talisman, secure)
-        headers.append(("X-Request-ID", request_id))
-        observability.record_request(
+        edge.record_request(
             method="GET",
-            endpoint=RULE,
+            endpoint=scanning.SCAN_RULE,
             path=Request(environ).path,
             status=200,
             started=started,
             request_id=request_id,
             user_id=None,
         )
-        return headers, body
-
-    def _thresholds(self, settings) -> authenticity.Thresholds:
-        # Settings are fixed for an app's life: the thresholds are built once.
-        if self._copy_thresholds is None or self._copy_thresholds[0] is not settings:
-            self._copy_thresholds = (settings, resolver.thresholds(settings))
-        return self._copy_thresholds[1]
-
-    def _reader(self, factory) -> authenticity.CodeReader:
-        if self._code_reader is None:
-            self._code_reader = authenticity.CodeReader(factory)
-        return self._code_reader
-
-    def _body(self, payload: dict, story_json: str) -> bytes:
-        """`app.json.dumps(payload)`, with the story's cached JSON (most of it) spliced in.
-
-        The story's place is held by a marker string while the rest is dumped; JSON writes a
-        NUL in any real string as \\u0000, so only the marker can match.
-        """
-        document = self.flask_app.json.dumps({**payload, "story": STORY_MARKER})
-        return document.replace(self._story_marker, story_json, 1).encode()
-
-    def _take_rate_limit(self, limiter, key: str, limit: str):
-        """Count this scan against the same budget the Flask view uses; False when spent.
-
-        Returns the rate-limit headers Flask-Limiter would add, or None when limits are off.
-        """
-        if limiter is None or not limiter.enabled:
-            return None
-        item = _parsed_limit(limit)
-        identifiers = (RATE_LIMIT_KEY_PREFIX, key, ENDPOINT)
-        strategy = limiter.limiter
-        if not strategy.hit(item, *identifiers):
-            return False
-        reset, remaining = strategy.get_window_stats(item, *identifiers)
-        reset_at = int(reset + 1)
-        return [
-            ("X-RateLimit-Limit", str(item.amount)),
-            ("X-RateLimit-Remaining", str(remaining)),
-            ("X-RateLimit-Reset", str(reset_at)),
-            ("Retry-After", str(int(reset_at - time.time()))),
-        ]
-
-    def _talisman_headers(self, talisman, secure: bool) -> list[tuple[str, str]]:
-        """The headers Talisman puts on a resolver response; they depend only on the scheme."""
-        if talisman is None:
-            return []
-        if secure not in self._security_headers:
-            scheme = "https" if secure else "http"
-            response = Response()
-            del response.headers["Content-Type"]
-            with self.flask_app.test_request_context(base_url=f"{scheme}://scan.local/"):
-                talisman._set_response_headers(response)
-            self._security_headers[secure] = list(response.headers.items())
-        return self._security_headers[secure]
+        return headers, scan.answer.body

@@ -1,6 +1,6 @@
 """The scan journal: a scan is appended to a file of its process before it is answered.
 
-Scans are written to the database behind, in batches (`authenticity.ScanRecorder`); a worker
+Scans are written to the database behind, in batches (`scans.ScanRecorder`); a worker
 killed between answering a scan and writing its batch would lose it. So each process first
 appends every scan it answers, one line, to a segment file of its own in the journal folder, with
 one `os.write` on an O_APPEND descriptor: once the write returns, the kernel keeps the bytes
@@ -28,10 +28,11 @@ import logging
 import os
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -46,7 +47,8 @@ SUFFIX = ".scans"
 SEGMENT_BYTES = 4 * 1024 * 1024
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
-_SEGMENTS = ScanJournalSegment.__table__
+# A mapped class's table (declared as a FromClause, which has no insert()).
+_SEGMENTS = cast(sa.Table, ScanJournalSegment.__table__)
 
 
 class JournalConflict(RuntimeError):
@@ -260,7 +262,9 @@ def written_offset(session: Session, name: str) -> int:
     return session.scalar(sa.select(_SEGMENTS.c.written_bytes).where(_SEGMENTS.c.name == name)) or 0
 
 
-def record_offsets(session: Session, offsets: dict[str, tuple[int, int]], forget: list[str] = ()) -> None:
+def record_offsets(
+    session: Session, offsets: dict[str, tuple[int, int]], forget: Collection[str] = ()
+) -> None:
     """Move each segment's offset from its batch's start to its end, in the caller's
     transaction; `JournalConflict` (the caller rolls back) when it is not at the start."""
     now = utcnow()
@@ -272,11 +276,15 @@ def record_offsets(session: Session, offsets: dict[str, tuple[int, int]], forget
             except sa.exc.IntegrityError as error:
                 raise JournalConflict(f"segment {name} was written by another process") from error
             continue
-        moved = session.execute(
-            _SEGMENTS.update()
-            .where(_SEGMENTS.c.name == name, _SEGMENTS.c.written_bytes == start)
-            .values(written_bytes=end, updated_at=now)
-        ).rowcount
+        moved = (
+            session.connection()
+            .execute(
+                _SEGMENTS.update()
+                .where(_SEGMENTS.c.name == name, _SEGMENTS.c.written_bytes == start)
+                .values(written_bytes=end, updated_at=now)
+            )
+            .rowcount
+        )
         if moved != 1:
             raise JournalConflict(f"segment {name} is not at offset {start}")
     if forget:

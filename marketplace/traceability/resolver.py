@@ -2,28 +2,17 @@
 
 from __future__ import annotations
 
-import functools
-import hashlib
 import math
-from datetime import timedelta
-from pathlib import Path
-from urllib.parse import quote
-from zoneinfo import ZoneInfo
 
-from flask import Flask, Response, current_app, json, redirect, render_template, request
-from sqlalchemy.engine import make_url
-from werkzeug.datastructures import LanguageAccept, MIMEAccept
-from werkzeug.http import parse_accept_header
+from flask import Response, current_app, json, redirect, render_template, request
+from flask.typing import ResponseReturnValue
 
-from marketplace.core import db
-from marketplace.core.config import Settings
+from marketplace.core import db, edge
 from marketplace.core.http import ApiView, Blueprint, runtime
-from marketplace.traceability import authenticity, digital_link, metrics
-from marketplace.traceability.authenticity import ScanRecorder, ScanResult, Thresholds
+from marketplace.core.security import limit_blueprint
+from marketplace.traceability import digital_link, scanning
 from marketplace.traceability.errors import CodeNotFound, UnknownLinkType
-from marketplace.traceability.journal import ScanJournal
-from marketplace.traceability.service import SIGNATURE_PARAMETER
-from marketplace.traceability.story import StoryCache
+from marketplace.traceability.scanning import GS1_VOCABULARY, LINK_TYPES, LINKSET_TYPE, SCAN_RULE
 
 blp = Blueprint(
     "resolver",
@@ -32,276 +21,79 @@ blp = Blueprint(
     template_folder="templates",
     description="GS1 Digital Link resolver: what a phone gets when it scans a code",
 )
-
-LINKSET_TYPE = "application/linkset+json"
-GS1_VOCABULARY = "https://gs1.org/voc/"
-LINK_TYPES = ("pip", "traceability", "certificationInfo", "defaultLink")
-# Any page may read a code's story. Browsers read these on the actual response ...
-CORS_HEADERS = {
-    "Access-Control-Allow-Origin": "*",
-    "Access-Control-Expose-Headers": "Link, Location",
-}
-# ... and these only on the answer to a preflight (OPTIONS), so only that answer carries them.
-CORS_PREFLIGHT_HEADERS = {
-    "Access-Control-Allow-Methods": "GET, HEAD, OPTIONS",
-    "Access-Control-Allow-Headers": "Accept, Accept-Language",
-    "Access-Control-Max-Age": "86400",
-}
+# Per phone or network: a viral product scanned by a whole town still gets through. The fast
+# path in front of Flask spends the same budget, through the same edge.
+limit_blueprint(blp, lambda settings: settings.scan_rate_limit)
 
 
 @blp.after_request
 def add_cors_headers(response: Response) -> Response:
-    response.headers.update(CORS_HEADERS)
+    response.headers.update(edge.PUBLIC_READ_CORS)
     if request.method == "OPTIONS":
-        response.headers.update(CORS_PREFLIGHT_HEADERS)
-    response.vary.update(("Accept", "Accept-Language"))
+        response.headers.update(edge.PUBLIC_READ_PREFLIGHT)
+    response.vary.update(scanning.NEGOTIATED_BY)
     return response
 
 
-def story_cache(app: Flask) -> StoryCache:
-    extensions = app.extensions
-    if "shanhai.story_cache" not in extensions:
-        settings = extensions["shanhai"].settings
-        extensions["shanhai.story_cache"] = StoryCache(
-            settings.scan_story_cache_seconds, dumps=app.json.dumps
-        )
-    return extensions["shanhai.story_cache"]
-
-
-def scan_recorder(app: Flask) -> ScanRecorder | None:
-    """The process's write-behind scan recorder, when the settings ask for one."""
-    current = app.extensions["shanhai"]
-    if current.settings.scan_write_behind_seconds <= 0:
-        return None
-    extensions = app.extensions
-    if "shanhai.scan_recorder" not in extensions:
-        factory = current.session_factory
-
-        def write(records, then=None) -> None:
-            with app.app_context(), db.unit_of_work(factory) as session:
-                authenticity.apply_scans(
-                    session, records, thresholds=thresholds(current.settings), zone=current.settings.zone
-                )
-                if then is not None:  # the journal's offsets, in the same transaction
-                    then(session)
-
-        extensions["shanhai.scan_recorder"] = ScanRecorder(
-            write=write,
-            interval=current.settings.scan_write_behind_seconds,
-            journal=scan_journal(current.settings),
-        )
-    return extensions["shanhai.scan_recorder"]
-
-
-def scan_journal(settings: Settings) -> ScanJournal | None:
-    """The journal of answered scans, in a folder of the database's own (one folder can serve
-    several databases: a segment is only ever drained into the database it was meant for). The
-    folder is named by the database URL without its password, which may change."""
-    if not settings.scan_journal_dir:
-        return None
-    url = make_url(settings.database_url).render_as_string(hide_password=True)
-    database = hashlib.sha256(url.encode()).hexdigest()[:16]
-    return ScanJournal(Path(settings.scan_journal_dir) / database)
-
-
-def thresholds(settings: Settings) -> Thresholds:
-    return Thresholds(
-        scan_count=settings.scan_count_threshold,
-        distinct_places=settings.scan_place_threshold,
-        place_window=timedelta(hours=settings.scan_place_window_hours),
-    )
-
-
-def raw_path_and_query(environ: dict) -> str:
-    # The undecoded URI: a lot "A/B" arrives as A%2FB and must not split the path.
-    raw = environ.get("RAW_URI") or environ.get("REQUEST_URI")
-    if raw:
-        return raw
-    query = environ.get("QUERY_STRING", "")
-    return quote(environ.get("PATH_INFO", "")) + (f"?{query}" if query else "")
-
-
-def language(requested: str | None, accept_language: str) -> str:
-    """The story's language: ?lang= when it names one we write, else the Accept-Language."""
-    if requested in ("zh", "en"):
-        return requested
-    return _language_for(accept_language)
-
-
-# Phones send a handful of distinct Accept and Accept-Language headers, and parsing one costs
-# more than the rest of content negotiation: the answer is kept per header value.
-@functools.lru_cache(maxsize=1024)
-def _language_for(accept_language: str) -> str:
-    accepted = parse_accept_header(accept_language, LanguageAccept)
-    return accepted.best_match(["zh", "en"], default="zh") or "zh"
-
-
-@functools.lru_cache(maxsize=1024)
-def _representation_for(accept: str) -> str:
-    best = parse_accept_header(accept, MIMEAccept).best_match(
-        ["text/html", "application/json", LINKSET_TYPE], default="text/html"
-    )
-    return {"application/json": "json", LINKSET_TYPE: "linkset"}.get(best, "html")
-
-
-def wanted_representation(link_type: str | None, accept: str) -> str:
-    """What to answer with: the ?linkType= asked for, else what the Accept header prefers."""
-    if link_type:
-        name = link_type.removeprefix("gs1:").removeprefix(GS1_VOCABULARY)
-        if name in ("linkset", "all"):
-            return "linkset"
-        if name not in LINK_TYPES:
-            raise UnknownLinkType(
-                f"this resolver has no link of type {link_type!r}; it knows "
-                "linkset, " + ", ".join(f"gs1:{t}" for t in LINK_TYPES)
-            )
-        return name
-    return _representation_for(accept)
-
-
-def fingerprint(settings: Settings, address: str | None, user_agent: str) -> str:
-    return authenticity.client_fingerprint(
-        secret=settings.secret_key, address=address or "", user_agent=user_agent
-    )
-
-
-def code_links(result: ScanResult, story: dict, base_url: str) -> dict[str, list[dict]]:
-    lot_id, product_id = story["lot"]["id"], story["product"]["id"]
-    anchor = f"{base_url}/01/{result.link.gtin}/10/{quote(result.link.lot or '', safe='')}"
-    if result.link.serial:
-        anchor += f"/21/{quote(result.link.serial, safe='')}"
-    links = {
-        "defaultLink": [{"href": anchor, "title": story["product"]["name"], "type": "text/html"}],
-        "pip": [
-            {
-                "href": f"{base_url}/api/v1/products/{product_id}",
-                "title": "Product information",
-                "type": "application/json",
-            }
-        ],
-        "traceability": [
-            {
-                "href": f"{base_url}/api/v1/lots/{lot_id}/trace.jsonld",
-                "title": "EPCIS 2.0 trace",
-                "type": "application/ld+json",
-            }
-        ],
-    }
-    certificate = (story.get("quality") or {}).get("certificate") or {}
-    if certificate.get("url"):
-        links["certificationInfo"] = [{"href": certificate["url"], "title": "Certificate"}]
-    return links
-
-
-def link_header(result: ScanResult, base_url: str) -> str:
-    """Where the code's linkset is: its canonical URI (lot and serial percent-encoded), with
-    the printed attributes and signature, which the resolver needs to answer for it."""
-    link = result.link
-    signature = {name: value for name, value in link.parameters.items() if name == SIGNATURE_PARAMETER}
-    target = digital_link.canonical_uri(link, base_url, {**signature, "linkType": "linkset"})
-    return f'<{target}>; rel="linkset"; type="{LINKSET_TYPE}"'
-
-
-def _message(verdict, lang: str, zone: ZoneInfo) -> str:
-    first = verdict.first_scanned_at
-    when = first.astimezone(zone).strftime("%Y-%m-%d %H:%M") if first else ""
-    if verdict.status == "not_genuine":
-        if lang == "zh":
-            return "非正品：此码不是本平台签发的。"
-        return "Not genuine: this code was not issued by us."
-    if verdict.status == "suspected_copy":
-        return ("此码可能被复制：" if lang == "zh" else "This code may have been copied: ") + verdict.reason
-    if lang == "zh":
-        return f"正品，首次扫码于 {when}，已扫码 {verdict.scan_count} 次"
-    return f"Genuine, first scanned on {when}, scanned {verdict.scan_count} times"
-
-
-def _verdict_json(verdict, lang: str, zone: ZoneInfo) -> dict:
-    return {
-        "status": verdict.status,
-        "genuine": verdict.genuine,
-        "reason": verdict.reason,
-        "message": _message(verdict, lang, zone),
-        "first_scanned_at": verdict.first_scanned_at.isoformat() if verdict.first_scanned_at else None,
-        "scan_count": verdict.scan_count,
-    }
-
-
-def scan_payload(result: ScanResult, story: dict, links: dict, lang: str, zone: ZoneInfo) -> dict:
-    """The JSON story of a scanned code: what `Accept: application/json` gets."""
-    return {
-        "code": {
-            "gtin": result.link.gtin,
-            "lot": result.link.lot,
-            "serial": result.link.serial,
-            "level": result.code.level.value,
-            "uri": links["defaultLink"][0]["href"],
-        },
-        "verdict": _verdict_json(result.verdict, lang, zone),
-        "story": story,
-        "links": links,
-        "lang": lang,
-    }
-
-
-@blp.route("/01/<path:rest>")
+@blp.route(SCAN_RULE)
 class DigitalLinkResource(ApiView):
-    def get(self, rest):
+    def get(self, rest: str) -> ResponseReturnValue:
         """Resolve a collaboration code: scan page, JSON story, linkset or a redirect"""
-        app = current_app._get_current_object()
+        scanner = scanning.scanner(current_app._get_current_object())  # type: ignore[attr-defined]
         settings = runtime().settings
         base_url = settings.public_base_url
-        representation = wanted_representation(
+        representation = scanning.wanted_representation(
             request.args.get("linkType"), request.headers.get("Accept", "")
         )
-        lang = language(request.args.get("lang"), request.headers.get("Accept-Language", ""))
+        lang = scanning.language(request.args.get("lang"), request.headers.get("Accept-Language", ""))
         session = db.session()
-        counts_as_scan = request.method == "GET" and representation in ("html", "json")
-        result = authenticity.check(
-            session, path_and_query=raw_path_and_query(request.environ), keys=settings.signing_keys
+        link = digital_link.parse_path(scanning.raw_path_and_query(request.environ))
+        client = scanning.Client(
+            request.remote_addr,
+            request.headers.get("User-Agent", ""),
+            request.args.get("lat"),
+            request.args.get("lon"),
         )
-        if counts_as_scan:
-            authenticity.count_scan(
-                session,
-                result,
-                thresholds=thresholds(settings),
-                zone=settings.zone,
-                recorder=scan_recorder(app),
-                fingerprint=fingerprint(settings, request.remote_addr, request.headers.get("User-Agent", "")),
-                place=authenticity.coarse_place(request.args.get("lat"), request.args.get("lon")),
-            )
-            metrics.SCANS.labels(result.verdict.status).inc()
+        if request.method == "GET" and representation == "json":
+            scan = scanner.scan_json(link, lang=lang, client=client, session=session)
+            if scan.answer is not None:
+                return Response(scan.answer.body, headers=scan.answer.headers)
+            result = scan.result
+        else:
+            result = scanner.judge(link, session)
+            if request.method == "GET" and representation == "html":
+                scanner.count(result, client, session)
         if result.code is None:
             if representation == "html":
                 body = render_template(
                     "codes/not_genuine.html",
                     lang=lang,
-                    message=_message(result.verdict, lang, settings.zone),
+                    message=scanning.message(result.verdict, lang, settings.zone),
                     link=result.link,
                 )
                 return Response(body, status=404, mimetype="text/html")
             raise CodeNotFound(
                 f"{result.link.identifier} is not a code we issued",
-                verdict=_verdict_json(result.verdict, lang, settings.zone),
+                verdict=scanning.verdict_json(result.verdict, lang, settings.zone),
             )
-        story = story_cache(app).get(session, lot_id=result.code.lot_id, lang=lang)
-        links = code_links(result, story, base_url)
-        headers = {"Link": link_header(result, base_url)}
+        story, _ = scanner.story(result, lang, session)
+        links = scanning.code_links(result, story, base_url)
+        headers = {"Link": scanning.link_header(result, base_url)}
         if representation == "linkset":
             anchor = links["defaultLink"][0]["href"]
-            body = {
+            linkset = {
                 "linkset": [
                     {"anchor": anchor, **{GS1_VOCABULARY + name: targets for name, targets in links.items()}}
                 ]
             }
-            return Response(json.dumps(body), mimetype=LINKSET_TYPE, headers=headers)
+            return Response(json.dumps(linkset), mimetype=LINKSET_TYPE, headers=headers)
         if representation in LINK_TYPES and representation != "defaultLink":
             if representation not in links:
                 raise UnknownLinkType(f"this code has no gs1:{representation} link yet")
             return redirect(links[representation][0]["href"], code=307)
-        payload = scan_payload(result, story, links, lang, settings.zone)
+        payload = scanning.scan_payload(result, story, links, lang, settings.zone)
         headers["Content-Language"] = lang
-        if representation == "json":
+        if representation == "json":  # HEAD: what GET would answer, uncounted
             return Response(json.dumps(payload), mimetype="application/json", headers=headers)
         body = render_template(
             "codes/scan.html",

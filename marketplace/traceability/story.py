@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import importlib
 import threading
 import time
 from collections.abc import Callable
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
@@ -14,8 +14,8 @@ from catalog import service as catalog_service
 from catalog.models import Lot, LotStatus
 from marketplace.traceability import trace as trace_service
 from marketplace.traceability.models import EventType
+from quality import service as quality_service
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 LANGUAGES = ("zh", "en")
 
 EVENT_LABELS = {
@@ -38,32 +38,17 @@ STATUS_LABELS = {
 }
 
 
-def quality_summary(session: Session, *, lot_id: int) -> dict | None:
-    """Grade, inspection and certificate of a lot, when a quality module provides them.
-
-    The seam: `quality.service.scan_summary(session, *, lot_id) -> dict | None` with keys
-    `grade`, `standard_name`, `standard_version`, `inspection` (a dict with `summary` and
-    `inspected_at`) and `certificate` (a dict with `number` and `url`). Until that function
-    exists the scan page leaves those sections out.
-    """
-    try:
-        quality_service = importlib.import_module("quality.service")
-    except ImportError:
-        return None
-    provider: Callable | None = getattr(quality_service, "scan_summary", None)
-    return provider(session, lot_id=lot_id) if provider else None
-
-
 def _pick(pair: tuple[str, str], lang: str) -> str:
     return pair[0] if lang == "zh" else pair[1]
 
 
-def _local(moment) -> str | None:
-    return moment.astimezone(SHANGHAI).isoformat(timespec="minutes") if moment else None
+def _local(moment: datetime | None, zone: ZoneInfo) -> str | None:
+    return moment.astimezone(zone).isoformat(timespec="minutes") if moment else None
 
 
-def build_story(session: Session, *, lot_id: int, lang: str) -> dict:
-    """Everything the scan page tells about a lot, in one language; no per-code data."""
+def build_story(session: Session, *, lot_id: int, lang: str, zone: ZoneInfo) -> dict:
+    """Everything the scan page tells about a lot, in one language, its times in `zone`; no
+    per-code data."""
     lot: Lot = catalog_service.get_lot(session, lot_id)
     product, village, cooperative = lot.product, lot.village, lot.cooperative
     brand = product.brand
@@ -99,9 +84,9 @@ def build_story(session: Session, *, lot_id: int, lang: str) -> dict:
             "status": lot.status.value,
             "status_label": _pick(STATUS_LABELS[lot.status], lang),
         },
-        "quality": quality_summary(session, lot_id=lot.id),
+        "quality": quality_service.scan_summary(session, lot_id=lot.id),
         "recall": (
-            {"reason": lot.recall_reason or "", "recalled_at": _local(lot.status_changed_at)}
+            {"reason": lot.recall_reason or "", "recalled_at": _local(lot.status_changed_at, zone)}
             if lot.status is LotStatus.RECALLED
             else None
         ),
@@ -110,7 +95,7 @@ def build_story(session: Session, *, lot_id: int, lang: str) -> dict:
                 "sequence": event.sequence,
                 "type": EventType(event.event_type).value,
                 "label": _pick(EVENT_LABELS[EventType(event.event_type)], lang),
-                "occurred_at": _local(event.occurred_at),
+                "occurred_at": _local(event.occurred_at, zone),
                 "place": event.place,
                 "disposition": event.disposition,
             }
@@ -123,11 +108,13 @@ def build_story(session: Session, *, lot_id: int, lang: str) -> dict:
 class StoryCache:
     """Stories per (lot, language) for a few seconds, with their JSON: a region scanning one
     lot at once costs one build and one serialisation, not thousands. A recall shows within
-    `ttl` seconds. `dumps` is the app's JSON encoder, so the cached text is what it would write."""
+    `ttl` seconds. `dumps` is the app's JSON encoder, so the cached text is what it would write;
+    times are told in `zone`, the service's time zone."""
 
-    def __init__(self, ttl: float, dumps: Callable[[dict], str]) -> None:
+    def __init__(self, ttl: float, dumps: Callable[[dict], str], zone: ZoneInfo) -> None:
         self.ttl = ttl
         self._dumps = dumps
+        self._zone = zone
         self._entries: dict[tuple[int, str], tuple[float, dict, str]] = {}
         self._lock = threading.Lock()
 
@@ -138,16 +125,11 @@ class StoryCache:
             return entry[1], entry[2]
         return None
 
-    def get(self, session: Session, *, lot_id: int, lang: str) -> dict:
-        if self.ttl <= 0:
-            return build_story(session, lot_id=lot_id, lang=lang)
-        return self.get_with_json(session, lot_id=lot_id, lang=lang)[0]
-
     def get_with_json(self, session: Session, *, lot_id: int, lang: str) -> tuple[dict, str]:
         entry = self.cached(lot_id=lot_id, lang=lang)
         if entry is not None:
             return entry
-        story = build_story(session, lot_id=lot_id, lang=lang)
+        story = build_story(session, lot_id=lot_id, lang=lang, zone=self._zone)
         text = self._dumps(story)
         if self.ttl > 0:
             with self._lock:

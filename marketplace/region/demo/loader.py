@@ -21,7 +21,7 @@ from marketplace.core.db import utcnow
 from marketplace.parties import service as parties_service
 from marketplace.parties.models import OrganisationKind
 from marketplace.region.demo import region
-from marketplace.traceability import authenticity
+from marketplace.traceability import scans
 from marketplace.traceability import service as codes_service
 from marketplace.traceability import trace as trace_service
 from marketplace.traceability.models import Code, CodeLevel
@@ -324,10 +324,10 @@ def _load_scan_history(session: Session, zone: ZoneInfo) -> None:
         for n in range(rng.randint(0, 4) if serial else rng.randint(3, 15)):
             at = now - timedelta(days=rng.uniform(0, 42))
             records.append(
-                authenticity.ScanRecord(code_id, serial is not None, at, None, f"demo-scanner-{code_id}-{n}")
+                scans.ScanRecord(code_id, serial is not None, at, None, f"demo-scanner-{code_id}-{n}")
             )
     records.sort(key=lambda record: record.scanned_at)
-    authenticity.apply_scans(session, records, thresholds=authenticity.Thresholds(), zone=zone)
+    scans.apply_scans(session, records, thresholds=scans.Thresholds(), zone=zone)
 
 
 def _load_lot(session: Session, item: dict, products, villages, organisations) -> Lot:

@@ -293,7 +293,7 @@ def test_accepted_contract_deliveries_are_counted_by_settled_grade_this_year_and
 def test_codes_minted_scanned_and_suspected_are_counted_per_village_and_day(client, session, callers):
     from zoneinfo import ZoneInfo
 
-    from marketplace.traceability import authenticity
+    from marketplace.traceability import scans
     from marketplace.traceability import service as codes
     from marketplace.traceability.models import CodeLevel
 
@@ -313,7 +313,7 @@ def test_codes_minted_scanned_and_suspected_are_counted_per_village_and_day(clie
     year = datetime.now(UTC).year
     day_one = datetime(year, 1, 2, 4, tzinfo=UTC)
     day_two = datetime(year, 1, 3, 4, tzinfo=UTC)
-    scans = [
+    scanned = [
         (minted[0], day_one),
         (minted[0], day_two),
         (minted[1], day_two),
@@ -321,13 +321,10 @@ def test_codes_minted_scanned_and_suspected_are_counted_per_village_and_day(clie
         (minted[2], day_two),
         (minted[2], day_two),
     ]
-    authenticity.apply_scans(
+    scans.apply_scans(
         session,
-        [
-            authenticity.ScanRecord(code.id, True, at, None, f"client-{n}")
-            for n, (code, at) in enumerate(scans)
-        ],
-        thresholds=authenticity.Thresholds(scan_count=2),
+        [scans.ScanRecord(code.id, True, at, None, f"client-{n}") for n, (code, at) in enumerate(scanned)],
+        thresholds=scans.Thresholds(scan_count=2),
         zone=zone,
     )
 

@@ -6,15 +6,14 @@ import csv
 import io
 import json
 import re
-import sys
 import time
-import types
 
 import pytest
 import sqlalchemy as sa
 from PIL import Image
 
 from marketplace.app import create_app
+from marketplace.traceability import story
 from marketplace.traceability.models import Code
 from tests import factories
 
@@ -347,15 +346,17 @@ def test_codes_signed_with_a_rotated_out_key_still_resolve(app, client, callers,
 def test_grade_inspection_and_certificate_show_when_the_quality_module_provides_them(
     client, unit_uri, monkeypatch
 ):
-    fake = types.ModuleType("quality.service")
-    fake.scan_summary = lambda session, *, lot_id: {
-        "grade": "特级",
-        "standard_name": "西芹分级标准",
-        "standard_version": "2026.1",
-        "inspection": {"summary": "农残未检出", "inspected_at": "2026-04-09"},
-        "certificate": {"number": "HG-0001", "url": "http://shanhai.test/certificates/1"},
-    }
-    monkeypatch.setitem(sys.modules, "quality.service", fake)
+    monkeypatch.setattr(
+        story.quality_service,
+        "scan_summary",
+        lambda session, *, lot_id: {
+            "grade": "特级",
+            "standard_name": "西芹分级标准",
+            "standard_version": "2026.1",
+            "inspection": {"summary": "农残未检出", "inspected_at": "2026-04-09"},
+            "certificate": {"number": "HG-0001", "url": "http://shanhai.test/certificates/1"},
+        },
+    )
     page = client.get(path(unit_uri)).get_data(as_text=True)
     assert "特级" in page and "西芹分级标准 2026.1" in page and "HG-0001" in page
     redirect = client.get(path(unit_uri) + "&linkType=gs1:certificationInfo")

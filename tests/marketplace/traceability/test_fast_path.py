@@ -17,7 +17,7 @@ from marketplace.accounts.models import Role
 from marketplace.app import create_app
 from marketplace.core import migrations as schema
 from marketplace.core.db import make_engine, make_session_factory
-from marketplace.traceability import resolver
+from marketplace.traceability import scanning
 from marketplace.traceability import service as codes_service
 from marketplace.traceability.models import Code, CodeLevel, Scan
 from tests import factories
@@ -59,7 +59,7 @@ def scan_app(settings, session_factory, session):
 
 
 def flush(app) -> None:
-    recorder = resolver.scan_recorder(app)
+    recorder = scanning.scan_recorder(app)
     recorder.flush()
 
 
@@ -182,7 +182,7 @@ def test_a_failure_after_counting_answers_a_problem_and_counts_the_scan_once(
     def broken(*_args, **_kwargs):
         raise RuntimeError("payload could not be built")
 
-    monkeypatch.setattr(resolver, "scan_payload", broken)
+    monkeypatch.setattr(scanning, "scan_payload", broken)
     answer = app.test_client().get(uris[0], headers=JSON)
     assert answer.status_code == 500 and answer.mimetype == "application/problem+json"
     assert app.flask_requests == []
@@ -302,3 +302,36 @@ def test_a_signed_in_scanner_spends_its_own_budget_on_both_paths(scan_app, uris,
     assert signed_in == [200, 200, 429]
     # The same address without the token has its budget still whole.
     assert client.get(uris[0], headers=JSON).status_code == 200
+
+
+def test_a_fast_scan_is_counted_timed_and_logged_as_a_flask_request_is(scan_app, uris, caplog):
+    from prometheus_client import REGISTRY
+
+    labels = {"method": "GET", "endpoint": "/01/<path:rest>", "status": "200"}
+    before = REGISTRY.get_sample_value("shanhai_http_requests_total", labels) or 0
+    fast, slow = scan_app(), scan_app(scan_fast_path=False)
+    with caplog.at_level(logging.INFO, logger="shanhai.requests"):
+        for app, request_id in ((fast, "fast-request-0001"), (slow, "slow-request-0001")):
+            app.test_client().get(uris[0], headers={**JSON, "X-Request-ID": request_id})
+    assert fast.flask_requests == [] and slow.flask_requests == [1]
+    assert REGISTRY.get_sample_value("shanhai_http_requests_total", labels) == before + 2
+    logged = {
+        record.request_id: (record.method, record.path, record.status)
+        for record in caplog.records
+        if record.name == "shanhai.requests"
+    }
+    assert logged["fast-request-0001"] == logged["slow-request-0001"] == ("GET", uris[0].split("?")[0], 200)
+
+
+def test_a_secure_fast_scan_in_production_carries_flasks_security_headers(scan_app, uris):
+    answers = [
+        app.test_client().get(uris[0], headers=JSON, base_url="https://shanhai.test")
+        for app in (
+            scan_app(environment="production"),
+            scan_app(environment="production", scan_fast_path=False),
+        )
+    ]
+    fast_headers, slow_headers = (comparable(answer)[0] for answer in answers)
+    assert fast_headers == slow_headers
+    assert "max-age=31536000" in fast_headers["Strict-Transport-Security"]
+    assert fast_headers["Access-Control-Allow-Origin"] == "*"

@@ -21,11 +21,11 @@ import sqlalchemy as sa
 from marketplace.core import db
 from marketplace.core.config import PROJECT_ROOT, Settings
 from marketplace.core.db import make_session_factory
-from marketplace.traceability import authenticity, journal
+from marketplace.traceability import journal, scans
 from marketplace.traceability import service as codes_service
-from marketplace.traceability.authenticity import Thresholds
 from marketplace.traceability.journal import ScanJournal
 from marketplace.traceability.models import Code, CodeLevel, Scan, ScanDay, ScanJournalSegment
+from marketplace.traceability.scans import Thresholds
 from tests import factories
 from tests.conftest import gunicorn_server, server_environment
 from tests.marketplace.traceability.test_fast_path import committed_database
@@ -115,7 +115,7 @@ def test_workers_killed_under_scan_load_lose_no_answered_scan_and_count_none_twi
         # The killed workers' queued scans were written from their journals by live workers.
         assert "drained" in log.read_text()
         fingerprints = {
-            authenticity.client_fingerprint(secret=SECRET, address="127.0.0.1", user_agent=agent): agent
+            scans.client_fingerprint(secret=SECRET, address="127.0.0.1", user_agent=agent): agent
             for agent in answered + unanswered
         }
         with factory() as session:
@@ -126,8 +126,7 @@ def test_workers_killed_under_scan_load_lose_no_answered_scan_and_count_none_twi
         lost = [
             agent
             for agent in answered
-            if stored[authenticity.client_fingerprint(secret=SECRET, address="127.0.0.1", user_agent=agent)]
-            == 0
+            if stored[scans.client_fingerprint(secret=SECRET, address="127.0.0.1", user_agent=agent)] == 0
         ]
         assert lost == [], f"{len(lost)} of {len(answered)} answered scans were lost"
         assert [fingerprints.get(f) for f, times in stored.items() if times > 1] == []
@@ -166,7 +165,7 @@ def journal_writer(session_factory, crash: str | None = None, calls: list | None
     def write(records, then=None):
         calls.append(len(records))
         with db.unit_of_work(session_factory) as session:
-            authenticity.apply_scans(session, records, thresholds=Thresholds(), zone=ZONE)
+            scans.apply_scans(session, records, thresholds=Thresholds(), zone=ZONE)
             if records and crash == "between the scans and their offset":
                 raise Killed
             if records and crash == "in the second batch" and len([c for c in calls if c]) == 2:
@@ -218,7 +217,7 @@ def test_a_dead_process_s_scans_are_drained_once_even_when_a_drainer_dies_midway
 ):
     folder = tmp_path / "journal"
     segment = dead_segment(folder, unit_code.id, 5)
-    first = authenticity.ScanRecorder(
+    first = scans.ScanRecorder(
         write=journal_writer(session_factory, crash),
         max_batch=2 if crash == "in the second batch" else 10,
         journal=ScanJournal(folder),
@@ -235,7 +234,7 @@ def test_a_dead_process_s_scans_are_drained_once_even_when_a_drainer_dies_midway
         }[crash]
     )
     calls: list[int] = []
-    second = authenticity.ScanRecorder(
+    second = scans.ScanRecorder(
         write=journal_writer(session_factory, calls=calls), max_batch=2, journal=ScanJournal(folder)
     )
     assert second.drain() == 5 - written_before
@@ -253,8 +252,8 @@ def test_a_live_process_s_journal_is_left_to_it_and_an_offset_moves_only_from_wh
     session, session_factory, unit_code, tmp_path
 ):
     folder = tmp_path / "journal"
-    record = authenticity.ScanRecord(unit_code.id, True, datetime.now(UTC), None, "live")
-    live = authenticity.ScanRecorder(
+    record = scans.ScanRecord(unit_code.id, True, datetime.now(UTC), None, "live")
+    live = scans.ScanRecorder(
         write=journal_writer(session_factory), interval=3600, sweep_interval=None, journal=ScanJournal(folder)
     )
     live.add(record)
@@ -262,7 +261,7 @@ def test_a_live_process_s_journal_is_left_to_it_and_an_offset_moves_only_from_wh
     (segment,) = folder.glob("*.scans")
     # On disk when add returns, that is before the scan is answered.
     assert segment.read_bytes().count(b"\tlive\n") == 2
-    other = authenticity.ScanRecorder(write=journal_writer(session_factory), journal=ScanJournal(folder))
+    other = scans.ScanRecorder(write=journal_writer(session_factory), journal=ScanJournal(folder))
     assert other.drain() == 0 and segment.exists()
     size = segment.stat().st_size
     # A batch claiming bytes someone else wrote is refused, scans and all.
@@ -295,11 +294,10 @@ def test_a_journal_moves_to_a_new_file_as_it_grows_and_a_failed_write_keeps_its_
         write(records, then)
 
     records = [
-        authenticity.ScanRecord(unit_code.id, True, datetime.now(UTC), None, f"grow-{number}")
-        for number in range(7)
+        scans.ScanRecord(unit_code.id, True, datetime.now(UTC), None, f"grow-{number}") for number in range(7)
     ]
-    line = len(authenticity.encode_scan(records[0]))
-    recorder = authenticity.ScanRecorder(
+    line = len(scans.encode_scan(records[0]))
+    recorder = scans.ScanRecorder(
         write=fails_once,
         interval=3600,
         sweep_interval=None,

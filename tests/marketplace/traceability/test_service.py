@@ -13,10 +13,10 @@ import sqlalchemy as sa
 
 from catalog.models import LotStatus
 from marketplace.parties.errors import NotYours
-from marketplace.traceability import authenticity, digital_link, service, signing
-from marketplace.traceability.authenticity import Thresholds
+from marketplace.traceability import authenticity, digital_link, scans, service, signing
 from marketplace.traceability.errors import LotNotCodable, SkuNotOfLot
 from marketplace.traceability.models import Code, CodeLevel, ScanDay
+from marketplace.traceability.scans import Thresholds
 from tests import factories
 
 BASE = "http://shanhai.test"
@@ -183,12 +183,12 @@ def test_a_single_flipped_character_anywhere_in_a_code_is_not_genuine(session, c
 def test_the_first_scan_is_genuine_and_counts_go_up(session, callers, coded):
     _, codes = mint(session, callers, coded, quantity=1)
     path = uri_of(session, codes[0])[len(BASE) :]
-    first = authenticity.scan(
+    first = scans.scan(
         session, zone=ZONE, path_and_query=path, keys=KEYS, thresholds=Thresholds(), fingerprint="a"
     )
     assert first.verdict.status == "genuine" and first.verdict.scan_count == 1
     assert first.verdict.first_scanned_at is not None
-    second = authenticity.scan(
+    second = scans.scan(
         session, zone=ZONE, path_and_query=path, keys=KEYS, thresholds=Thresholds(), fingerprint="b"
     )
     assert second.verdict.scan_count == 2
@@ -200,7 +200,7 @@ def test_a_code_scanned_more_often_than_the_threshold_is_flagged_as_a_copy(sessi
     path = uri_of(session, codes[0])[len(BASE) :]
     thresholds = Thresholds(scan_count=3)
     verdicts = [
-        authenticity.scan(
+        scans.scan(
             session, zone=ZONE, path_and_query=path, keys=KEYS, thresholds=thresholds, fingerprint=str(i)
         ).verdict.status
         for i in range(5)
@@ -216,7 +216,7 @@ def test_a_code_scanned_from_too_many_places_within_the_window_is_flagged(sessio
     thresholds = Thresholds(scan_count=100, distinct_places=2, place_window=timedelta(hours=1))
     statuses = []
     for place in ["30.2,120.3", "30.2,120.3", "31.2,121.5", "39.9,116.4"]:
-        result = authenticity.scan(
+        result = scans.scan(
             session,
             zone=ZONE,
             path_and_query=path,
@@ -234,7 +234,7 @@ def test_lot_codes_are_never_flagged_as_copies_because_every_pack_carries_them(s
     _, codes = mint(session, callers, coded, level=CodeLevel.LOT)
     path = uri_of(session, codes[0])[len(BASE) :]
     for i in range(4):
-        result = authenticity.scan(
+        result = scans.scan(
             session,
             zone=ZONE,
             path_and_query=path,
@@ -247,9 +247,9 @@ def test_lot_codes_are_never_flagged_as_copies_because_every_pack_carries_them(s
 
 def test_a_scan_keeps_a_hashed_fingerprint_and_a_coarse_place_never_the_address(session, callers, coded):
     _, codes = mint(session, callers, coded, quantity=1)
-    fingerprint = authenticity.client_fingerprint(secret="s", address="203.0.113.9", user_agent="UA")
-    place = authenticity.coarse_place("30.2456", "120.3123")
-    authenticity.scan(
+    fingerprint = scans.client_fingerprint(secret="s", address="203.0.113.9", user_agent="UA")
+    place = scans.coarse_place("30.2456", "120.3123")
+    scans.scan(
         session,
         zone=ZONE,
         path_and_query=uri_of(session, codes[0])[len(BASE) :],
@@ -261,7 +261,7 @@ def test_a_scan_keeps_a_hashed_fingerprint_and_a_coarse_place_never_the_address(
     row = session.execute(sa.text("select place, client_fingerprint from scans")).one()
     assert row.place == "30.2,120.3"
     assert "203.0.113.9" not in row.client_fingerprint and len(row.client_fingerprint) == 32
-    assert authenticity.coarse_place("91", "0") is None and authenticity.coarse_place("x", "1") is None
+    assert scans.coarse_place("91", "0") is None and scans.coarse_place("x", "1") is None
 
 
 def test_a_signature_made_with_a_retired_key_is_not_genuine(session, callers, coded):
@@ -280,16 +280,16 @@ def test_codes_minted_under_an_old_key_stay_genuine_after_rotation(session, call
 
 def test_the_write_behind_recorder_counts_queued_scans_and_writes_them_in_one_go(session, callers, coded):
     _, codes = mint(session, callers, coded, quantity=2)
-    written: list[list[authenticity.ScanRecord]] = []
+    written: list[list[scans.ScanRecord]] = []
 
     def write(records):
         written.append(records)
-        authenticity.apply_scans(session, records, thresholds=Thresholds(scan_count=2), zone=ZONE)
+        scans.apply_scans(session, records, thresholds=Thresholds(scan_count=2), zone=ZONE)
 
-    recorder = authenticity.ScanRecorder(write=write, interval=3600)
+    recorder = scans.ScanRecorder(write=write, interval=3600)
     path = uri_of(session, codes[0])[len(BASE) :]
     verdicts = [
-        authenticity.scan(
+        scans.scan(
             session,
             zone=ZONE,
             path_and_query=path,
@@ -308,7 +308,7 @@ def test_the_write_behind_recorder_counts_queued_scans_and_writes_them_in_one_go
     session.expire_all()
     stored = session.get(Code, codes[0].id)
     assert stored.scan_count == 3 and stored.suspected_copy_at is not None
-    after = authenticity.scan(
+    after = scans.scan(
         session,
         zone=ZONE,
         path_and_query=path,
@@ -332,10 +332,10 @@ def test_a_failed_write_keeps_the_scans_for_the_next_try(session, callers, coded
         if len(attempts) == 1:
             raise RuntimeError("database is locked")
 
-    recorder = authenticity.ScanRecorder(write=write, interval=3600)
+    recorder = scans.ScanRecorder(write=write, interval=3600)
     path = uri_of(session, codes[0])[len(BASE) :]
     for _ in range(2):
-        authenticity.scan(
+        scans.scan(
             session,
             zone=ZONE,
             path_and_query=path,
@@ -345,7 +345,7 @@ def test_a_failed_write_keeps_the_scans_for_the_next_try(session, callers, coded
             recorder=recorder,
         )
     recorder.flush()
-    verdict = authenticity.scan(
+    verdict = scans.scan(
         session,
         zone=ZONE,
         path_and_query=path,
@@ -376,14 +376,14 @@ def test_scans_are_counted_per_village_and_local_day_as_a_recount_from_the_scans
     # 23:30 and 00:30 in Shanghai on either side of midnight: two local days, one UTC day.
     evening = datetime(2026, 5, 1, 15, 30, tzinfo=UTC)
     records = [
-        authenticity.ScanRecord(codes[0].id, True, evening, None, "a"),
-        authenticity.ScanRecord(codes[0].id, True, evening + timedelta(hours=1), None, "b"),
-        authenticity.ScanRecord(codes[1].id, True, evening + timedelta(hours=1), None, "c"),
-        authenticity.ScanRecord(other_codes[0].id, True, evening, None, "d"),
+        scans.ScanRecord(codes[0].id, True, evening, None, "a"),
+        scans.ScanRecord(codes[0].id, True, evening + timedelta(hours=1), None, "b"),
+        scans.ScanRecord(codes[1].id, True, evening + timedelta(hours=1), None, "c"),
+        scans.ScanRecord(other_codes[0].id, True, evening, None, "d"),
     ]
-    authenticity.apply_scans(session, records[:2], thresholds=Thresholds(), zone=ZONE)
-    authenticity.apply_scans(session, records[2:], thresholds=Thresholds(), zone=ZONE)
-    authenticity.apply_scans(session, records[1:2], thresholds=Thresholds(), zone=ZONE)
+    scans.apply_scans(session, records[:2], thresholds=Thresholds(), zone=ZONE)
+    scans.apply_scans(session, records[2:], thresholds=Thresholds(), zone=ZONE)
+    scans.apply_scans(session, records[1:2], thresholds=Thresholds(), zone=ZONE)
 
     def scan_days():
         rows = session.execute(
@@ -399,5 +399,5 @@ def test_scans_are_counted_per_village_and_local_day_as_a_recount_from_the_scans
         (lot_village, date(2026, 5, 2), 3, 1),
         (other_village.id, date(2026, 5, 1), 1, 1),
     ]
-    assert authenticity.rebuild_scan_days(session, zone=ZONE) == 3
+    assert scans.rebuild_scan_days(session, zone=ZONE) == 3
     assert scan_days() == counted

@@ -53,3 +53,19 @@ def test_scan_thresholds_are_configurable():
         settings.scan_place_window_hours,
     ) == (50, 5, 6)
     assert settings.map_tile_url.startswith("http://tiles.local/")
+
+
+def test_the_scan_settings_default_to_what_production_runs(tmp_path):
+    built = Settings(database_url="sqlite://", secret_key="s")
+    read = Settings.from_env({"SECRET_KEY": "s", "SHANHAI_INSTANCE_PATH": str(tmp_path)})
+    for name in (
+        "scan_count_threshold",
+        "scan_place_threshold",
+        "scan_place_window_hours",
+        "scan_story_cache_seconds",
+        "scan_write_behind_seconds",
+        "scan_rate_limit",
+        "scan_fast_path",
+    ):
+        assert getattr(built, name) == getattr(read, name), name
+    assert read.scan_journal_dir == str(tmp_path / "scan-journal")
