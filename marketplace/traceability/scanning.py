@@ -288,9 +288,9 @@ def fingerprint(settings: Settings, address: str | None, user_agent: str) -> str
 
 def code_links(result: ScanResult, story: dict, base_url: str) -> dict[str, list[dict]]:
     lot_id, product_id = story["lot"]["id"], story["product"]["id"]
-    anchor = f"{base_url}/01/{result.link.gtin}/10/{quote(result.link.lot or '', safe='')}"
-    if result.link.serial:
-        anchor += f"/21/{quote(result.link.serial, safe='')}"
+    anchor = digital_link.build(
+        base_url, gtin=result.link.gtin, lot=result.link.lot, serial=result.link.serial
+    )
     links = {
         "defaultLink": [{"href": anchor, "title": story["product"]["name"], "type": "text/html"}],
         "pip": [
