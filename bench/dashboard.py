@@ -54,8 +54,14 @@ def generate(session, *, start: datetime, end: datetime, zone) -> dict:
     """The region, written in bulk; returns what the timing needs (a cluster and a token)."""
     from catalog.models import Brand, Category, Lot, LotStatus, Product, Sku
     from marketplace.accounts import service as auth_service
-    from marketplace.accounts.models import Role
-    from marketplace.parties.models import Cluster, ClusterVillage, Organisation, OrganisationKind, Village
+    from marketplace.parties.models import (
+        Cluster,
+        ClusterVillage,
+        Organisation,
+        OrganisationKind,
+        Role,
+        Village,
+    )
     from marketplace.traceability import scans
     from marketplace.traceability.models import Code, CodeBatch, CodeLevel, Scan
     from orders.contracts.models import Contract, ContractStatus, ContractVersion, Delivery, DeliveryStatus

@@ -57,9 +57,9 @@ def main() -> None:
 
     import marketplace.app  # noqa: F401  (the whole marketplace: trace and gate receivers connect on import)
     from catalog import service as catalog_service
-    from marketplace.accounts.models import Role
     from marketplace.core.config import Settings
     from marketplace.core.db import make_session_factory
+    from marketplace.parties.models import Role
     from marketplace.traceability import service
     from marketplace.traceability.models import CodeLevel
     from tests import factories

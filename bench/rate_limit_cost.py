@@ -36,9 +36,9 @@ def main() -> None:
     from limits.strategies import MovingWindowRateLimiter
 
     from marketplace.accounts import service as auth_service
-    from marketplace.accounts.models import Role
     from marketplace.core import security
     from marketplace.core.db import make_session_factory
+    from marketplace.parties.models import Role
     from tests import factories
 
     workdir = Path(tempfile.mkdtemp(prefix="shanhai-limits-"))

@@ -63,10 +63,9 @@ class Shop:
 
 def seed(directory: Path) -> Shop:
     """A migrated SQLite file with two SKUs on sale and an operator's token."""
-    from marketplace.accounts.models import Role
     from marketplace.core import migrations as schema
     from marketplace.core.db import make_engine, make_session_factory, unit_of_work
-    from marketplace.parties.models import OrganisationKind
+    from marketplace.parties.models import OrganisationKind, Role
     from tests import factories
 
     database_url = f"sqlite:///{directory / 'shanhai.sqlite3'}"

@@ -24,10 +24,10 @@ from catalog.schemas import (
     SkuUpdateSchema,
 )
 from marketplace.accounts.access import current_user
-from marketplace.accounts.models import Role
 from marketplace.core import db
 from marketplace.core.access import requires
 from marketplace.core.http import ApiView, Blueprint, SelectPage, runtime
+from marketplace.parties.models import Role
 
 blp = Blueprint(
     "catalog",

@@ -22,11 +22,12 @@ from catalog.errors import (
 )
 from catalog.models import Brand, BrandLicence, Category, Lot, LotStatus, Product
 from catalog.signals import lots_may_be_unsaleable
-from marketplace.accounts.models import Role, User
+from marketplace.accounts.models import User
 from marketplace.core.db import sorted_by, utcnow
 from marketplace.core.signals import send_required
 from marketplace.parties import service as parties_service
 from marketplace.parties.errors import VillageNotServed
+from marketplace.parties.models import Role
 
 
 def in_force_clause(at: datetime) -> sa.ColumnElement[bool]:

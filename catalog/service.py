@@ -30,12 +30,13 @@ from catalog.logo import normalise_logo
 from catalog.models import LOT_TRANSITIONS, Brand, Category, Lot, LotStatus, Product, Sku
 from catalog.signals import lot_commissioned, lot_going_on_sale, lot_status_changed, lots_may_be_unsaleable
 from marketplace.accounts import service as auth_service
-from marketplace.accounts.models import Role, User
+from marketplace.accounts.models import User
 from marketplace.core.db import rows_matched, sorted_by, utcnow
 from marketplace.core.models import apply_changes
 from marketplace.core.signals import send_required
 from marketplace.parties import service as parties_service
 from marketplace.parties.errors import NotYours
+from marketplace.parties.models import Role
 
 GROWER_KINDS = parties_service.GROWER_KINDS
 

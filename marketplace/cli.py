@@ -8,12 +8,12 @@ import click
 from flask import Flask
 
 from marketplace.accounts import service as auth_service
-from marketplace.accounts.models import Role
 from marketplace.core import db
 from marketplace.core.audit import set_actor
 from marketplace.core.commands import migrate_command, shanhai
 from marketplace.core.errors import DomainError
 from marketplace.core.http import runtime
+from marketplace.parties.models import Role
 from marketplace.region.demo.loader import load_demo
 from marketplace.traceability import trace as trace_service
 from orders import service as orders_service

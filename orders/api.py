@@ -6,12 +6,12 @@ import marshmallow as ma
 from flask import request
 
 from marketplace.accounts.access import bearer_token, current_user
-from marketplace.accounts.models import Role
 from marketplace.core import db
 from marketplace.core.access import requires
 from marketplace.core.errors import PROBLEM_MEDIA_TYPE
 from marketplace.core.http import ApiView, Blueprint, SelectPage, runtime
 from marketplace.core.idempotency import idempotent
+from marketplace.parties.models import Role
 from orders import fulfilment, metrics, service
 from orders.errors import OutOfStock, StripeEventMalformed
 from orders.ledger import service as ledger

@@ -15,9 +15,10 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from catalog.models import Lot
-from marketplace.accounts.models import Role, User
+from marketplace.accounts.models import User
 from marketplace.core.db import sorted_by, utcnow
 from marketplace.parties.errors import NotYours
+from marketplace.parties.models import Role
 from orders.errors import OrderNotFound, OrderNotFulfillable
 from orders.models import Allocation, Order, OrderLine, OrderStatus
 from orders.service import get_order

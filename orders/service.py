@@ -14,11 +14,12 @@ from sqlalchemy.orm import Session
 from catalog import licences
 from catalog import service as catalog_service
 from catalog.models import Lot, LotStatus, Sku
-from marketplace.accounts.models import Role, User
+from marketplace.accounts.models import User
 from marketplace.core import db
 from marketplace.core.db import AfterCommit, sorted_by, utcnow
 from marketplace.core.signals import ask, send_required
 from marketplace.parties.errors import NotYours
+from marketplace.parties.models import Role
 from orders.errors import (
     GuestHoldsExceeded,
     GuestNeedsEmail,

@@ -3,10 +3,10 @@ from __future__ import annotations
 from flask import make_response, request
 
 from marketplace.accounts.access import current_user
-from marketplace.accounts.models import Role
 from marketplace.core import db
 from marketplace.core.access import requires
 from marketplace.core.http import ApiView, Blueprint, SelectPage, download
+from marketplace.parties.models import Role
 from quality import service
 from quality.schemas import (
     BrandMinimumGradeSchema,

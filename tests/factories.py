@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from catalog import gtin as gtin_rules
 from catalog.models import Brand, BrandLicence, Category, Lot, LotStatus, Product, Sku
 from marketplace.accounts import service as auth_service
-from marketplace.accounts.models import AccessToken, Role, User
+from marketplace.accounts.models import AccessToken, User
 from marketplace.core.db import utcnow
 from marketplace.parties.models import (
     Cluster,
@@ -27,6 +27,7 @@ from marketplace.parties.models import (
     CooperativeVillage,
     Organisation,
     OrganisationKind,
+    Role,
     Village,
 )
 from marketplace.traceability import service as codes_service

@@ -6,9 +6,10 @@ from flask import g, request, url_for
 
 from marketplace.accounts import service
 from marketplace.accounts.errors import InvalidCredentials, MissingCredentials
-from marketplace.accounts.models import Role, User
+from marketplace.accounts.models import User
 from marketplace.core import db
 from marketplace.core.audit import set_actor
+from marketplace.parties.models import Role
 
 
 def bearer_token() -> str | None:

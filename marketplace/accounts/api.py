@@ -5,7 +5,6 @@ from datetime import timedelta
 from marketplace.accounts import service
 from marketplace.accounts.access import bearer_token, current_user
 from marketplace.accounts.errors import MissingCredentials
-from marketplace.accounts.models import Role
 from marketplace.accounts.schemas import (
     MeSchema,
     TokenRequestSchema,
@@ -17,6 +16,7 @@ from marketplace.accounts.schemas import (
 from marketplace.core import db
 from marketplace.core.access import requires
 from marketplace.core.http import ApiView, Blueprint, SelectPage, runtime
+from marketplace.parties.models import Role
 
 blp = Blueprint("auth", __name__, url_prefix="/api/v1", description="Accounts and bearer tokens")
 

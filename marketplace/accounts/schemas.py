@@ -3,8 +3,8 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
-from marketplace.accounts.models import Role
 from marketplace.core.schemas import ObjectSchema, QuerySchema, Schema, id_field, name_field
+from marketplace.parties.models import Role
 from marketplace.parties.schemas import OrganisationSchema
 
 

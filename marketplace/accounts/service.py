@@ -21,10 +21,11 @@ from marketplace.accounts.errors import (
     UserNotFound,
     WeakPassword,
 )
-from marketplace.accounts.models import ROLE_ORGANISATION_KINDS, AccessToken, Role, User
+from marketplace.accounts.models import ROLE_ORGANISATION_KINDS, AccessToken, User
 from marketplace.core.db import utcnow
 from marketplace.parties import service as parties_service
 from marketplace.parties.errors import NotYours
+from marketplace.parties.models import Role
 
 _hasher = PasswordHasher()
 TOKEN_BYTES = 32

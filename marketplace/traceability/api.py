@@ -7,10 +7,10 @@ from flask import Response, current_app, make_response, stream_with_context
 from catalog import service as catalog_service
 from marketplace.accounts import service as auth_service
 from marketplace.accounts.access import current_user
-from marketplace.accounts.models import Role
 from marketplace.core import db
 from marketplace.core.access import requires
 from marketplace.core.http import ApiView, Blueprint, SelectPage, download, runtime
+from marketplace.parties.models import Role
 from marketplace.traceability import export, rendering, service, trace
 from marketplace.traceability.schemas import (
     ChainQuerySchema,

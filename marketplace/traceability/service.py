@@ -13,9 +13,10 @@ from catalog import licences
 from catalog import service as catalog_service
 from catalog.models import Lot, LotStatus
 from marketplace.accounts import service as auth_service
-from marketplace.accounts.models import Role, User
+from marketplace.accounts.models import User
 from marketplace.core.db import insert_on_conflict, sorted_by
 from marketplace.core.spreadsheets import CsvWriter
+from marketplace.parties.models import Role
 from marketplace.traceability import digital_link, signing
 from marketplace.traceability.errors import (
     CodeBatchNotFound,

@@ -16,8 +16,6 @@ from marketplace.traceability import trace as trace_service
 from marketplace.traceability.models import EventType
 from quality import service as quality_service
 
-LANGUAGES = ("zh", "en")
-
 EVENT_LABELS = {
     EventType.COMMISSIONING: ("采收", "Harvested"),
     EventType.INSPECTING: ("检测", "Inspected"),

@@ -3,10 +3,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 from marketplace.accounts.access import current_user
-from marketplace.accounts.models import Role
 from marketplace.core import db
 from marketplace.core.access import requires
 from marketplace.core.http import ApiView, Blueprint, SelectPage, download, runtime
+from marketplace.parties.models import Role
 from orders.contracts import call_offs, service, settlement
 from orders.contracts.schemas import (
     AcceptanceSchema,

@@ -14,8 +14,9 @@ from sqlalchemy.orm import Session
 
 from catalog import units
 from catalog.models import Sku
-from marketplace.accounts.models import Role, User
+from marketplace.accounts.models import User
 from marketplace.core.db import rows_matched, utcnow
+from marketplace.parties.models import Role
 from orders import service as orders_service
 from orders import signals as order_signals
 from orders.contracts import service

@@ -16,9 +16,9 @@ from sqlalchemy.orm import Session
 from catalog import licences, units
 from catalog import service as catalog_service
 from marketplace.accounts import service as auth_service
-from marketplace.accounts.models import Role, User
+from marketplace.accounts.models import User
 from marketplace.core.db import rows_matched, sorted_by, utcnow
-from marketplace.parties.models import Organisation, OrganisationKind
+from marketplace.parties.models import Organisation, OrganisationKind, Role
 from marketplace.traceability import trace as trace_service
 from marketplace.traceability.models import EventType
 from orders.contracts.errors import (

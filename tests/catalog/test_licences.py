@@ -13,10 +13,10 @@ import sqlalchemy as sa
 from catalog import licences, service
 from catalog.errors import BrandNotLicensed
 from catalog.models import Lot, LotStatus, Product
-from marketplace.accounts.models import Role
 from marketplace.core.db import utcnow
 from marketplace.parties import service as parties_service
 from marketplace.parties.errors import VillageNotServed
+from marketplace.parties.models import Role
 from marketplace.traceability import service as codes_service
 from marketplace.traceability import trace as trace_service
 from marketplace.traceability.models import Code, CodeLevel

@@ -20,10 +20,9 @@ from catalog.errors import (
 )
 from catalog.models import Lot, LotStatus, Product, Sku
 from marketplace.accounts.errors import RoleNotAllowed
-from marketplace.accounts.models import Role
 from marketplace.core.db import utcnow
 from marketplace.parties.errors import NotYours, VillageNotFound, WrongOrganisationKind
-from marketplace.parties.models import OrganisationKind
+from marketplace.parties.models import OrganisationKind, Role
 from quality.errors import LotNotGraded, LotRecalled
 from tests.factories import (
     make_brand,

@@ -9,10 +9,9 @@ from threading import Barrier
 
 import sqlalchemy as sa
 
-from marketplace.accounts.models import Role
 from marketplace.app import create_app
 from marketplace.core.db import make_session_factory, unit_of_work
-from marketplace.parties.models import OrganisationKind
+from marketplace.parties.models import OrganisationKind, Role
 from orders.contracts import service
 from orders.contracts.models import Contract, Delivery, DeliveryStatus
 from tests.conftest import postgres_database

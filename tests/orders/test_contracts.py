@@ -8,8 +8,7 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
-from marketplace.accounts.models import Role
-from marketplace.parties.models import OrganisationKind
+from marketplace.parties.models import OrganisationKind, Role
 from orders.contracts import service, settlement
 from orders.contracts.errors import (
     ContractNotFound,

@@ -8,8 +8,7 @@ from decimal import Decimal
 import pytest
 
 from catalog.models import LotStatus
-from marketplace.accounts.models import Role
-from marketplace.parties.models import OrganisationKind
+from marketplace.parties.models import OrganisationKind, Role
 from orders import service
 from orders.errors import OrderNotCancellable, OutOfStock
 from orders.models import AllocationState, OrderStatus

@@ -16,11 +16,10 @@ import sqlalchemy as sa
 import stripe
 
 from catalog.models import Lot
-from marketplace.accounts.models import Role
 from marketplace.app import create_app
 from marketplace.core import migrations as schema
 from marketplace.core.db import make_engine, make_session_factory, unit_of_work
-from marketplace.parties.models import OrganisationKind
+from marketplace.parties.models import OrganisationKind, Role
 from orders.models import Order, OrderStatus, Payment, Refund
 from tests.conftest import gunicorn_server
 from tests.factories import headers_for, make_organisation, make_shop, make_user

@@ -12,8 +12,7 @@ import sqlalchemy as sa
 from catalog import service as catalog_service
 from catalog.errors import InvalidLotTransition
 from catalog.models import LotStatus
-from marketplace.accounts.models import Role
-from marketplace.parties.models import OrganisationKind
+from marketplace.parties.models import OrganisationKind, Role
 from marketplace.region.demo.loader import load_demo
 from quality import service
 from quality.errors import (

@@ -1,10 +1,10 @@
 from __future__ import annotations
 
-from marketplace.accounts.models import Role
 from marketplace.core import audit as service
 from marketplace.core import db
 from marketplace.core.access import requires
 from marketplace.core.http import ApiView, Blueprint, SelectPage
+from marketplace.parties.models import Role
 from marketplace.region.audit.schemas import AuditEventQuerySchema, AuditEventSchema
 
 blp = Blueprint("audit", __name__, url_prefix="/api/v1", description="The audit trail of every write")

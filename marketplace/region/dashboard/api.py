@@ -4,10 +4,10 @@ from datetime import datetime, timedelta
 
 from flask import jsonify
 
-from marketplace.accounts.models import Role
 from marketplace.core import db
 from marketplace.core.access import requires
 from marketplace.core.http import ApiView, Blueprint, download, runtime
+from marketplace.parties.models import Role
 from marketplace.region.dashboard import exports, service
 from marketplace.region.dashboard.schemas import (
     ClusterFiguresSchema,

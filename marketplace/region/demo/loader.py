@@ -15,11 +15,11 @@ from catalog import licences, units
 from catalog import service as catalog_service
 from catalog.models import Lot, LotStatus, Sku
 from marketplace.accounts import service as auth_service
-from marketplace.accounts.models import Role, User
+from marketplace.accounts.models import User
 from marketplace.core.config import Settings
 from marketplace.core.db import utcnow
 from marketplace.parties import service as parties_service
-from marketplace.parties.models import OrganisationKind
+from marketplace.parties.models import OrganisationKind, Role
 from marketplace.region.demo import region
 from marketplace.traceability import scans
 from marketplace.traceability import service as codes_service

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from marketplace.accounts.models import Role
-from marketplace.parties.models import OrganisationKind
+from marketplace.parties.models import OrganisationKind, Role
 from tests import factories
 
 

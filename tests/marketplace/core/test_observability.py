@@ -11,11 +11,10 @@ import urllib.request
 
 import pytest
 
-from marketplace.accounts.models import Role
 from marketplace.app import create_app
 from marketplace.core import migrations as schema
 from marketplace.core.db import make_engine, make_session_factory
-from marketplace.parties.models import OrganisationKind
+from marketplace.parties.models import OrganisationKind, Role
 from tests import factories
 from tests.conftest import METRICS_TOKEN, gunicorn_server, server_environment
 
